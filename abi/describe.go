@@ -1,0 +1,112 @@
+package abi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Descriptor is what a plugin's describe export returns, as JSON.
+type Descriptor struct {
+	// Name identifies the plugin: lowercase letters, digits and '_', 1 to 64
+	// characters, unique among the plugins a host runs.
+	Name string `json:"name"`
+	// ABIVersion is the ABI the plugin was built against, "major.minor".
+	ABIVersion string `json:"abi_version"`
+	// Version is the plugin's own version, free-form (semver advised).
+	Version string `json:"version"`
+	// DefaultIntervalMS is the tick interval when the operator sets none;
+	// 0 means the plugin is disabled unless an interval is configured.
+	DefaultIntervalMS int64 `json:"default_interval_ms"`
+	// Reads lists the tables the plugin may read and not write.
+	Reads []string `json:"reads"`
+	// Writes lists the tables the plugin may read, insert, update and delete.
+	Writes []string `json:"writes"`
+	// Description is one line for operators.
+	Description string `json:"description"`
+}
+
+var (
+	nameRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+)
+
+// MaxDescriptorSize bounds the JSON a host accepts from describe.
+const MaxDescriptorSize = 64 << 10
+
+// ParseDescriptor decodes and validates describe's JSON. Unknown fields are
+// ignored so that a minor ABI version may add some.
+func ParseDescriptor(b []byte) (Descriptor, error) {
+	var d Descriptor
+	if len(b) > MaxDescriptorSize {
+		return d, fmt.Errorf("describe: %d bytes, limit %d", len(b), MaxDescriptorSize)
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, fmt.Errorf("describe: bad JSON: %w", err)
+	}
+	return d, d.Validate()
+}
+
+// ErrABIMismatch is wrapped by Validate when the plugin's ABI major is not
+// Major.
+var ErrABIMismatch = errors.New("ABI version mismatch")
+
+// Validate checks every field and returns the first problem found.
+func (d Descriptor) Validate() error {
+	if !nameRE.MatchString(d.Name) {
+		return fmt.Errorf("describe: name %q must match %s", d.Name, nameRE)
+	}
+	major, _, err := ParseVersion(d.ABIVersion)
+	if err != nil {
+		return fmt.Errorf("describe: abi_version: %w", err)
+	}
+	if major != Major {
+		return fmt.Errorf("describe: plugin speaks ABI %s, host speaks ABI %s: %w", d.ABIVersion, Version, ErrABIMismatch)
+	}
+	if d.DefaultIntervalMS < 0 {
+		return fmt.Errorf("describe: default_interval_ms %d is negative", d.DefaultIntervalMS)
+	}
+	for _, t := range append(append([]string{}, d.Reads...), d.Writes...) {
+		if !tableRE.MatchString(t) {
+			return fmt.Errorf("describe: table name %q is not a plain identifier", t)
+		}
+		if strings.HasPrefix(strings.ToLower(t), "sqlite_") {
+			return fmt.Errorf("describe: table %q is internal to SQLite and cannot be declared", t)
+		}
+	}
+	if strings.ContainsAny(d.Description, "\r\n") {
+		return errors.New("describe: description must be one line")
+	}
+	return nil
+}
+
+// ParseVersion parses "major.minor".
+func ParseVersion(v string) (major, minor int, err error) {
+	a, b, ok := strings.Cut(v, ".")
+	if ok {
+		major, err = strconv.Atoi(a)
+		if err == nil {
+			minor, err = strconv.Atoi(b)
+		}
+	}
+	if !ok || err != nil || major < 0 || minor < 0 {
+		return 0, 0, fmt.Errorf("version %q is not major.minor", v)
+	}
+	return major, minor, nil
+}
+
+// Tables returns the declared tables, writes first, without duplicates.
+func (d Descriptor) Tables() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range append(append([]string{}, d.Writes...), d.Reads...) {
+		if k := strings.ToLower(t); !seen[k] {
+			seen[k] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}

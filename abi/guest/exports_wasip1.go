@@ -1,0 +1,27 @@
+//go:build wasip1
+
+package guest
+
+import (
+	"unsafe"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
+)
+
+//go:wasmexport describe
+func describe() uint64 {
+	b := registered.desc
+	return abi.PackPtr(uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))), uint32(len(b)))
+}
+
+//go:wasmexport scan_tick
+func scanTick(nowMS int64) int32 {
+	rep, err := runTick(nowMS)
+	hostTickReport(rep.Processed, rep.Errors)
+	if err != nil {
+		msg := err.Error()
+		hostTickError(stringPtr(msg), uint32(len(msg)))
+		return 1
+	}
+	return 0
+}

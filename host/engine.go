@@ -1,0 +1,297 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
+)
+
+// EngineConfig configures an Engine. The zero value is usable.
+type EngineConfig struct {
+	// CacheDir holds wazero's compilation cache, so a plugin compiled once
+	// loads in a fraction of the time afterwards. Empty keeps the cache in
+	// memory for the Engine's life.
+	CacheDir string
+	// Limits are the defaults for every plugin; zero fields take
+	// DefaultLimits.
+	Limits Limits
+	// Logger receives load messages and plugin logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Engine compiles and validates plugin files. It is safe for concurrent use.
+type Engine struct {
+	cache  wazero.CompilationCache
+	limits Limits
+	log    *slog.Logger
+}
+
+// NewEngine returns an Engine for cfg.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	lim := cfg.Limits.Merge(DefaultLimits)
+	if err := lim.Validate(); err != nil {
+		return nil, fmt.Errorf("engine limits: %w", err)
+	}
+	e := &Engine{limits: lim, log: cfg.Logger}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if cfg.CacheDir == "" {
+		e.cache = wazero.NewCompilationCache()
+	} else {
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", cfg.CacheDir, err)
+		}
+		e.cache = c
+	}
+	return e, nil
+}
+
+// Limits returns the engine's default limits.
+func (e *Engine) Limits() Limits { return e.limits }
+
+// Close releases the compilation cache. Plugins must be closed first.
+func (e *Engine) Close(ctx context.Context) error { return e.cache.Close(ctx) }
+
+// Plugin is a compiled plugin file that passed validation. Instances are
+// created from it by a Runner.
+type Plugin struct {
+	// File is the path the plugin was loaded from.
+	File string
+	// SHA256 is the hex digest of the file's bytes.
+	SHA256 string
+	// Desc is what describe returned.
+	Desc abi.Descriptor
+	// Limits are the limits the plugin's instances run under.
+	Limits Limits
+	// LoadTime is how long compiling and validating took.
+	LoadTime time.Duration
+
+	rt  wazero.Runtime
+	mod wazero.CompiledModule
+	log *slog.Logger
+
+	mu    sync.Mutex
+	spare *instance // made for describe, handed to the first Runner
+}
+
+// Name returns the plugin's declared name.
+func (p *Plugin) Name() string { return p.Desc.Name }
+
+// Close closes the plugin's runtime and every instance still open.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.spare = nil
+	p.mu.Unlock()
+	return p.rt.Close(ctx)
+}
+
+// Load reads, compiles and validates the plugin file at path. lim overrides
+// the engine's limits field by field. Every error names the file.
+func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Plugin, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load plugin %s: %w", path, err)
+	}
+	return e.LoadBytes(ctx, path, wasm, lim)
+}
+
+// loadTimeout bounds the instance start and describe call of a load.
+const loadTimeout = 10 * time.Second
+
+// LoadBytes is Load for a module already in memory; file names it in
+// errors and in Plugin.File.
+func (e *Engine) LoadBytes(ctx context.Context, file string, wasm []byte, lim Limits) (*Plugin, error) {
+	start := time.Now()
+	p, err := e.load(ctx, file, wasm, lim)
+	if err != nil {
+		return nil, fmt.Errorf("load plugin %s: %w", filepath.Base(file), err)
+	}
+	p.LoadTime = time.Since(start)
+	return p, nil
+}
+
+func (e *Engine) load(ctx context.Context, file string, wasm []byte, lim Limits) (p *Plugin, err error) {
+	if !bytes.HasPrefix(wasm, []byte("\x00asm")) {
+		return nil, errors.New("not a WebAssembly module (bad magic number)")
+	}
+	lim = lim.Merge(e.limits)
+	if err := lim.Validate(); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(wasm)
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().
+		WithCompilationCache(e.cache).
+		WithMemoryLimitPages(lim.memoryPages()).
+		WithMemoryCapacityFromMax(true).
+		WithCloseOnContextDone(true))
+	defer func() {
+		if err != nil {
+			rt.Close(ctx)
+		}
+	}()
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return nil, fmt.Errorf("instantiate WASI: %w", err)
+	}
+	if err := instantiateHostModule(ctx, rt); err != nil {
+		return nil, fmt.Errorf("instantiate host module: %w", err)
+	}
+	mod, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	if err := checkImports(rt, mod); err != nil {
+		return nil, err
+	}
+	if err := checkExports(mod); err != nil {
+		return nil, err
+	}
+	p = &Plugin{File: file, SHA256: hex.EncodeToString(sum[:]), Limits: lim, rt: rt, mod: mod}
+	p.log = e.log.With("plugin", filepath.Base(file))
+	lctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
+	inst, err := p.newInstance(lctx)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := inst.describe(lctx, lim.MaxOutputBytes)
+	if err != nil {
+		inst.close(ctx)
+		return nil, err
+	}
+	p.Desc = desc
+	p.log = e.log.With("plugin", desc.Name)
+	inst.log = p.log
+	p.spare = inst
+	return p, nil
+}
+
+// checkImports refuses a module that imports anything the host does not
+// provide with exactly the signature it provides.
+func checkImports(rt wazero.Runtime, mod wazero.CompiledModule) error {
+	if n := len(mod.ImportedMemories()); n > 0 {
+		return errors.New("imports a memory; a plugin must define its own")
+	}
+	for _, f := range mod.ImportedFunctions() {
+		modName, name, _ := f.Import()
+		host := rt.Module(modName)
+		if host == nil {
+			return fmt.Errorf("imports %s.%s from module %q, which the host does not provide", modName, name, modName)
+		}
+		d, ok := host.ExportedFunctionDefinitions()[name]
+		if !ok {
+			return fmt.Errorf("imports %s.%s, which the host does not provide", modName, name)
+		}
+		if !slices.Equal(d.ParamTypes(), f.ParamTypes()) || !slices.Equal(d.ResultTypes(), f.ResultTypes()) {
+			return fmt.Errorf("imports %s.%s as %s, host provides %s", modName, name, signature(f), signature(d))
+		}
+	}
+	return nil
+}
+
+// requiredExports are the functions every plugin exports, by signature.
+var requiredExports = map[string][2][]api.ValueType{
+	abi.ExportDescribe: {nil, {api.ValueTypeI64}},
+	abi.ExportScanTick: {{api.ValueTypeI64}, {api.ValueTypeI32}},
+}
+
+func checkExports(mod wazero.CompiledModule) error {
+	exports := mod.ExportedFunctions()
+	for _, name := range sortedKeys(requiredExports) {
+		sig := requiredExports[name]
+		f, ok := exports[name]
+		if !ok {
+			return fmt.Errorf("missing export %q (ABI %s requires describe and scan_tick)", name, abi.Version)
+		}
+		if !slices.Equal(f.ParamTypes(), sig[0]) || !slices.Equal(f.ResultTypes(), sig[1]) {
+			return fmt.Errorf("export %q has signature %s, want %s", name, signature(f), sigString(sig[0], sig[1]))
+		}
+	}
+	if _, ok := mod.ExportedMemories()["memory"]; !ok {
+		return errors.New(`missing export "memory"`)
+	}
+	return nil
+}
+
+func signature(f api.FunctionDefinition) string { return sigString(f.ParamTypes(), f.ResultTypes()) }
+
+func sigString(params, results []api.ValueType) string {
+	names := func(ts []api.ValueType) string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = api.ValueTypeName(t)
+		}
+		return strings.Join(s, ", ")
+	}
+	return "(" + names(params) + ") -> (" + names(results) + ")"
+}
+
+// LoadDir loads every *.wasm file directly in dir, in name order. A file
+// that fails to load, or declares a name an earlier file took, is reported
+// in errs and skipped; the others load. It fails only if dir is unreadable.
+func (e *Engine) LoadDir(ctx context.Context, dir string, limits func(name string) Limits) (plugins []*Plugin, errs []error, err error) {
+	files, err := PluginFiles(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	byName := map[string]string{}
+	for _, f := range files {
+		p, err := e.Load(ctx, f, Limits{})
+		if err == nil && limits != nil {
+			if lim := limits(p.Desc.Name); lim != (Limits{}) {
+				p.Close(ctx)
+				p, err = e.Load(ctx, f, lim)
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, dup := byName[p.Desc.Name]; dup {
+			errs = append(errs, fmt.Errorf("load plugin %s: duplicate plugin name %q, already loaded from %s", filepath.Base(f), p.Desc.Name, filepath.Base(prev)))
+			p.Close(ctx)
+			continue
+		}
+		byName[p.Desc.Name] = f
+		plugins = append(plugins, p)
+	}
+	return plugins, errs, nil
+}
+
+// PluginFiles lists the *.wasm regular files directly in dir, sorted. Hidden
+// files (a leading '.') are skipped, so a deploy can write ".name.wasm" and
+// rename it into place.
+func PluginFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read plugin directory: %w", err)
+	}
+	var files []string
+	for _, ent := range ents {
+		name := ent.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".wasm") || !ent.Type().IsRegular() {
+			continue
+		}
+		files = append(files, filepath.Join(dir, name))
+	}
+	sort.Strings(files)
+	return files, nil
+}

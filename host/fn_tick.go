@@ -1,0 +1,41 @@
+package host
+
+import (
+	"context"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
+)
+
+// fnTickReport: tick_report(processed i64, errors i64). Sets the report of
+// the running tick; the last call wins. Negative counts are taken as 0.
+var fnTickReport = hostFunc{
+	name:   abi.FnTickReport,
+	params: []api.ValueType{i64, i64},
+	names:  []string{"processed", "errors"},
+	fn: func(ctx context.Context, _ api.Module, stack []uint64) {
+		if st := stateFrom(ctx); st != nil {
+			st.rep = Report{Processed: max(int64(stack[0]), 0), Errors: max(int64(stack[1]), 0)}
+		}
+	},
+}
+
+// fnTickError: tick_error(msg_ptr i32, msg_len i32). Sets the message of a
+// failing tick, cut at MaxOutputBytes.
+var fnTickError = hostFunc{
+	name:   abi.FnTickError,
+	params: []api.ValueType{i32, i32},
+	names:  []string{"msg_ptr", "msg_len"},
+	fn: func(ctx context.Context, m api.Module, stack []uint64) {
+		st := stateFrom(ctx)
+		if st == nil {
+			return
+		}
+		msg, ok := readString(m.Memory(), api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), st.limits.MaxOutputBytes)
+		if !ok {
+			msg = "tick_error called with a pointer outside guest memory"
+		}
+		st.tickErr = msg
+	},
+}

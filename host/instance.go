@@ -1,0 +1,150 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
+)
+
+// instance is one live wasm instance of a plugin. Instances are reused
+// across ticks and discarded after any trap, timeout or failed tick.
+type instance struct {
+	mod      api.Module
+	scanTick api.Function
+	stderr   *headBuffer
+	log      *slog.Logger
+	stack    [1]uint64
+}
+
+// newInstance starts a fresh instance: no filesystem, no environment, no
+// arguments, no network, a fake wall clock (the tick's now_ms is the only
+// real time a plugin sees) and a real monotonic clock and sleep, so the
+// guest's busy backoff actually waits.
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	errOut := &headBuffer{max: 4 << 10}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(abi.ExportInitialize).
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithStdout(errOut).
+		WithStderr(errOut)
+	mod, err := p.rt.InstantiateModule(ctx, p.mod, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start instance: %w", describeTrap(err, errOut))
+	}
+	return &instance{mod: mod, scanTick: mod.ExportedFunction(abi.ExportScanTick), stderr: errOut, log: p.log}, nil
+}
+
+// takeInstance returns the spare instance made at load, or a new one.
+func (p *Plugin) takeInstance(ctx context.Context) (*instance, error) {
+	p.mu.Lock()
+	inst := p.spare
+	p.spare = nil
+	p.mu.Unlock()
+	if inst != nil {
+		return inst, nil
+	}
+	return p.newInstance(ctx)
+}
+
+func (i *instance) close(ctx context.Context) {
+	if err := i.mod.Close(context.WithoutCancel(ctx)); err != nil {
+		i.log.Debug("close instance", "err", err)
+	}
+}
+
+// describe calls the describe export and parses its descriptor.
+func (i *instance) describe(ctx context.Context, maxBytes uint32) (abi.Descriptor, error) {
+	fn := i.mod.ExportedFunction(abi.ExportDescribe)
+	st := &callState{limits: Limits{MaxOutputBytes: maxBytes}, log: i.log}
+	res, err := fn.Call(withState(ctx, st), nil...)
+	if err != nil {
+		return abi.Descriptor{}, fmt.Errorf("describe: %w", describeTrap(err, i.stderr))
+	}
+	ptr, n := abi.UnpackPtr(res[0])
+	if n > maxBytes || n > abi.MaxDescriptorSize {
+		return abi.Descriptor{}, fmt.Errorf("describe: %d bytes, limit %d", n, min(maxBytes, abi.MaxDescriptorSize))
+	}
+	b, ok := i.mod.Memory().Read(ptr, n)
+	if !ok {
+		return abi.Descriptor{}, fmt.Errorf("describe: result (%d, %d) is outside guest memory", ptr, n)
+	}
+	return abi.ParseDescriptor(bytes.Clone(b))
+}
+
+// call runs scan_tick(nowMS) and returns its status.
+func (i *instance) call(ctx context.Context, nowMS int64) (int32, error) {
+	i.stack[0] = uint64(nowMS)
+	if err := i.scanTick.CallWithStack(ctx, i.stack[:]); err != nil {
+		return 0, describeTrap(err, i.stderr)
+	}
+	return int32(uint32(i.stack[0])), nil
+}
+
+// ErrTimeout is wrapped by a tick that ran past its plugin's TickTimeout.
+var ErrTimeout = errors.New("tick timeout")
+
+// ErrTrap is wrapped by a tick whose instance trapped or exited.
+var ErrTrap = errors.New("plugin trapped")
+
+// describeTrap turns an error from a wasm call into one line: a timeout, an
+// exit, or a trap with the first line the guest wrote to stderr.
+func describeTrap(err error, errOut *headBuffer) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return ErrTimeout
+		case sys.ExitCodeContextCanceled:
+			return context.Canceled
+		}
+		if line := errOut.firstLine(); line != "" {
+			return fmt.Errorf("%w: exited with code %d: %s", ErrTrap, exit.ExitCode(), line)
+		}
+		return fmt.Errorf("%w: exited with code %d", ErrTrap, exit.ExitCode())
+	}
+	msg := firstLine(err.Error())
+	if line := errOut.firstLine(); line != "" {
+		msg += ": " + line
+	}
+	return fmt.Errorf("%w: %s", ErrTrap, msg)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// headBuffer keeps the first max bytes written to it: a guest's panic
+// message, without letting a chatty guest grow host memory.
+type headBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *headBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if room := t.max - len(t.b); room > 0 {
+		t.b = append(t.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (t *headBuffer) firstLine() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return firstLine(string(t.b))
+}

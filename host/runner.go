@@ -1,0 +1,157 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Report is what one tick did, as the plugin reported it.
+type Report struct {
+	Processed int64 `json:"processed"`
+	Errors    int64 `json:"errors"`
+}
+
+// RunnerOptions configure a Runner. The zero value is usable.
+type RunnerOptions struct {
+	// DryRun runs every tick inside one outer transaction that Close rolls
+	// back; the plugin's own transactions become savepoints. Ticks see each
+	// other's changes, nothing reaches the database.
+	DryRun bool
+	// Denied is called for every statement the authorizer refuses.
+	Denied func(Denial)
+}
+
+// Runner binds a Plugin to a database and runs its ticks one at a time on
+// a connection of its own, reusing one wasm instance until a tick fails.
+type Runner struct {
+	p    *Plugin
+	sess *session
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	inst   *instance
+	st     callState
+	closed bool
+}
+
+// NewRunner opens the plugin's database connection.
+func NewRunner(ctx context.Context, db *DB, p *Plugin, opts RunnerOptions) (*Runner, error) {
+	sess, err := openSession(ctx, db, p.Desc, p.Limits, opts.Denied)
+	if err != nil {
+		return nil, fmt.Errorf("open connection for plugin %s: %w", p.Desc.Name, err)
+	}
+	sess.hold = opts.DryRun
+	return &Runner{p: p, sess: sess, log: p.log}, nil
+}
+
+// Plugin returns the plugin the runner runs.
+func (r *Runner) Plugin() *Plugin { return r.p }
+
+// ErrLeftOpen is wrapped by a tick that ended with its transaction open; the
+// host rolled it back.
+var ErrLeftOpen = errors.New("transaction left open; rolled back")
+
+// ErrClosed is returned by Tick after Close.
+var ErrClosed = errors.New("runner closed")
+
+// cleanupTimeout bounds the rollback after a tick, which must run even when
+// the tick's own context has expired.
+const cleanupTimeout = 5 * time.Second
+
+// Tick runs scan_tick(nowMS) once and returns the plugin's report. A tick
+// fails if the plugin returns non-zero, traps, runs past its TickTimeout or
+// leaves a transaction open; any failure discards the instance, and a
+// transaction still open is rolled back, so nothing is half-applied.
+func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return Report{}, ErrClosed
+	}
+	lim := r.p.Limits
+	if r.inst == nil {
+		inst, err := r.p.takeInstance(ctx)
+		if err != nil {
+			return Report{}, err
+		}
+		r.inst = inst
+	}
+	st := &r.st
+	*st = callState{sess: r.sess, limits: lim, log: r.log, buf: st.buf[:0]}
+	tctx, cancel := context.WithTimeout(ctx, lim.TickTimeout)
+	defer cancel()
+
+	var (
+		status  int32
+		callErr error
+		leftErr error
+	)
+	runErr := r.sess.run(func() error {
+		if err := r.sess.startHold(tctx); err != nil {
+			return fmt.Errorf("begin dry-run transaction: %w", err)
+		}
+		status, callErr = r.inst.call(withState(tctx, st), nowMS)
+		if r.sess.inTx {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
+			leftErr = ErrLeftOpen
+			if err := r.sess.rollback(cctx); err != nil {
+				leftErr = fmt.Errorf("transaction left open; rollback: %w", err)
+			}
+		}
+		return nil
+	})
+	if st.dropped > 0 {
+		r.log.Warn("plugin log lines dropped", "dropped", st.dropped, "limit", lim.MaxLogLines)
+	}
+	var err error
+	switch {
+	case runErr != nil:
+		err = runErr
+	case errors.Is(callErr, ErrTimeout):
+		err = fmt.Errorf("%w after %v", ErrTimeout, lim.TickTimeout)
+	case callErr != nil:
+		err = callErr
+	case status != 0:
+		msg := st.tickErr
+		if msg == "" {
+			msg = fmt.Sprintf("scan_tick returned %d", status)
+		}
+		err = errors.New(msg)
+	}
+	if leftErr != nil {
+		r.log.Warn("plugin fault: transaction left open at the end of its tick; rolled back")
+		err = errors.Join(err, leftErr)
+	}
+	if err != nil {
+		r.inst.close(ctx)
+		r.inst = nil
+	}
+	st.pending = nil
+	return st.rep, err
+}
+
+// Close rolls back a dry run's transaction, closes the instance and the
+// connection. The Plugin stays open. Later calls do nothing.
+func (r *Runner) Close(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	err := r.sess.endHold(ctx)
+	if r.inst != nil {
+		r.inst.close(ctx)
+		r.inst = nil
+	}
+	r.sess.close()
+	if err != nil {
+		return fmt.Errorf("roll back dry run of %s: %w", r.p.Desc.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,324 @@
+package host
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
+)
+
+// maxCachedStmts bounds a plugin's prepared statement cache; past it the
+// cache is emptied and refilled.
+const maxCachedStmts = 64
+
+// session is one plugin's own connection to the database: its authorizer,
+// its prepared statements and its transaction state.
+type session struct {
+	db    *sql.DB
+	conn  *sql.Conn
+	auth  *authorizer
+	dc    driver.Conn // the driver connection, set only inside run
+	stmts map[string]driver.Stmt
+
+	inTx     bool
+	hold     bool // dry run: one outer transaction spans every tick
+	holdOpen bool
+
+	args []any
+	nvs  []driver.NamedValue
+	dest []driver.Value
+}
+
+// openSession opens a connection for plugin desc with defensive mode,
+// trusted_schema off, SQLite limits from lim, ATTACH disabled and the
+// plugin's authorizer installed before the plugin runs anything.
+func openSession(ctx context.Context, db *DB, desc abi.Descriptor, lim Limits, denied func(Denial)) (_ *session, err error) {
+	sqldb, err := sql.Open("sqlite", dsn(db.path, db.opts, true))
+	if err != nil {
+		return nil, err
+	}
+	sqldb.SetMaxOpenConns(1)
+	sqldb.SetConnMaxLifetime(0)
+	conn, err := sqldb.Conn(ctx)
+	if err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	s := &session{db: sqldb, conn: conn, stmts: map[string]driver.Stmt{}, auth: newAuthorizer(desc, denied)}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	for _, l := range []struct{ id, v int }{
+		{sqlite3.SQLITE_LIMIT_ATTACHED, 0},
+		{sqlite3.SQLITE_LIMIT_SQL_LENGTH, int(lim.MaxCallBytes)},
+		{sqlite3.SQLITE_LIMIT_LENGTH, int(lim.MaxResultBytes)},
+	} {
+		if _, err := sqlite.Limit(conn, l.id, l.v); err != nil {
+			return nil, fmt.Errorf("set sqlite limit %d: %w", l.id, err)
+		}
+	}
+	err = conn.Raw(func(dc any) error {
+		reg, ok := dc.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return fmt.Errorf("driver connection %T has no authorizer", dc)
+		}
+		return reg.RegisterAuthorizer(s.auth.authorize)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("install authorizer: %w", err)
+	}
+	return s, nil
+}
+
+// run calls fn with the session's driver connection available to the host
+// functions.
+func (s *session) run(fn func() error) error {
+	return s.conn.Raw(func(dc any) error {
+		s.dc = dc.(driver.Conn)
+		defer func() { s.dc = nil }()
+		return fn()
+	})
+}
+
+func (s *session) close() {
+	if s.conn != nil {
+		_ = s.conn.Raw(func(any) error {
+			for _, st := range s.stmts {
+				st.Close()
+			}
+			return nil
+		})
+		s.stmts = nil
+		s.conn.Close()
+	}
+	s.db.Close()
+}
+
+// stmt returns the prepared statement for text, preparing it on first use.
+func (s *session) stmt(ctx context.Context, text []byte) (driver.Stmt, error) {
+	if st, ok := s.stmts[string(text)]; ok {
+		return st, nil
+	}
+	if len(s.stmts) >= maxCachedStmts {
+		for k, st := range s.stmts {
+			st.Close()
+			delete(s.stmts, k)
+		}
+	}
+	q := string(text)
+	s.auth.last = Denial{}
+	st, err := s.dc.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[q] = st
+	return st, nil
+}
+
+// bind decodes a call's encoded arguments into s.nvs.
+func (s *session) bind(args []byte) error {
+	var err error
+	s.args, err = abi.DecodeArgs(args, s.args[:0])
+	if err != nil {
+		return invalidf("%v", err)
+	}
+	s.nvs = s.nvs[:0]
+	for i, a := range s.args {
+		s.nvs = append(s.nvs, driver.NamedValue{Ordinal: i + 1, Value: a})
+	}
+	return nil
+}
+
+// exec runs one statement and appends its exec result to buf.
+func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, error) {
+	st, err := s.stmt(ctx, text)
+	if err != nil {
+		return buf, err
+	}
+	if err := s.bind(args); err != nil {
+		return buf, err
+	}
+	res, err := st.(driver.StmtExecContext).ExecContext(ctx, s.nvs)
+	if err != nil {
+		return buf, err
+	}
+	ra, _ := res.RowsAffected()
+	id, _ := res.LastInsertId()
+	return abi.AppendExecResult(buf, ra, id), nil
+}
+
+// query runs one statement and appends every row to buf, failing once the
+// encoding passes limit bytes.
+func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
+	st, err := s.stmt(ctx, text)
+	if err != nil {
+		return buf, err
+	}
+	if err := s.bind(args); err != nil {
+		return buf, err
+	}
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, s.nvs)
+	if err != nil {
+		return buf, err
+	}
+	defer rows.Close()
+	cols := rows.Columns()
+	buf, at := abi.AppendColumns(buf, cols)
+	s.dest = append(s.dest[:0], make([]driver.Value, len(cols))...)
+	var n uint32
+	for {
+		if err := rows.Next(s.dest); err == io.EOF {
+			break
+		} else if err != nil {
+			return buf, err
+		}
+		for _, v := range s.dest {
+			if t, ok := v.(time.Time); ok {
+				v = t.Format(time.RFC3339Nano)
+			}
+			if buf, err = abi.AppendValue(buf, v); err != nil {
+				return buf, err
+			}
+		}
+		n++
+		if uint32(len(buf)) > limit {
+			return buf, invalidf("query result exceeds the %d-byte limit", limit)
+		}
+	}
+	abi.SetRowCount(buf, at, n)
+	return buf, nil
+}
+
+// control runs one of the host's own statements, which the authorizer lets
+// through only while it runs.
+func (s *session) control(ctx context.Context, stmt string) error {
+	s.auth.host = true
+	defer func() { s.auth.host = false }()
+	_, err := s.dc.(driver.ExecerContext).ExecContext(ctx, stmt, nil)
+	return err
+}
+
+// savepoint is the name plugin transactions take inside a dry run.
+const savepoint = "ffwasmhost_plugin_tx"
+
+func (s *session) begin(ctx context.Context) error {
+	if s.inTx {
+		return invalidf("a transaction is already open")
+	}
+	stmt := "BEGIN IMMEDIATE"
+	if s.hold { // startHold opened the outer transaction
+		stmt = "SAVEPOINT " + savepoint
+	}
+	if err := s.control(ctx, stmt); err != nil {
+		return err
+	}
+	s.inTx = true
+	return nil
+}
+
+func (s *session) commit(ctx context.Context) error {
+	if !s.inTx {
+		return invalidf("no transaction is open")
+	}
+	stmt := "COMMIT"
+	if s.hold {
+		stmt = "RELEASE " + savepoint
+	}
+	if err := s.control(ctx, stmt); err != nil {
+		return err
+	}
+	s.inTx = false
+	return nil
+}
+
+func (s *session) rollback(ctx context.Context) error {
+	if !s.inTx {
+		return invalidf("no transaction is open")
+	}
+	s.inTx = false
+	if s.hold {
+		if err := s.control(ctx, "ROLLBACK TO "+savepoint); err != nil {
+			return err
+		}
+		return s.control(ctx, "RELEASE "+savepoint)
+	}
+	return s.control(ctx, "ROLLBACK")
+}
+
+// startHold begins the outer transaction of a dry run.
+func (s *session) startHold(ctx context.Context) error {
+	if !s.hold || s.holdOpen {
+		return nil
+	}
+	if err := s.control(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	s.holdOpen = true
+	return nil
+}
+
+// endHold rolls back the outer transaction of a dry run.
+func (s *session) endHold(ctx context.Context) error {
+	if !s.holdOpen {
+		return nil
+	}
+	s.holdOpen = false
+	return s.run(func() error { return s.control(ctx, "ROLLBACK") })
+}
+
+// explain maps a host call's error to its status and message. A denial by
+// the authorizer is reported to the denied hook and named in the message.
+func (s *session) explain(err error) (abi.Status, string) {
+	status, msg := classify(err)
+	if status == abi.StatusNotAuthorized {
+		if d, ok := s.auth.take(); ok {
+			msg = "not authorized: " + d.String()
+			if s.auth.denied != nil {
+				s.auth.denied(d)
+			}
+		}
+	}
+	return status, msg
+}
+
+// invalidError is a malformed host call; it maps to abi.StatusInvalid.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+
+func invalidf(format string, args ...any) error {
+	return &invalidError{fmt.Sprintf(format, args...)}
+}
+
+// classify maps an error from a host call to its ABI status and message.
+func classify(err error) (abi.Status, string) {
+	var inv *invalidError
+	if errors.As(err, &inv) {
+		return abi.StatusInvalid, inv.msg
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return abi.StatusBusy, se.Error()
+		case sqlite3.SQLITE_CONSTRAINT:
+			return abi.StatusConstraint, se.Error()
+		case sqlite3.SQLITE_AUTH:
+			return abi.StatusNotAuthorized, se.Error()
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return abi.StatusOther, "interrupted: " + err.Error()
+	}
+	return abi.StatusOther, err.Error()
+}

@@ -1,0 +1,23 @@
+// Command budget_reset is the ffwasmhost plugin that resets budgets whose
+// reset window has lapsed. See ../../../shared/RECONCILERS.md for the
+// contract it keeps. Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared.
+package main
+
+import (
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+)
+
+func init() {
+	guest.Register(guest.Plugin{
+		Name:            "budget_reset",
+		Version:         "1.0.0",
+		Description:     "Resets budget usage whose reset window has lapsed and reschedules the next reset.",
+		DefaultInterval: 15 * time.Second,
+		Writes:          []string{"ff_budget_policy", "ff_budget_usage"},
+		Tick:            tick,
+	})
+}
+
+func main() {}
