@@ -1,0 +1,327 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+)
+
+const interval = 10 * time.Second
+
+// waitFor receives from c or fails the test after a generous real-time wait.
+func waitFor[T any](tb testing.TB, c <-chan T, what string) T {
+	tb.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(10 * time.Second):
+		tb.Fatalf("waited 10s for %s", what)
+	}
+	var zero T
+	return zero
+}
+
+// syncBuffer is a log sink safe for the loops' goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newSupervisor returns a supervisor on a fake clock logging to a buffer,
+// shut down when the test ends.
+func newSupervisor(t *testing.T) (*host.Supervisor, *fakeClock, *syncBuffer) {
+	t.Helper()
+	clock := newFakeClock()
+	logs := &syncBuffer{}
+	s := host.NewSupervisor(host.SupervisorConfig{
+		Clock:      clock,
+		Logger:     slog.New(slog.NewTextHandler(logs, nil)),
+		MaxBackoff: 4 * interval,
+	})
+	t.Cleanup(func() { s.Shutdown(5 * time.Second) })
+	return s, clock, logs
+}
+
+// tickJob returns a job whose ticks are announced on the returned channel.
+func tickJob(name string, every time.Duration, err error) (host.Job, <-chan time.Time) {
+	ticks := make(chan time.Time, 100)
+	return host.Job{Name: name, Interval: every, Tick: func(_ context.Context, now time.Time) (host.Report, error) {
+		ticks <- now
+		return host.Report{Processed: 1}, err
+	}}, ticks
+}
+
+func TestSupervisorZeroIntervalIsDisabled(t *testing.T) {
+	s, _, logs := newSupervisor(t)
+	var called atomic.Bool
+	err := s.Add(host.Job{Name: "off", Interval: 0, Tick: func(context.Context, time.Time) (host.Report, error) {
+		called.Store(true)
+		return host.Report{}, nil
+	}})
+	if err != nil {
+		t.Fatalf("Add: %v", err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if st := s.Status(); len(st) != 0 {
+		t.Errorf("Status() = %v, want no loops", st)
+	}
+	if n := s.Shutdown(time.Second); n != 0 || called.Load() {
+		t.Errorf("Shutdown = %d, called = %v; want 0, false", n, called.Load())
+	}
+	if !strings.Contains(logs.String(), "disabled") {
+		t.Errorf("log does not say the job is disabled:\n%s", logs)
+	}
+}
+
+func TestSupervisorFirstTickOneIntervalAfterStart(t *testing.T) {
+	s, clock, _ := newSupervisor(t)
+	job, ticks := tickJob("a", interval, nil)
+	s.Add(job)
+	start := clock.Now()
+	s.Start()
+	if due := clock.waitTimers(t, 1); !due[0].Equal(start.Add(interval)) {
+		t.Fatalf("first tick due at %v, want start+interval %v", due[0], start.Add(interval))
+	}
+	clock.Advance(interval - time.Millisecond)
+	select {
+	case <-ticks:
+		t.Fatal("ticked before one interval had passed")
+	default:
+	}
+	clock.Advance(time.Millisecond)
+	if now := waitFor(t, ticks, "first tick"); !now.Equal(start.Add(interval)) {
+		t.Errorf("tick now = %v, want %v", now, start.Add(interval))
+	}
+}
+
+func TestSupervisorSlowTickDelaysNextWithoutReplay(t *testing.T) {
+	s, clock, _ := newSupervisor(t)
+	release := make(chan struct{})
+	var n atomic.Int32
+	entered := make(chan struct{}, 10)
+	s.Add(host.Job{Name: "slow", Interval: interval, Tick: func(context.Context, time.Time) (host.Report, error) {
+		entered <- struct{}{}
+		if n.Add(1) == 1 {
+			<-release
+		}
+		return host.Report{}, nil
+	}})
+	s.Start()
+	clock.waitTimers(t, 1)
+	clock.Advance(interval)
+	waitFor(t, entered, "first tick")
+	clock.Advance(5 * interval) // five intervals pass inside the slow tick
+	end := clock.Now()
+	close(release)
+	due := clock.waitTimers(t, 1)
+	if !due[0].Equal(end.Add(interval)) {
+		t.Errorf("next tick due at %v, want one interval after the slow tick ended (%v)", due[0], end.Add(interval))
+	}
+	if got := n.Load(); got != 1 {
+		t.Errorf("%d ticks ran, want 1: missed ticks must not be replayed", got)
+	}
+}
+
+func TestSupervisorFailingTickLogsWarnAndContinues(t *testing.T) {
+	s, clock, logs := newSupervisor(t)
+	job, ticks := tickJob("flaky", interval, errors.New("database on fire"))
+	s.Add(job)
+	s.Start()
+	clock.waitTimers(t, 1)
+	clock.Advance(interval)
+	waitFor(t, ticks, "first tick")
+	// Backoff after one failure: two intervals.
+	due := clock.waitTimers(t, 1)
+	if want := clock.Now().Add(2 * interval); !due[0].Equal(want) {
+		t.Errorf("after one failure next tick at %v, want %v (2x backoff)", due[0], want)
+	}
+	clock.Advance(2 * interval)
+	waitFor(t, ticks, "second tick after a failure")
+	log := logs.String()
+	for _, want := range []string{"level=WARN", "plugin=flaky", "database on fire"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	st := s.Status()
+	if len(st) != 1 || st[0].Failures < 1 || st[0].ConsecutiveFailures < 1 {
+		t.Errorf("Status() = %+v, want failures counted", st)
+	}
+}
+
+func TestSupervisorBackoffGrowsCapsAndResets(t *testing.T) {
+	s, clock, _ := newSupervisor(t)
+	var fail atomic.Bool
+	fail.Store(true)
+	ticks := make(chan struct{}, 10)
+	s.Add(host.Job{Name: "b", Interval: interval, Tick: func(context.Context, time.Time) (host.Report, error) {
+		defer func() { ticks <- struct{}{} }()
+		if fail.Load() {
+			return host.Report{}, errors.New("no")
+		}
+		return host.Report{}, nil
+	}})
+	s.Start()
+	// Delays after 0..4 failures: 1, 2, 4, 4 (cap), then success resets to 1.
+	for i, want := range []time.Duration{interval, 2 * interval, 4 * interval, 4 * interval} {
+		due := clock.waitTimers(t, 1)
+		if got := due[0].Sub(clock.Now()); got != want {
+			t.Fatalf("delay %d = %v, want %v", i, got, want)
+		}
+		if i == 3 {
+			fail.Store(false)
+		}
+		clock.Advance(want)
+		waitFor(t, ticks, "tick")
+	}
+	due := clock.waitTimers(t, 1)
+	if got := due[0].Sub(clock.Now()); got != interval {
+		t.Errorf("delay after a success = %v, want %v", got, interval)
+	}
+}
+
+func TestSupervisorStartTwiceIsNoop(t *testing.T) {
+	s, clock, logs := newSupervisor(t)
+	job, _ := tickJob("a", interval, nil)
+	s.Add(job)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); !errors.Is(err, host.ErrAlreadyStarted) {
+		t.Errorf("second Start = %v, want ErrAlreadyStarted", err)
+	}
+	clock.waitTimers(t, 1) // still exactly one loop
+	if !strings.Contains(logs.String(), "start called again") {
+		t.Errorf("second Start did not say so in the log:\n%s", logs)
+	}
+}
+
+func TestSupervisorImmediateShutdownDrainsLoops(t *testing.T) {
+	s, _, _ := newSupervisor(t)
+	var ticked atomic.Bool
+	for _, name := range []string{"a", "b", "c"} {
+		s.Add(host.Job{Name: name, Interval: interval, Tick: func(context.Context, time.Time) (host.Report, error) {
+			ticked.Store(true)
+			return host.Report{}, nil
+		}})
+	}
+	s.Start()
+	if n := s.Shutdown(5 * time.Second); n != 0 {
+		t.Errorf("Shutdown = %d loops late, want 0", n)
+	}
+	if ticked.Load() {
+		t.Error("a loop ticked although shut down before its first interval")
+	}
+	if n := s.Shutdown(time.Second); n != 0 {
+		t.Errorf("second Shutdown = %d, want 0", n)
+	}
+}
+
+func TestSupervisorShutdownAbortsLateLoops(t *testing.T) {
+	s, clock, _ := newSupervisor(t)
+	entered := make(chan struct{})
+	aborted := make(chan struct{})
+	s.Add(host.Job{Name: "stuck", Interval: interval, Tick: func(ctx context.Context, _ time.Time) (host.Report, error) {
+		close(entered)
+		<-ctx.Done()
+		close(aborted)
+		return host.Report{}, ctx.Err()
+	}})
+	fast, _ := tickJob("fast", interval, nil)
+	s.Add(fast)
+	s.Start()
+	clock.waitTimers(t, 2)
+	clock.Advance(interval)
+	waitFor(t, entered, "stuck tick")
+	if n := s.Shutdown(100 * time.Millisecond); n != 1 {
+		t.Errorf("Shutdown = %d, want 1 loop late", n)
+	}
+	waitFor(t, aborted, "abort of the stuck tick")
+	if n := s.Shutdown(time.Second); n != 0 {
+		t.Errorf("later Shutdown = %d, want 0", n)
+	}
+}
+
+func TestSupervisorTicksNeverOverlap(t *testing.T) {
+	s, clock, _ := newSupervisor(t)
+	var running, most atomic.Int32
+	done := make(chan struct{}, 100)
+	s.Add(host.Job{Name: "a", Interval: interval, Tick: func(context.Context, time.Time) (host.Report, error) {
+		n := running.Add(1)
+		if n > most.Load() {
+			most.Store(n)
+		}
+		time.Sleep(time.Millisecond)
+		running.Add(-1)
+		done <- struct{}{}
+		return host.Report{}, nil
+	}})
+	s.Start()
+	for i := 0; i < 20; i++ {
+		clock.waitTimers(t, 1)
+		clock.Advance(interval)
+		clock.Advance(interval) // a second due time while the tick may be running
+		waitFor(t, done, "tick")
+	}
+	if most.Load() != 1 {
+		t.Errorf("up to %d ticks ran at once, want 1", most.Load())
+	}
+}
+
+func TestSupervisorAddAndRemoveWhileRunning(t *testing.T) {
+	s, clock, _ := newSupervisor(t)
+	s.Start()
+	job, ticks := tickJob("late", interval, nil)
+	if err := s.Add(job); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(job); err == nil {
+		t.Error("adding a second job of the same name succeeded")
+	}
+	clock.waitTimers(t, 1)
+	clock.Advance(interval)
+	waitFor(t, ticks, "tick of a job added after Start")
+	done, ok := s.Remove("late")
+	if !ok {
+		t.Fatal("Remove found no job")
+	}
+	waitFor(t, done, "loop exit after Remove")
+	if _, ok := s.Remove("late"); ok {
+		t.Error("second Remove found the job again")
+	}
+	if len(s.Status()) != 0 {
+		t.Errorf("Status after Remove = %v", s.Status())
+	}
+}
+
+func TestSupervisorAddAfterShutdownFails(t *testing.T) {
+	s, _, _ := newSupervisor(t)
+	s.Start()
+	s.Shutdown(time.Second)
+	job, _ := tickJob("x", interval, nil)
+	if err := s.Add(job); !errors.Is(err, host.ErrShutdown) {
+		t.Errorf("Add after Shutdown = %v, want ErrShutdown", err)
+	}
+}
