@@ -21,30 +21,52 @@ var ErrShort = errors.New("wire: truncated")
 
 // AppendValue appends the encoding of v to b. v must be nil, int64,
 // float64, string or []byte; other integer types and bool are widened to
-// int64.
+// int64. A nil []byte is encoded as NULL. An unsigned value above
+// math.MaxInt64, or a string or []byte longer than a u32 can say, is an
+// error and leaves b as it was.
 func AppendValue(b []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(b, TagNull), nil
 	case int64:
-		return binary.LittleEndian.AppendUint64(append(b, TagInt), uint64(x)), nil
+		return appendInt(b, x), nil
 	case int:
-		return AppendValue(b, int64(x))
+		return appendInt(b, int64(x)), nil
 	case int32:
-		return AppendValue(b, int64(x))
+		return appendInt(b, int64(x)), nil
+	case int16:
+		return appendInt(b, int64(x)), nil
+	case int8:
+		return appendInt(b, int64(x)), nil
+	case uint32:
+		return appendInt(b, int64(x)), nil
+	case uint16:
+		return appendInt(b, int64(x)), nil
+	case uint8:
+		return appendInt(b, int64(x)), nil
+	case uint:
+		return appendUint(b, uint64(x))
+	case uint64:
+		return appendUint(b, x)
 	case bool:
 		if x {
-			return AppendValue(b, int64(1))
+			return appendInt(b, 1), nil
 		}
-		return AppendValue(b, int64(0))
+		return appendInt(b, 0), nil
 	case float64:
 		return binary.LittleEndian.AppendUint64(append(b, TagFloat), math.Float64bits(x)), nil
 	case string:
+		if uint64(len(x)) > math.MaxUint32 {
+			return b, fmt.Errorf("wire: text of %d bytes is too long", len(x))
+		}
 		b = binary.LittleEndian.AppendUint32(append(b, TagText), uint32(len(x)))
 		return append(b, x...), nil
 	case []byte:
 		if x == nil {
 			return append(b, TagNull), nil
+		}
+		if uint64(len(x)) > math.MaxUint32 {
+			return b, fmt.Errorf("wire: blob of %d bytes is too long", len(x))
 		}
 		b = binary.LittleEndian.AppendUint32(append(b, TagBlob), uint32(len(x)))
 		return append(b, x...), nil
@@ -52,8 +74,22 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 	return b, fmt.Errorf("wire: unsupported value type %T", v)
 }
 
+func appendInt(b []byte, v int64) []byte {
+	return binary.LittleEndian.AppendUint64(append(b, TagInt), uint64(v))
+}
+
+func appendUint(b []byte, v uint64) ([]byte, error) {
+	if v > math.MaxInt64 {
+		return b, fmt.Errorf("wire: unsigned value %d overflows int64", v)
+	}
+	return appendInt(b, int64(v)), nil
+}
+
 // AppendArgs appends a statement's arguments: u32 count, then each value.
 func AppendArgs(b []byte, args []any) ([]byte, error) {
+	if uint64(len(args)) > math.MaxUint32 {
+		return b, fmt.Errorf("wire: %d arguments are too many", len(args))
+	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(args)))
 	var err error
 	for i, a := range args {

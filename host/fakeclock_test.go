@@ -17,9 +17,9 @@ type fakeClock struct {
 
 type fakeTimer struct {
 	clock *fakeClock
-	c    chan time.Time
-	at   time.Time
-	dead bool
+	c     chan time.Time
+	at    time.Time
+	dead  bool
 }
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
