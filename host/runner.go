@@ -155,3 +155,15 @@ func (r *Runner) Close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// MemoryBytes returns the size of the current instance's linear memory, or
+// 0 if no instance is live. A size that keeps growing across ticks is a
+// guest leak.
+func (r *Runner) MemoryBytes() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inst == nil {
+		return 0
+	}
+	return uint64(r.inst.mod.Memory().Size())
+}

@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"runtime"
 	"unsafe"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
@@ -17,6 +18,10 @@ func describe() uint64 {
 //go:wasmexport scan_tick
 func scanTick(nowMS int64) int32 {
 	rep, err := runTick(nowMS)
+	// A wasm reactor runs other goroutines only while an export blocks.
+	// database/sql leaves one goroutine per transaction that exits once it
+	// runs; yield so they do, or they pile up until memory runs out.
+	runtime.Gosched()
 	hostTickReport(rep.Processed, rep.Errors)
 	if err != nil {
 		msg := err.Error()
