@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
@@ -87,7 +88,11 @@ func resetOne(ctx context.Context, tx *sql.Tx, id string, now int64) (bool, erro
 	}
 	var nextReset any // NULL unless the policy has a positive interval
 	if iv := resetInterval(policy); iv > 0 {
-		nextReset = now + iv
+		next := now + iv
+		if next < now { // overflowed: a huge interval means "not in our lifetime", never "already due"
+			next = math.MaxInt64
+		}
+		nextReset = next
 	}
 	if _, err := tx.ExecContext(ctx, resetUsage, now, now, id); err != nil {
 		return false, fmt.Errorf("reset usage of budget %s: %w", id, err)
