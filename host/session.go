@@ -152,8 +152,11 @@ func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, err
 	if err != nil {
 		return buf, err
 	}
-	ra, _ := res.RowsAffected()
-	id, _ := res.LastInsertId()
+	var ra, id int64
+	if res != nil { // nil for SQL with no statement in it, e.g. only a comment
+		ra, _ = res.RowsAffected()
+		id, _ = res.LastInsertId()
+	}
 	return abi.AppendExecResult(buf, ra, id), nil
 }
 

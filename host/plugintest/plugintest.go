@@ -150,6 +150,7 @@ func New(tb testing.TB, wasmPath string, opts ...Options) *Harness {
 		if err != nil {
 			tb.Fatal(err)
 		}
+		tb.Cleanup(func() { eng2.Close(ctx) })
 		eng = eng2
 	}
 	p, err := eng.Load(ctx, wasmPath, o.Limits)
