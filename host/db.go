@@ -32,6 +32,10 @@ type DBOptions struct {
 	// BusyTimeout is how long a statement waits on another writer's lock
 	// before it fails with busy. Default 5 s.
 	BusyTimeout time.Duration
+	// MaxSizeBytes caps the database file (SQLite's max_page_count on every
+	// connection): a write past it fails with "database or disk is full"
+	// and its transaction rolls back. Zero means no cap beyond SQLite's.
+	MaxSizeBytes int64
 }
 
 // DefaultBusyTimeout is DBOptions.BusyTimeout's default.
@@ -51,6 +55,9 @@ func (o DBOptions) withDefaults() (DBOptions, error) {
 	if o.BusyTimeout < 0 {
 		return o, fmt.Errorf("busy timeout %v is negative", o.BusyTimeout)
 	}
+	if o.MaxSizeBytes < 0 {
+		return o, fmt.Errorf("max size %d bytes is negative", o.MaxSizeBytes)
+	}
 	return o, nil
 }
 
@@ -58,9 +65,10 @@ func (o DBOptions) withDefaults() (DBOptions, error) {
 type DB struct {
 	// SQL is the host's own pool: migrations, admin queries, harness checks.
 	// Plugins never use it; each gets a connection of its own.
-	SQL  *sql.DB
-	path string
-	opts DBOptions
+	SQL      *sql.DB
+	path     string
+	opts     DBOptions
+	maxPages int64 // from MaxSizeBytes and the file's page size; 0: no cap
 }
 
 // Path returns the database file's path.
@@ -93,16 +101,38 @@ func OpenDB(ctx context.Context, path string, opts DBOptions) (*DB, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("open database %s: is a directory", path)
 	}
-	sqldb, err := sql.Open("sqlite", dsn(path, opts, false))
-	if err != nil {
+	db := &DB{path: path, opts: opts}
+	if err := db.open(ctx); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db := &DB{SQL: sqldb, path: path, opts: opts}
-	if err := db.check(ctx); err != nil {
-		sqldb.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+	if opts.MaxSizeBytes > 0 {
+		// max_page_count counts pages, whose size only the file knows:
+		// reopen the pool with the cap in every connection's settings.
+		var pageSize int64
+		if err := db.SQL.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
+			db.SQL.Close()
+			return nil, fmt.Errorf("open database %s: read page size: %w", path, err)
+		}
+		db.SQL.Close()
+		db.maxPages = max(opts.MaxSizeBytes/pageSize, 1)
+		if err := db.open(ctx); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
 	}
 	return db, nil
+}
+
+func (db *DB) open(ctx context.Context) error {
+	sqldb, err := sql.Open("sqlite", db.dsn(false))
+	if err != nil {
+		return err
+	}
+	db.SQL = sqldb
+	if err := db.check(ctx); err != nil {
+		sqldb.Close()
+		return err
+	}
+	return nil
 }
 
 // check runs the first statements on a new pool: they fail at once on a
@@ -123,8 +153,12 @@ func (db *DB) check(ctx context.Context) error {
 
 // dsn builds the modernc.org/sqlite data source name. A plugin connection
 // also gets defensive mode and trusted_schema off before its first statement.
-func dsn(path string, o DBOptions, plugin bool) string {
+func (db *DB) dsn(plugin bool) string {
+	o := db.opts
 	q := url.Values{}
+	if db.maxPages > 0 {
+		q.Add("_pragma", fmt.Sprintf("max_page_count(%d)", db.maxPages))
+	}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+o.Synchronous+")")
@@ -133,5 +167,5 @@ func dsn(path string, o DBOptions, plugin bool) string {
 		q.Add("_defensive", "1")
 		q.Add("_pragma", "trusted_schema(OFF)")
 	}
-	return path + "?" + q.Encode()
+	return db.path + "?" + q.Encode()
 }

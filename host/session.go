@@ -41,7 +41,7 @@ type session struct {
 // trusted_schema off, SQLite limits from lim, ATTACH disabled and the
 // plugin's authorizer installed before the plugin runs anything.
 func openSession(ctx context.Context, db *DB, desc abi.Descriptor, lim Limits, denied func(Denial)) (_ *session, err error) {
-	sqldb, err := sql.Open("sqlite", dsn(db.path, db.opts, true))
+	sqldb, err := sql.Open("sqlite", db.dsn(true))
 	if err != nil {
 		return nil, err
 	}

@@ -98,6 +98,7 @@ func Engine() (*host.Engine, error) {
 // Options configure a Harness. The zero value is usable.
 type Options struct {
 	Limits host.Limits         // overrides of host.DefaultLimits
+	DB     host.DBOptions      // database settings, e.g. MaxSizeBytes
 	DryRun bool                // see host.RunnerOptions.DryRun
 	Logger *slog.Logger        // plugin and host logs; default: discarded
 	Denied func(host.Denial)   // see host.RunnerOptions.Denied
@@ -128,7 +129,7 @@ func New(tb testing.TB, wasmPath string, opts ...Options) *Harness {
 	}
 	ctx := context.Background()
 	path := filepath.Join(tb.TempDir(), "ff.db")
-	db, err := host.OpenDB(ctx, path, host.DBOptions{})
+	db, err := host.OpenDB(ctx, path, o.DB)
 	if err != nil {
 		tb.Fatal(err)
 	}

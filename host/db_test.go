@@ -1,0 +1,83 @@
+package host_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+)
+
+func TestOpenDBRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	readOnly := filepath.Join(dir, "ro.db")
+	mustOpenMigrated(t, readOnly, host.DBOptions{}).Close()
+	os.Chmod(readOnly, 0o444)
+	os.Remove(readOnly + "-wal")
+	os.Remove(readOnly + "-shm")
+	tests := []struct {
+		name, path string
+		opts       host.DBOptions
+		want       string
+	}{
+		{"memory", ":memory:", host.DBOptions{}, "need a file path"},
+		{"uri", "file:x.db", host.DBOptions{}, "need a file path"},
+		{"query", filepath.Join(dir, "a?b.db"), host.DBOptions{}, "may not contain"},
+		{"directory", dir, host.DBOptions{}, "is a directory"},
+		{"missing parent", filepath.Join(dir, "no", "such", "ff.db"), host.DBOptions{}, "open database"},
+		{"bad synchronous", filepath.Join(dir, "s.db"), host.DBOptions{Synchronous: "OFF"}, "want NORMAL or FULL"},
+		{"negative size", filepath.Join(dir, "n.db"), host.DBOptions{MaxSizeBytes: -1}, "negative"},
+	}
+	if os.Geteuid() != 0 { // root writes through file modes
+		tests = append(tests, struct {
+			name, path string
+			opts       host.DBOptions
+			want       string
+		}{"read-only file", readOnly, host.DBOptions{}, "readonly"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := host.OpenDB(context.Background(), tt.path, tt.opts)
+			if err == nil {
+				db.Close()
+				t.Fatalf("OpenDB(%q) succeeded", tt.path)
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("OpenDB(%q) = %q, want one line containing %q", tt.path, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOpenDBMaxSizeFailsWritesPastIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "small.db")
+	mustOpenMigrated(t, path, host.DBOptions{}).Close()
+	db := mustOpenMigrated(t, path, host.DBOptions{MaxSizeBytes: 64 << 10})
+	defer db.Close()
+	_, err := db.SQL.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 5000)
+INSERT INTO ff_worker_registry SELECT 'ns', 'w' || i, 'w', '', '', 0, 0, 0 FROM n`)
+	if err == nil || !strings.Contains(err.Error(), "full") {
+		t.Fatalf("insert past the cap = %v, want database or disk is full", err)
+	}
+	var n int
+	db.SQL.QueryRow(`SELECT count(*) FROM ff_worker_registry`).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d rows of a failed statement remain", n)
+	}
+}
+
+// mustOpenMigrated opens and migrates the database at path.
+func mustOpenMigrated(tb testing.TB, path string, opts host.DBOptions) *host.DB {
+	tb.Helper()
+	db, err := host.OpenDB(context.Background(), path, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := host.Migrate(context.Background(), db); err != nil {
+		db.Close()
+		tb.Fatal(err)
+	}
+	return db
+}
