@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Descriptor is what a plugin's describe export returns, as JSON.
@@ -16,16 +18,19 @@ type Descriptor struct {
 	Name string `json:"name"`
 	// ABIVersion is the ABI the plugin was built against, "major.minor".
 	ABIVersion string `json:"abi_version"`
-	// Version is the plugin's own version, free-form (semver advised).
+	// Version is the plugin's own version, free-form (semver advised): one
+	// line of printable UTF-8, at most 128 bytes.
 	Version string `json:"version"`
 	// DefaultIntervalMS is the tick interval when the operator sets none;
 	// 0 means the plugin is disabled unless an interval is configured.
 	DefaultIntervalMS int64 `json:"default_interval_ms"`
-	// Reads lists the tables the plugin may read and not write.
+	// Reads lists the tables the plugin may read and not write. Reads and
+	// Writes hold at most 128 names together.
 	Reads []string `json:"reads"`
 	// Writes lists the tables the plugin may read, insert, update and delete.
 	Writes []string `json:"writes"`
-	// Description is one line for operators.
+	// Description is one line of printable UTF-8 for operators, at most
+	// 1024 bytes.
 	Description string `json:"description"`
 }
 
@@ -36,6 +41,15 @@ var (
 
 // MaxDescriptorSize bounds the JSON a host accepts from describe.
 const MaxDescriptorSize = 64 << 10
+
+// Field bounds. They keep the JSON encoding of any valid Descriptor, even
+// with every character escaped, well under MaxDescriptorSize.
+const (
+	maxVersionLen     = 128  // bytes of Version
+	maxDescriptionLen = 1024 // bytes of Description
+	maxTables         = 128  // entries of Reads and Writes together
+	maxVersionDigits  = 9    // digits of each part of an ABI version
+)
 
 // ParseDescriptor decodes and validates describe's JSON. Unknown fields are
 // ignored so that a minor ABI version may add some.
@@ -66,8 +80,14 @@ func (d Descriptor) Validate() error {
 	if major != Major {
 		return fmt.Errorf("describe: plugin speaks ABI %s, host speaks ABI %s: %w", d.ABIVersion, Version, ErrABIMismatch)
 	}
+	if err := checkLine("version", d.Version, maxVersionLen); err != nil {
+		return err
+	}
 	if d.DefaultIntervalMS < 0 {
 		return fmt.Errorf("describe: default_interval_ms %d is negative", d.DefaultIntervalMS)
+	}
+	if n := len(d.Reads) + len(d.Writes); n > maxTables {
+		return fmt.Errorf("describe: %d tables declared, limit %d", n, maxTables)
 	}
 	for _, t := range append(append([]string{}, d.Reads...), d.Writes...) {
 		if !tableRE.MatchString(t) {
@@ -77,25 +97,51 @@ func (d Descriptor) Validate() error {
 			return fmt.Errorf("describe: table %q is internal to SQLite and cannot be declared", t)
 		}
 	}
-	if strings.ContainsAny(d.Description, "\r\n") {
-		return errors.New("describe: description must be one line")
+	return checkLine("description", d.Description, maxDescriptionLen)
+}
+
+// checkLine requires s to be at most max bytes of valid UTF-8 on one line:
+// no control characters and no Unicode line or paragraph separators.
+func checkLine(field, s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("describe: %s is %d bytes, limit %d", field, len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("describe: %s is not valid UTF-8", field)
+	}
+	if i := strings.IndexFunc(s, breaksLine); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Errorf("describe: %s must be one line of printable text (%U at byte %d)", field, r, i)
 	}
 	return nil
 }
 
-// ParseVersion parses "major.minor".
+// breaksLine reports a control character or a Unicode line or paragraph
+// separator.
+func breaksLine(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
+
+// ParseVersion parses "major.minor": two unsigned decimal numbers of at
+// most 9 digits each, without sign or spaces.
 func ParseVersion(v string) (major, minor int, err error) {
 	a, b, ok := strings.Cut(v, ".")
 	if ok {
-		major, err = strconv.Atoi(a)
-		if err == nil {
-			minor, err = strconv.Atoi(b)
-		}
+		major, ok = parseVersionPart(a)
 	}
-	if !ok || err != nil || major < 0 || minor < 0 {
+	if ok {
+		minor, ok = parseVersionPart(b)
+	}
+	if !ok {
 		return 0, 0, fmt.Errorf("version %q is not major.minor", v)
 	}
 	return major, minor, nil
+}
+
+func parseVersionPart(s string) (int, bool) {
+	if s == "" || len(s) > maxVersionDigits || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
 }
 
 // Tables returns the declared tables, writes first, without duplicates.

@@ -159,7 +159,14 @@ func (db *DB) dsn(plugin bool) string {
 	if db.maxPages > 0 {
 		q.Add("_pragma", fmt.Sprintf("max_page_count(%d)", db.maxPages))
 	}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
+	// A plugin connection waits for locks in the host (session.busyWait),
+	// where the tick's deadline can interrupt the wait; SQLite's own busy
+	// handler sleeps where nothing can.
+	busy := o.BusyTimeout
+	if plugin {
+		busy = 0
+	}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+o.Synchronous+")")
 	q.Add("_txlock", "immediate")

@@ -22,6 +22,7 @@ const maxCachedStmts = 64
 // session is one plugin's own connection to the database: its authorizer,
 // its prepared statements and its transaction state.
 type session struct {
+	busy  time.Duration // how long a statement waits on another writer
 	db    *sql.DB
 	conn  *sql.Conn
 	auth  *authorizer
@@ -52,7 +53,7 @@ func openSession(ctx context.Context, db *DB, desc abi.Descriptor, lim Limits, d
 		sqldb.Close()
 		return nil, err
 	}
-	s := &session{db: sqldb, conn: conn, stmts: map[string]driver.Stmt{}, auth: newAuthorizer(desc, denied)}
+	s := &session{busy: db.opts.BusyTimeout, db: sqldb, conn: conn, stmts: map[string]driver.Stmt{}, auth: newAuthorizer(desc, denied)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -148,7 +149,11 @@ func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, err
 	if err := s.bind(args); err != nil {
 		return buf, err
 	}
-	res, err := st.(driver.StmtExecContext).ExecContext(ctx, s.nvs)
+	var res driver.Result
+	err = s.busyWait(ctx, func() (err error) {
+		res, err = st.(driver.StmtExecContext).ExecContext(ctx, s.nvs)
+		return err
+	})
 	if err != nil {
 		return buf, err
 	}
@@ -170,7 +175,11 @@ func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint3
 	if err := s.bind(args); err != nil {
 		return buf, err
 	}
-	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, s.nvs)
+	var rows driver.Rows
+	err = s.busyWait(ctx, func() (err error) {
+		rows, err = st.(driver.StmtQueryContext).QueryContext(ctx, s.nvs)
+		return err
+	})
 	if err != nil {
 		return buf, err
 	}
@@ -186,8 +195,13 @@ func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint3
 			return buf, err
 		}
 		for _, v := range s.dest {
-			if t, ok := v.(time.Time); ok {
-				v = t.Format(time.RFC3339Nano)
+			switch x := v.(type) {
+			case time.Time:
+				v = x.Format(time.RFC3339Nano)
+			case []byte:
+				if x == nil { // the driver's empty BLOB; NULL arrives as untyped nil
+					v = []byte{}
+				}
 			}
 			if buf, err = abi.AppendValue(buf, v); err != nil {
 				return buf, err
@@ -207,8 +221,40 @@ func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint3
 func (s *session) control(ctx context.Context, stmt string) error {
 	s.auth.host = true
 	defer func() { s.auth.host = false }()
-	_, err := s.dc.(driver.ExecerContext).ExecContext(ctx, stmt, nil)
-	return err
+	return s.busyWait(ctx, func() error {
+		_, err := s.dc.(driver.ExecerContext).ExecContext(ctx, stmt, nil)
+		return err
+	})
+}
+
+// busyWaits are the pauses between attempts of a statement that found the
+// database locked, as SQLite's own busy handler spaces them; the last one
+// repeats until the busy timeout.
+var busyWaits = []time.Duration{1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100}
+
+// busyWait runs fn until it does not fail with busy or locked, pausing
+// between attempts for up to the busy timeout in all. Unlike SQLite's busy
+// handler, the pauses end as soon as ctx does: a tick past its deadline is
+// never stuck behind another writer's lock.
+func (s *session) busyWait(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(s.busy)
+	for i := 0; ; i++ {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if status, _ := classify(err); status != abi.StatusBusy || !time.Now().Before(deadline) {
+			return err
+		}
+		wait := busyWaits[min(i, len(busyWaits)-1)] * time.Millisecond
+		t := time.NewTimer(min(wait, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
 
 // savepoint is the name plugin transactions take inside a dry run.
