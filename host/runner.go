@@ -21,7 +21,8 @@ type RunnerOptions struct {
 	// back; the plugin's own transactions become savepoints. Ticks see each
 	// other's changes, nothing reaches the database.
 	DryRun bool
-	// Denied is called for every statement the authorizer refuses.
+	// Denied is called for every statement the authorizer refuses, after
+	// the runner has logged it at warn with the plugin's name.
 	Denied func(Denial)
 }
 
@@ -40,12 +41,19 @@ type Runner struct {
 
 // NewRunner opens the plugin's database connection.
 func NewRunner(ctx context.Context, db *DB, p *Plugin, opts RunnerOptions) (*Runner, error) {
-	sess, err := openSession(ctx, db, p.Desc, p.Limits, opts.Denied)
+	log := p.log
+	denied := func(d Denial) {
+		log.Warn("statement denied", "action", d.Action, "object", d.Object, "reason", d.Reason)
+		if opts.Denied != nil {
+			opts.Denied(d)
+		}
+	}
+	sess, err := openSession(ctx, db, p.Desc, p.Limits, denied)
 	if err != nil {
 		return nil, fmt.Errorf("open connection for plugin %s: %w", p.Desc.Name, err)
 	}
 	sess.hold = opts.DryRun
-	return &Runner{p: p, sess: sess, log: p.log}, nil
+	return &Runner{p: p, sess: sess, log: log}, nil
 }
 
 // Plugin returns the plugin the runner runs.
