@@ -24,6 +24,9 @@ type RunnerOptions struct {
 	// Denied is called for every statement the authorizer refuses, after
 	// the runner has logged it at warn with the plugin's name.
 	Denied func(Denial)
+	// LockHeld, if set, is told how long each plugin transaction held the
+	// database's write lock, from BEGIN IMMEDIATE to COMMIT or ROLLBACK.
+	LockHeld func(time.Duration)
 }
 
 // Runner binds a Plugin to a database and runs its ticks one at a time on
@@ -53,6 +56,7 @@ func NewRunner(ctx context.Context, db *DB, p *Plugin, opts RunnerOptions) (*Run
 		return nil, fmt.Errorf("open connection for plugin %s: %w", p.Desc.Name, err)
 	}
 	sess.hold = opts.DryRun
+	sess.lockHeld = opts.LockHeld
 	return &Runner{p: p, sess: sess, log: log}, nil
 }
 

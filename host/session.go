@@ -30,6 +30,8 @@ type session struct {
 	stmts map[string]driver.Stmt
 
 	inTx     bool
+	txStart  time.Time           // when the open transaction got the write lock
+	lockHeld func(time.Duration) // told how long each transaction held it
 	hold     bool // dry run: one outer transaction spans every tick
 	holdOpen bool
 
@@ -272,6 +274,7 @@ func (s *session) begin(ctx context.Context) error {
 		return err
 	}
 	s.inTx = true
+	s.txStart = time.Now()
 	return nil
 }
 
@@ -286,15 +289,23 @@ func (s *session) commit(ctx context.Context) error {
 	if err := s.control(ctx, stmt); err != nil {
 		return err
 	}
-	s.inTx = false
+	s.endTx()
 	return nil
+}
+
+// endTx marks the transaction ended and reports how long it was open.
+func (s *session) endTx() {
+	s.inTx = false
+	if s.lockHeld != nil {
+		s.lockHeld(time.Since(s.txStart))
+	}
 }
 
 func (s *session) rollback(ctx context.Context) error {
 	if !s.inTx {
 		return invalidf("no transaction is open")
 	}
-	s.inTx = false
+	s.endTx()
 	if s.hold {
 		if err := s.control(ctx, "ROLLBACK TO "+savepoint); err != nil {
 			return err
