@@ -12,13 +12,13 @@ all: build plugins
 
 build: $(BIN)
 
-$(BIN): $(shell find cmd host abi -name '*.go' -not -path '*/testdata/*') go.mod go.sum
+$(BIN): $(shell find cmd host abi -name '*.go' -not -path '*/testdata/*' 2>/dev/null) go.mod go.sum
 	$(GO) build -trimpath -o $@ ./cmd/ffwasmhost
 
 # Every plugins/NAME/ becomes build/plugins/NAME.wasm.
 plugins: $(WASM)
 
-build/plugins/%.wasm: $(shell find plugins abi -name '*.go') go.mod go.sum
+build/plugins/%.wasm: $(shell find plugins abi -name '*.go' 2>/dev/null) go.mod go.sum
 	@mkdir -p build/plugins
 	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASMFLAGS) -o $@.tmp ./plugins/$*
 	@mv $@.tmp $@

@@ -32,7 +32,7 @@ type session struct {
 	inTx     bool
 	txStart  time.Time           // when the open transaction got the write lock
 	lockHeld func(time.Duration) // told how long each transaction held it
-	hold     bool // dry run: one outer transaction spans every tick
+	hold     bool                // dry run: one outer transaction spans every tick
 	holdOpen bool
 
 	args []any

@@ -31,7 +31,6 @@ import (
 
 var builds struct {
 	mu    sync.Mutex
-	dir   string
 	paths map[string]string
 }
 
@@ -48,7 +47,10 @@ func Build(tb testing.TB, pkg string) string {
 	return path
 }
 
-// BuildWasm is Build without a testing.TB, for benchmarks and tools.
+// BuildWasm is Build without a testing.TB, for benchmarks and tools. The
+// file goes to a fixed directory under os.TempDir, one file per package,
+// replaced atomically, so concurrent test processes share it and nothing
+// piles up.
 func BuildWasm(pkg string) (string, error) {
 	abs := pkg
 	if strings.HasPrefix(pkg, ".") {
@@ -62,19 +64,25 @@ func BuildWasm(pkg string) (string, error) {
 	if p, ok := builds.paths[abs]; ok {
 		return p, nil
 	}
-	if builds.dir == "" {
-		dir, err := os.MkdirTemp("", "plugintest-")
-		if err != nil {
-			return "", fmt.Errorf("build %s: %w", pkg, err)
-		}
-		builds.dir, builds.paths = dir, map[string]string{}
+	dir := filepath.Join(os.TempDir(), "ffwasmhost-plugintest")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	sum := sha256.Sum256([]byte(abs))
-	out := filepath.Join(builds.dir, filepath.Base(abs)+"-"+hex.EncodeToString(sum[:4])+".wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	out := filepath.Join(dir, filepath.Base(abs)+"-"+hex.EncodeToString(sum[:6])+".wasm")
+	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", tmp, pkg)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
 		return "", fmt.Errorf("build %s for wasip1: %v\n%s", pkg, err, msg)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("build %s: %w", pkg, err)
+	}
+	if builds.paths == nil {
+		builds.paths = map[string]string{}
 	}
 	builds.paths[abs] = out
 	return out, nil
