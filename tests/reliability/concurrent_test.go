@@ -44,7 +44,9 @@ func TestMain(m *testing.M) {
 		json.NewEncoder(os.Stdout).Encode(st)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
 }
 
 // runWriter plays a FlowFabric process: it heartbeats live workers,
