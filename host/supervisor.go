@@ -219,15 +219,17 @@ func (s *Supervisor) Shutdown(grace time.Duration) int {
 		select {
 		case <-l.done:
 		case <-deadline.C:
-			s.abort()
+			// Count before aborting: an aborted tick ends at once, and a
+			// loop that only ended because of the abort was still late.
 			for _, l := range loops {
 				select {
 				case <-l.done:
 				default:
 					late++
-					s.log.Warn("job did not stop within grace; aborted", "plugin", l.job.Name, "grace", grace)
+					s.log.Warn("job did not stop within grace; aborting", "plugin", l.job.Name, "grace", grace)
 				}
 			}
+			s.abort()
 			return late
 		}
 	}
