@@ -41,5 +41,13 @@ check: test
 	$(GO) mod tidy
 	@git diff --exit-code go.mod go.sum
 
+# The demo: build, migrate $(DB), seed demo rows when it is empty, then run
+# the daemon in the foreground with short intervals so the reconcilers act
+# within seconds. Ctrl-C drains and stops it.
+run: build plugins
+	$(BIN) migrate --db $(DB)
+	$(BIN) demo-seed --db $(DB)
+	$(BIN) run --db $(DB) --plugins build/plugins --interval budget_reset=2s --interval worker_ttl=3s
+
 clean:
 	rm -rf build

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+)
+
+type runOpts struct {
+	db, plugins, http, cacheDir *string
+	intervals                   intervalFlag
+	grace                       *time.Duration
+	sync                        *string
+	log                         *logFlags
+}
+
+func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
+	fs := newFlagSet("run")
+	o := &runOpts{intervals: intervalFlag{}}
+	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
+	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory, watched for *.wasm files (env "+envPluginsDir+")")
+	o.http = fs.String("http", a.envOr(envHTTPAddr, daemon.DefaultHTTPAddr), `admin address for /healthz, /readyz, /metrics, /v1/plugins; "" disables (env `+envHTTPAddr+")")
+	fs.Var(o.intervals, "interval", "set one plugin's tick interval as `NAME=DURATION`, e.g. budget_reset=2s; repeatable; 0 disables (env FF_BUDGET_RESET_INTERVAL_S and FF_WORKER_REGISTRY_TTL_INTERVAL_S, in seconds, for the built-in two; default: the plugin's own)")
+	o.grace = fs.Duration("grace", daemon.DefaultGrace, "on SIGINT/SIGTERM, how long running ticks may take to finish before they are aborted")
+	o.sync = synchronousFlag(fs)
+	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
+	o.log = a.addLogFlags(fs)
+	return fs, o
+}
+
+func cacheDirDefault() string {
+	if d := daemon.DefaultCacheDir(); d != "" {
+		return d
+	}
+	return "in memory"
+}
+
+// cmdRun runs the daemon until SIGINT or SIGTERM. SIGHUP rescans the plugin
+// directory. Exit 0 when every tick loop drained within --grace, 1
+// otherwise.
+func (a *app) cmdRun(args []string) int {
+	fs, o := a.runFlags()
+	pos, code, ok := a.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		a.failf("run: unexpected argument %q (see 'ffwasmhost help run')", pos[0])
+		return exitUsage
+	}
+	if *o.grace < 0 {
+		a.failf("run: --grace %v is negative", *o.grace)
+		return exitUsage
+	}
+	intervals, err := a.envIntervals()
+	if err != nil {
+		a.failf("run: %v", err)
+		return exitUsage
+	}
+	maps.Copy(intervals, o.intervals) // flags beat env
+	log := o.log.logger(a.stderr)
+	d, err := daemon.New(daemon.Config{
+		DBPath:    *o.db,
+		PluginDir: *o.plugins,
+		HTTPAddr:  *o.http,
+		Intervals: intervals,
+		Grace:     *o.grace,
+		CacheDir:  *o.cacheDir,
+		DBOptions: host.DBOptions{Synchronous: *o.sync},
+		Logger:    log,
+	})
+	if err != nil {
+		a.failf("run: %v", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := d.Open(ctx); err != nil {
+		a.failf("run: %v", err)
+		return exitFail
+	}
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hup:
+			log.Info("SIGHUP: rescanning the plugin directory", "dir", *o.plugins)
+			go d.Rescan(ctx)
+		}
+	}
+	stop() // a second signal now kills the process at once
+	log.Info("signal received; draining tick loops (signal again to force)", "grace", *o.grace)
+	if err := d.Close(context.Background()); err != nil {
+		log.Error("shutdown incomplete", "err", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// cmdMigrate creates or upgrades the schema.
+func (a *app) cmdMigrate(args []string) int {
+	fs, db := a.migrateFlags()
+	pos, code, ok := a.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		a.failf("migrate: unexpected argument %q (see 'ffwasmhost help migrate')", pos[0])
+		return exitUsage
+	}
+	ctx := context.Background()
+	h, err := host.OpenDB(ctx, *db, host.DBOptions{})
+	if err != nil {
+		a.failf("migrate: %v", err)
+		return exitFail
+	}
+	defer h.Close()
+	if err := host.Migrate(ctx, h); err != nil {
+		a.failf("database %s: %v", *db, err)
+		return exitFail
+	}
+	fmt.Fprintf(a.stdout, "ok %s\n", *db)
+	return exitOK
+}
+
+func (a *app) migrateFlags() (*flag.FlagSet, *string) {
+	fs := newFlagSet("migrate")
+	db := fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
+	return fs, db
+}

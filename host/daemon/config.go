@@ -1,0 +1,235 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+)
+
+// Defaults of the Config fields that have one.
+const (
+	// DefaultDBPath is Config.DBPath's default: ff.db in the working
+	// directory.
+	DefaultDBPath = "ff.db"
+	// DefaultPluginDir is Config.PluginDir's default: where `make plugins`
+	// writes the built plugins.
+	DefaultPluginDir = "build/plugins"
+	// DefaultHTTPAddr is the admin address the command uses when none is
+	// given. It is loopback: the admin endpoints have no authentication.
+	DefaultHTTPAddr = "127.0.0.1:9464"
+	// DefaultGrace is Config.Grace's default.
+	DefaultGrace = 10 * time.Second
+	// DefaultRescanInterval is Config.RescanInterval's default.
+	DefaultRescanInterval = 2 * time.Second
+	// DefaultSettleTime is Config.SettleTime's default.
+	DefaultSettleTime = 250 * time.Millisecond
+	// DefaultMaxTicks is TickOptions.MaxTicks's default.
+	DefaultMaxTicks = 100_000
+)
+
+// Config configures a Daemon. Every field is optional; New fills the
+// defaults named beside each.
+type Config struct {
+	// DBPath is the SQLite database file; it is created if missing and
+	// migrated on Open. Default DefaultDBPath.
+	DBPath string
+	// PluginDir holds the *.wasm plugins. It must exist when Open runs.
+	// Default DefaultPluginDir.
+	PluginDir string
+	// HTTPAddr is where the admin endpoints listen (/healthz, /readyz,
+	// /metrics, /v1/plugins). Empty disables them; port 0 picks a free
+	// port (see Daemon.HTTPAddr). The command defaults it to
+	// DefaultHTTPAddr; the zero Config serves nothing.
+	HTTPAddr string
+	// Intervals overrides plugins' tick intervals by plugin name. Zero
+	// disables a plugin; a name missing here runs at the interval its
+	// describe declares (default_interval_ms, where 0 also disables).
+	Intervals map[string]time.Duration
+	// Grace is how long Close waits for running ticks before it aborts
+	// them. Default DefaultGrace.
+	Grace time.Duration
+	// CacheDir holds wazero's compilation cache, so a plugin compiled once
+	// loads in a fraction of the time on later starts. Default
+	// DefaultCacheDir(); if that is unusable the cache is kept in memory.
+	// An explicit directory that cannot be created is an error.
+	CacheDir string
+	// DBOptions are the database's durability and busy settings; see
+	// host.DBOptions for their defaults.
+	DBOptions host.DBOptions
+	// Limits are every plugin's resource limits; zero fields take
+	// host.DefaultLimits.
+	Limits host.Limits
+	// PluginLimits overrides Limits for one plugin, field by field, by
+	// plugin name.
+	PluginLimits map[string]host.Limits
+	// MaxBackoff caps the delay after consecutive failed ticks; see
+	// host.SupervisorConfig. Default host.DefaultMaxBackoff.
+	MaxBackoff time.Duration
+	// RescanInterval is how often the plugin directory is rescanned in case
+	// a file event was missed (or fsnotify is unavailable). Default
+	// DefaultRescanInterval.
+	RescanInterval time.Duration
+	// SettleTime is how long a new or changed file must stay unchanged
+	// before it is loaded; see the package documentation. Default
+	// DefaultSettleTime.
+	SettleTime time.Duration
+	// Logger receives the daemon's, the supervisor's and the plugins' logs.
+	// Default slog.Default().
+	Logger *slog.Logger
+	// Clock drives tick timers and the now_ms handed to plugins. Default
+	// host.SystemClock; tests inject a fake one.
+	Clock host.Clock
+}
+
+// DefaultCacheDir returns the compilation cache directory used when
+// Config.CacheDir is empty: os.UserCacheDir()/ffwasmhost, or "" when the
+// user has no cache directory.
+func DefaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "ffwasmhost")
+}
+
+var pluginNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// ValidPluginName reports whether name can be a plugin's name (the rule of
+// the ABI's describe: a lowercase letter, then up to 63 lowercase letters,
+// digits or '_').
+func ValidPluginName(name string) bool { return pluginNameRE.MatchString(name) }
+
+// withDefaults returns c with its defaults filled and checks it.
+func (c Config) withDefaults() (Config, error) {
+	if c.DBPath == "" {
+		c.DBPath = DefaultDBPath
+	}
+	if c.PluginDir == "" {
+		c.PluginDir = DefaultPluginDir
+	}
+	if c.Grace == 0 {
+		c.Grace = DefaultGrace
+	}
+	if c.RescanInterval == 0 {
+		c.RescanInterval = DefaultRescanInterval
+	}
+	if c.SettleTime == 0 {
+		c.SettleTime = DefaultSettleTime
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = host.DefaultMaxBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = host.SystemClock{}
+	}
+	switch {
+	case c.Grace < 0:
+		return c, fmt.Errorf("grace %v is negative", c.Grace)
+	case c.RescanInterval < 0:
+		return c, fmt.Errorf("rescan interval %v is negative", c.RescanInterval)
+	case c.SettleTime < 0:
+		return c, fmt.Errorf("settle time %v is negative", c.SettleTime)
+	case c.MaxBackoff < 0:
+		return c, fmt.Errorf("max backoff %v is negative", c.MaxBackoff)
+	}
+	for _, name := range sortedNames(c.Intervals) {
+		if !ValidPluginName(name) {
+			return c, fmt.Errorf("interval for %q: not a plugin name (lowercase letters, digits, '_')", name)
+		}
+		if d := c.Intervals[name]; d < 0 {
+			return c, fmt.Errorf("interval for %s: %v is negative", name, d)
+		}
+	}
+	if err := c.Limits.Merge(host.DefaultLimits).Validate(); err != nil {
+		return c, fmt.Errorf("limits: %w", err)
+	}
+	for _, name := range sortedNames(c.PluginLimits) {
+		if err := c.PluginLimits[name].Merge(c.Limits).Merge(host.DefaultLimits).Validate(); err != nil {
+			return c, fmt.Errorf("limits of %s: %w", name, err)
+		}
+	}
+	return c, nil
+}
+
+// interval returns the named plugin's tick interval: the configured
+// override, else the default it declares.
+func (c Config) interval(name string, defaultMS int64) time.Duration {
+	if d, ok := c.Intervals[name]; ok {
+		return d
+	}
+	return time.Duration(defaultMS) * time.Millisecond
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// NewEngine returns a plugin engine with its compilation cache in cacheDir,
+// or in DefaultCacheDir() when cacheDir is empty. An explicit cacheDir that
+// cannot be used is an error; an unusable default falls back to an
+// in-memory cache, logged at debug.
+func NewEngine(cacheDir string, lim host.Limits, log *slog.Logger) (*host.Engine, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	explicit := cacheDir != ""
+	if !explicit {
+		cacheDir = DefaultCacheDir()
+	}
+	if cacheDir != "" {
+		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+			if explicit {
+				return nil, fmt.Errorf("compilation cache %s: %w", cacheDir, err)
+			}
+			log.Debug("compilation cache directory unusable; caching in memory", "dir", cacheDir, "err", err)
+			cacheDir = ""
+		}
+	}
+	eng, err := host.NewEngine(host.EngineConfig{CacheDir: cacheDir, Limits: lim, Logger: log})
+	if err != nil && !explicit && cacheDir != "" {
+		log.Debug("compilation cache directory unusable; caching in memory", "dir", cacheDir, "err", err)
+		eng, err = host.NewEngine(host.EngineConfig{Limits: lim, Logger: log})
+	}
+	return eng, err
+}
+
+// ErrNoPluginDir is wrapped by Open and Tick when the plugin directory does
+// not exist or is not a directory.
+var ErrNoPluginDir = errors.New("plugin directory missing")
+
+// CheckPluginDir returns nil if dir is a readable directory, else an error
+// naming it (wrapping ErrNoPluginDir if it is missing or not a directory).
+func CheckPluginDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("plugin directory %s: %w", dir, ErrNoPluginDir)
+	case err != nil:
+		return fmt.Errorf("plugin directory %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("plugin directory %s: not a directory: %w", dir, ErrNoPluginDir)
+	}
+	if _, err := os.ReadDir(dir); err != nil {
+		return fmt.Errorf("plugin directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// closeTimeout bounds how long Close waits for a loop that was removed
+// from the supervisor (by a reload) but had not finished its tick.
+const closeTimeout = 10 * time.Second

@@ -1,0 +1,308 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+)
+
+// Daemon runs the supervisor over a plugin directory. Create it with New,
+// start it with Open (or Run), stop it with Close.
+type Daemon struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+
+	db  *host.DB
+	eng *host.Engine
+	sup *host.Supervisor
+
+	watcher  *fsnotify.Watcher  // nil when fsnotify is unavailable
+	stopScan context.CancelFunc // stops the scan loop
+	scanDone chan struct{}      // closed when the scan loop has exited
+
+	ln  net.Listener
+	srv *http.Server
+
+	phase atomic.Value // string: phaseNew, phaseStarting, phaseRunning, phaseClosing, phaseClosed
+
+	// scanMu serializes scans; the fields after it are written only while
+	// it is held.
+	scanMu      sync.Mutex
+	pending     map[string]pendingFile // new or changed files still settling
+	watchWarned bool                   // a failure to watch the directory was logged
+
+	// mu guards the state readers see (status, readiness); writers also
+	// hold scanMu.
+	mu       sync.Mutex
+	entries  map[string]*entry   // loaded plugins by file path
+	failed   map[string]*failure // versions that did not load, by file path
+	retiring []*entry            // removed from the supervisor, not yet closed
+	dirErr   error               // why the plugin directory is unreadable, nil when it is fine
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// tickHook, if set (by tests), runs at the start of every tick with
+	// the tick's context.
+	tickHook func(ctx context.Context, plugin string)
+}
+
+// Phases of a Daemon, as /readyz reports them.
+const (
+	phaseNew      = "not started"
+	phaseStarting = "starting"
+	phaseRunning  = "running"
+	phaseClosing  = "shutting down"
+	phaseClosed   = "closed"
+)
+
+// New checks cfg, fills its defaults and returns a Daemon that has not
+// started: nothing is opened until Open.
+func New(cfg Config) (*Daemon, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("daemon config: %w", err)
+	}
+	d := &Daemon{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		metrics: newMetrics(),
+		pending: map[string]pendingFile{},
+		entries: map[string]*entry{},
+		failed:  map[string]*failure{},
+	}
+	d.phase.Store(phaseNew)
+	return d, nil
+}
+
+// Config returns the daemon's configuration with its defaults filled.
+func (d *Daemon) Config() Config { return d.cfg }
+
+// Gatherer returns the registry holding the daemon's metrics, the same
+// ones /metrics serves.
+func (d *Daemon) Gatherer() prometheus.Gatherer { return d.metrics.reg }
+
+// HTTPAddr returns the address the admin endpoints listen on, with the
+// port resolved, or "" when they are disabled or not started.
+func (d *Daemon) HTTPAddr() string {
+	if d.ln == nil {
+		return ""
+	}
+	return d.ln.Addr().String()
+}
+
+// Open checks the plugin directory, opens and migrates the database, starts
+// the admin endpoints (/readyz says "starting" until Open is done), loads
+// every plugin in the directory (an invalid file is logged and skipped),
+// starts one tick loop per enabled plugin, and starts watching the
+// directory. If any step fails, Open undoes the steps before it and returns
+// an error naming what failed; Close is then a no-op. Open may be called
+// once, and not concurrently with Close.
+func (d *Daemon) Open(ctx context.Context) (err error) {
+	if !d.phase.CompareAndSwap(phaseNew, phaseStarting) {
+		return fmt.Errorf("open daemon: already %s", d.phase.Load())
+	}
+	defer func() {
+		if err != nil {
+			d.undo(ctx)
+		}
+	}()
+	start := time.Now()
+	if err := CheckPluginDir(d.cfg.PluginDir); err != nil {
+		return err
+	}
+	if d.db, err = host.OpenDB(ctx, d.cfg.DBPath, d.cfg.DBOptions); err != nil {
+		return err
+	}
+	if err := host.Migrate(ctx, d.db); err != nil {
+		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
+	}
+	if d.cfg.HTTPAddr != "" {
+		if d.ln, err = net.Listen("tcp", d.cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("admin http: %w", err)
+		}
+	}
+	if d.eng, err = NewEngine(d.cfg.CacheDir, d.cfg.Limits, d.log); err != nil {
+		return err
+	}
+	d.sup = host.NewSupervisor(host.SupervisorConfig{
+		Clock:      d.cfg.Clock,
+		Logger:     d.log,
+		MaxBackoff: d.cfg.MaxBackoff,
+		OnTick:     d.metrics.tick,
+	})
+	if d.ln != nil {
+		d.serveHTTP() // /healthz answers while the plugins compile
+	}
+	d.startWatcher()
+	d.Rescan(ctx)
+	d.warnUnknownIntervals()
+	if err := d.sup.Start(); err != nil {
+		return fmt.Errorf("start supervisor: %w", err)
+	}
+	var scanCtx context.Context
+	scanCtx, d.stopScan = context.WithCancel(context.WithoutCancel(ctx))
+	d.scanDone = make(chan struct{})
+	go d.scanLoop(scanCtx)
+	d.phase.Store(phaseRunning)
+	d.mu.Lock()
+	loaded, failed := len(d.entries), len(d.failed)
+	d.mu.Unlock()
+	d.log.Info("daemon started", "db", d.cfg.DBPath, "plugin_dir", d.cfg.PluginDir, "plugins", loaded,
+		"invalid_files", failed, "http", d.HTTPAddr(), "startup", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// ErrNotDrained is wrapped by Close when some tick loops did not stop within
+// Config.Grace and their ticks were aborted.
+var ErrNotDrained = errors.New("tick loops did not drain")
+
+// Close stops watching the directory, stops every tick loop after its
+// current tick (aborting ticks still running after Config.Grace), closes
+// every plugin, the admin server, the engine and the database. It returns
+// an error wrapping ErrNotDrained if ticks had to be aborted. It is a no-op
+// before Open and after a failed Open, and later calls return the first
+// call's result.
+func (d *Daemon) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() {
+		if !d.phase.CompareAndSwap(phaseRunning, phaseClosing) {
+			d.phase.Store(phaseClosed) // never opened, or Open undid itself
+			return
+		}
+		d.closeErr = d.undo(ctx)
+		if d.closeErr == nil {
+			d.log.Info("daemon stopped; every tick loop drained")
+		}
+	})
+	return d.closeErr
+}
+
+// undo releases everything Open acquired, in reverse order. It runs once:
+// from a failed Open, which may have got only part of the way, or from
+// Close.
+func (d *Daemon) undo(ctx context.Context) error {
+	var errs []error
+	if d.stopScan != nil {
+		d.stopScan()
+		<-d.scanDone
+	}
+	if d.sup != nil {
+		if late := d.sup.Shutdown(d.cfg.Grace); late > 0 {
+			errs = append(errs, fmt.Errorf("shut down: %d plugin loops still ticking after %v, aborted: %w", late, d.cfg.Grace, ErrNotDrained))
+		}
+	}
+	// A Rescan still running (SIGHUP) finishes before the plugins close;
+	// any later one sees the phase and does nothing.
+	d.scanMu.Lock()
+	d.phase.Store(phaseClosing)
+	d.mu.Lock()
+	closing := append(d.retiring, mapValues(d.entries)...)
+	d.retiring, d.entries = nil, map[string]*entry{}
+	d.mu.Unlock()
+	if d.watcher != nil {
+		d.watcher.Close()
+	}
+	d.scanMu.Unlock()
+	for _, e := range closing {
+		if e.done != nil {
+			select {
+			case <-e.done:
+			case <-time.After(closeTimeout):
+			}
+		}
+		if err := e.close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if d.srv != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		if err := d.srv.Shutdown(sctx); err != nil {
+			d.srv.Close()
+		}
+		cancel()
+	} else if d.ln != nil {
+		d.ln.Close()
+	}
+	if d.eng != nil {
+		if err := d.eng.Close(context.WithoutCancel(ctx)); err != nil {
+			errs = append(errs, fmt.Errorf("close engine: %w", err))
+		}
+	}
+	if d.db != nil {
+		if err := d.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database %s: %w", d.cfg.DBPath, err))
+		}
+	}
+	d.phase.Store(phaseClosed)
+	return errors.Join(errs...)
+}
+
+// Run opens the daemon, runs it until ctx is done, then closes it. It
+// returns Open's error, or Close's.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := d.Open(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	d.log.Info("shutting down", "grace", d.cfg.Grace)
+	return d.Close(context.WithoutCancel(ctx))
+}
+
+// Rescan scans the plugin directory now: it forgets past load failures
+// (so every failed file is tried again), loads new and changed files and
+// stops removed ones. A file still settling is waited for once, up to
+// Config.SettleTime. Rescan returns when the scan is done; it is safe to
+// call at any time, concurrently with the daemon's own scans.
+func (d *Daemon) Rescan(ctx context.Context) {
+	if d.phase.Load() == phaseClosing || d.phase.Load() == phaseClosed {
+		return
+	}
+	wait := d.scan(ctx, true)
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	d.scan(ctx, false)
+}
+
+// warnUnknownIntervals logs the interval overrides that name no loaded
+// plugin, most likely a typo.
+func (d *Daemon) warnUnknownIntervals() {
+	d.mu.Lock()
+	names := map[string]bool{}
+	for _, e := range d.entries {
+		names[e.name()] = true
+	}
+	d.mu.Unlock()
+	for _, name := range sortedNames(d.cfg.Intervals) {
+		if !names[name] {
+			d.log.Warn("interval set for a plugin that is not loaded", "plugin", name, "interval", d.cfg.Intervals[name])
+		}
+	}
+}
+
+func mapValues[K comparable, V any](m map[K]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}

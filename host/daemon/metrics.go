@@ -1,0 +1,137 @@
+package daemon
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+)
+
+// Reload results, the values of ffwasmhost_reloads_total's result label.
+const (
+	ReloadLoaded   = "loaded"   // a new file was loaded and its loop started
+	ReloadReplaced = "replaced" // a changed file was swapped in between ticks
+	ReloadRemoved  = "removed"  // a removed file's loop was stopped
+	ReloadFailed   = "failed"   // a new or changed file did not load
+)
+
+// tickBuckets span a trivial tick (well under a millisecond) to the default
+// tick timeout (30 s).
+var tickBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// lockBuckets span one small transaction (~50 µs with synchronous=NORMAL)
+// to a tick-long one.
+var lockBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 5, 30}
+
+// metrics are the daemon's Prometheus collectors, on a registry of its own
+// so that two daemons in one process (tests) never collide.
+type metrics struct {
+	reg        *prometheus.Registry
+	ticks      *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	processed  *prometheus.CounterVec
+	itemErrors *prometheus.CounterVec
+	reloads    *prometheus.CounterVec
+	info       *prometheus.GaugeVec
+	denied     *prometheus.CounterVec
+	failing    *prometheus.GaugeVec
+	lock       *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		ticks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ffwasmhost_ticks_total",
+			Help: "Ticks run, by plugin and outcome (ok or error).",
+		}, []string{"plugin", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ffwasmhost_tick_duration_seconds",
+			Help:    "Duration of one tick, by plugin.",
+			Buckets: tickBuckets,
+		}, []string{"plugin"}),
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ffwasmhost_processed_total",
+			Help: "Items processed, as the plugins reported them.",
+		}, []string{"plugin"}),
+		itemErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ffwasmhost_tick_item_errors_total",
+			Help: "Items that failed within otherwise successful ticks, as the plugins reported them.",
+		}, []string{"plugin"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ffwasmhost_reloads_total",
+			Help: "Plugin file changes handled, by result (loaded, replaced, removed, failed).",
+		}, []string{"result"}),
+		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ffwasmhost_plugin_info",
+			Help: "1 for every loaded plugin version.",
+		}, []string{"plugin", "version", "sha256", "abi"}),
+		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ffwasmhost_denied_statements_total",
+			Help: "SQL statements the authorizer refused, by plugin and SQLite action.",
+		}, []string{"plugin", "action"}),
+		failing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ffwasmhost_plugin_failing",
+			Help: "1 while a plugin's last tick failed (consecutive failures > 0).",
+		}, []string{"plugin"}),
+		lock: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ffwasmhost_write_lock_held_seconds",
+			Help:    "How long each plugin transaction held the database's write lock, BEGIN IMMEDIATE to COMMIT or ROLLBACK.",
+			Buckets: lockBuckets,
+		}, []string{"plugin"}),
+	}
+	m.reg.MustRegister(m.ticks, m.duration, m.processed, m.itemErrors, m.reloads, m.info, m.denied, m.failing, m.lock,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, r := range []string{ReloadLoaded, ReloadReplaced, ReloadRemoved, ReloadFailed} {
+		m.reloads.WithLabelValues(r)
+	}
+	return m
+}
+
+// loaded records a plugin version that has started, so its series exist
+// from the start rather than from its first tick.
+func (m *metrics) loaded(p *host.Plugin) {
+	name := p.Desc.Name
+	m.info.WithLabelValues(name, p.Desc.Version, p.SHA256, p.Desc.ABIVersion).Set(1)
+	m.failing.WithLabelValues(name).Set(0)
+	m.ticks.WithLabelValues(name, "ok")
+	m.ticks.WithLabelValues(name, "error")
+	m.duration.WithLabelValues(name)
+	m.processed.WithLabelValues(name)
+	m.itemErrors.WithLabelValues(name)
+}
+
+// unloaded forgets a plugin version's gauges. Counters stay: they are
+// cumulative over the daemon's life, across versions.
+func (m *metrics) unloaded(p *host.Plugin) {
+	m.info.DeleteLabelValues(p.Desc.Name, p.Desc.Version, p.SHA256, p.Desc.ABIVersion)
+	m.failing.DeleteLabelValues(p.Desc.Name)
+}
+
+// tick records one finished tick.
+func (m *metrics) tick(res host.TickResult) {
+	outcome, failing := "ok", 0.0
+	if res.Err != nil {
+		outcome, failing = "error", 1
+	}
+	m.ticks.WithLabelValues(res.Job, outcome).Inc()
+	m.duration.WithLabelValues(res.Job).Observe(res.Duration.Seconds())
+	m.processed.WithLabelValues(res.Job).Add(float64(res.Report.Processed))
+	m.itemErrors.WithLabelValues(res.Job).Add(float64(res.Report.Errors))
+	m.failing.WithLabelValues(res.Job).Set(failing)
+}
+
+// deny records one refused statement.
+func (m *metrics) deny(d host.Denial) { m.denied.WithLabelValues(d.Plugin, d.Action).Inc() }
+
+// lockHeld returns the runner hook that observes plugin's write-lock hold
+// times.
+func (m *metrics) lockHeld(plugin string) func(time.Duration) {
+	h := m.lock.WithLabelValues(plugin)
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
+}
+
+// reload counts one reload result.
+func (m *metrics) reload(result string) { m.reloads.WithLabelValues(result).Inc() }

@@ -1,0 +1,150 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+)
+
+// Status is the daemon's state, as /v1/plugins serves it.
+type Status struct {
+	// PluginDir is the watched directory.
+	PluginDir string `json:"plugin_dir"`
+	// PluginDirError says why the directory cannot be read (the loaded
+	// plugins keep running meanwhile); null when it is fine.
+	PluginDirError *string `json:"plugin_dir_error"`
+	// Plugins are the loaded plugins, sorted by name.
+	Plugins []PluginStatus `json:"plugins"`
+	// Invalid are the plugin file versions that did not load, sorted by
+	// file. A file listed here may also have an older version in Plugins,
+	// still running.
+	Invalid []InvalidFile `json:"invalid"`
+}
+
+// PluginStatus is one loaded plugin. Tick fields count the ticks of the
+// version loaded now; they restart when a new version is swapped in.
+type PluginStatus struct {
+	Name        string    `json:"name"`
+	File        string    `json:"file"`
+	SHA256      string    `json:"sha256"`
+	ABI         string    `json:"abi"`
+	Version     string    `json:"version"`
+	Description string    `json:"description"`
+	Reads       []string  `json:"reads"`
+	Writes      []string  `json:"writes"`
+	LoadedAt    time.Time `json:"loaded_at"`
+	// IntervalMS is the pause between ticks; 0 means disabled.
+	IntervalMS int64 `json:"interval_ms"`
+	// Enabled is false when the interval is zero: the plugin is loaded and
+	// validated but never ticks.
+	Enabled bool `json:"enabled"`
+
+	LastTick            *time.Time   `json:"last_tick"` // start of the last tick; null before the first
+	LastDurationMS      *float64     `json:"last_duration_ms"`
+	LastReport          *host.Report `json:"last_report"`
+	LastError           *string      `json:"last_error"` // null when the last tick succeeded
+	Ticks               int64        `json:"ticks"`
+	Failures            int64        `json:"failures"`
+	ConsecutiveFailures int          `json:"consecutive_failures"`
+	// Failing is true while the last tick failed; the next tick is then
+	// backed off (see Config.MaxBackoff).
+	Failing  bool       `json:"failing"`
+	NextTick *time.Time `json:"next_tick"` // null when disabled
+}
+
+// InvalidFile is a plugin file version that did not load.
+type InvalidFile struct {
+	File   string    `json:"file"`
+	SHA256 string    `json:"sha256,omitempty"` // empty if the file could not be read
+	Error  string    `json:"error"`
+	Since  time.Time `json:"since"`
+}
+
+// Status returns the daemon's state.
+func (d *Daemon) Status() Status {
+	d.mu.Lock()
+	entries := mapValues(d.entries)
+	st := Status{PluginDir: d.cfg.PluginDir, Plugins: []PluginStatus{}, Invalid: []InvalidFile{}}
+	if d.dirErr != nil {
+		msg := d.dirErr.Error()
+		st.PluginDirError = &msg
+	}
+	for _, f := range d.failed {
+		st.Invalid = append(st.Invalid, InvalidFile{File: f.file, SHA256: f.sha, Error: f.err.Error(), Since: f.at.UTC()})
+	}
+	d.mu.Unlock()
+	jobs := map[string]host.JobStatus{}
+	if d.sup != nil {
+		for _, js := range d.sup.Status() {
+			jobs[js.Name] = js
+		}
+	}
+	for _, e := range entries {
+		st.Plugins = append(st.Plugins, pluginStatus(e, jobs))
+	}
+	sort.Slice(st.Plugins, func(i, j int) bool { return st.Plugins[i].Name < st.Plugins[j].Name })
+	sort.Slice(st.Invalid, func(i, j int) bool { return st.Invalid[i].File < st.Invalid[j].File })
+	return st
+}
+
+func pluginStatus(e *entry, jobs map[string]host.JobStatus) PluginStatus {
+	desc := e.plugin.Desc
+	ps := PluginStatus{
+		Name:        desc.Name,
+		File:        e.file,
+		SHA256:      e.plugin.SHA256,
+		ABI:         desc.ABIVersion,
+		Version:     desc.Version,
+		Description: desc.Description,
+		Reads:       append([]string{}, desc.Reads...),
+		Writes:      append([]string{}, desc.Writes...),
+		LoadedAt:    e.loadedAt.UTC(),
+		IntervalMS:  e.interval.Milliseconds(),
+		Enabled:     e.interval > 0,
+	}
+	js, ok := jobs[desc.Name]
+	if !ok {
+		return ps // disabled, or between versions
+	}
+	ps.Ticks, ps.Failures, ps.ConsecutiveFailures = js.Ticks, js.Failures, js.ConsecutiveFailures
+	ps.Failing = js.ConsecutiveFailures > 0
+	if !js.Next.IsZero() {
+		next := js.Next.UTC()
+		ps.NextTick = &next
+	}
+	if last := js.Last; last != nil {
+		start := last.Start.UTC()
+		ms := float64(last.Duration.Microseconds()) / 1000
+		rep := last.Report
+		ps.LastTick, ps.LastDurationMS, ps.LastReport = &start, &ms, &rep
+		if last.Err != nil {
+			msg := last.Err.Error()
+			ps.LastError = &msg
+		}
+	}
+	return ps
+}
+
+// Ready returns nil when the daemon is running, its database answers and
+// at least one plugin is loaded; otherwise an error saying which is not.
+func (d *Daemon) Ready(ctx context.Context) error {
+	if p := d.phase.Load(); p != phaseRunning {
+		return fmt.Errorf("daemon %s", p)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var v int64
+	if err := d.db.SQL.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&v); err != nil {
+		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
+	}
+	d.mu.Lock()
+	n := len(d.entries)
+	d.mu.Unlock()
+	if n == 0 {
+		return fmt.Errorf("no plugins loaded from %s", d.cfg.PluginDir)
+	}
+	return nil
+}

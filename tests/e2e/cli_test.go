@@ -1,0 +1,270 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// fixedNow is the now_ms of the one-shot tick tests.
+const fixedNow = 1_767_225_600_000
+
+// tickJSON is the line `ffwasmhost tick` prints.
+type tickJSON struct {
+	Plugin    string `json:"plugin"`
+	Processed int64  `json:"processed"`
+	Errors    int64  `json:"errors"`
+	Ticks     int    `json:"ticks"`
+	Error     string `json:"error"`
+}
+
+func tick(t *testing.T, path string, args ...string) (tickJSON, result) {
+	t.Helper()
+	res := ffwasmhost(t, nil, append([]string{"tick", "--db", path, "--plugins", pluginDir, "--cache-dir", cacheDir,
+		"--now", "1767225600000"}, args...)...)
+	var out tickJSON
+	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &out) != nil {
+		t.Fatalf("tick %v: stdout is not one JSON line: %q (exit %d, stderr %q)", args, res.stdout, res.code, res.stderr)
+	}
+	return out, res
+}
+
+func TestTickDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	path := dbPath(t)
+	db := openDB(t, path)
+	seed(t, db, fixedNow, 45, 5)
+	before := checksum(t, db)
+
+	for _, c := range []struct {
+		args []string
+		want tickJSON
+	}{
+		{[]string{"--dry-run", "budget_reset"}, tickJSON{Plugin: "budget_reset", Processed: 20, Ticks: 1}},
+		{[]string{"--dry-run", "--until-idle", "budget_reset"}, tickJSON{Plugin: "budget_reset", Processed: 45, Ticks: 4}},
+		{[]string{"worker_ttl", "--dry-run"}, tickJSON{Plugin: "worker_ttl", Processed: 5, Ticks: 1}},
+	} {
+		got, res := tick(t, path, c.args...)
+		if res.code != 0 || got != c.want {
+			t.Errorf("tick %v = %+v (exit %d, stderr %q), want %+v", c.args, got, res.code, res.stderr, c.want)
+		}
+		if after := checksum(t, db); after != before {
+			t.Fatalf("tick %v changed the database", c.args)
+		}
+	}
+}
+
+func TestTickUntilIdleDrains(t *testing.T) {
+	t.Parallel()
+	path := dbPath(t)
+	db := openDB(t, path)
+	seed(t, db, fixedNow, 45, 5)
+
+	got, res := tick(t, path, "--until-idle", "budget_reset")
+	if want := `{"plugin":"budget_reset","processed":45,"errors":0,"ticks":4}` + "\n"; res.stdout != want || res.code != 0 {
+		t.Errorf("tick --until-idle = %q (exit %d, stderr %q), want %q", res.stdout, res.code, res.stderr, want)
+	}
+	_ = got
+	if n := count(t, db, `SELECT count(*) FROM ff_budget_policy WHERE next_reset_at_ms <= ?`, fixedNow); n != 0 {
+		t.Errorf("%d budgets still due", n)
+	}
+	if n := count(t, db, `SELECT count(*) FROM ff_budget_usage WHERE current_value != 0 OR last_reset_at_ms != ?`, fixedNow); n != 0 {
+		t.Errorf("%d usage rows not reset at now", n)
+	}
+	if got, _ := tick(t, path, "--until-idle", "budget_reset"); got != (tickJSON{Plugin: "budget_reset", Ticks: 1}) {
+		t.Errorf("second run = %+v, want one idle tick", got)
+	}
+	if got, _ := tick(t, path, "worker_ttl"); got != (tickJSON{Plugin: "worker_ttl", Processed: 5, Ticks: 1}) {
+		t.Errorf("worker_ttl = %+v, want 5 swept", got)
+	}
+}
+
+func TestFailingTickPrintsItsLineAndExits1(t *testing.T) {
+	t.Parallel()
+	path := dbPath(t)
+	db := openDB(t, path)
+	if _, err := db.Exec(`DROP TABLE ff_worker_registry`); err != nil {
+		t.Fatal(err)
+	}
+	got, res := tick(t, path, "worker_ttl")
+	if res.code != 1 || got.Plugin != "worker_ttl" || got.Ticks != 1 || !strings.Contains(got.Error, "ff_worker_registry") {
+		t.Errorf("failing tick = %+v, exit %d; want exit 1 and the error in the JSON", got, res.code)
+	}
+	assertOneLine(t, res.stderr)
+}
+
+// assertOneLine fails unless s is exactly one line and no Go panic.
+func assertOneLine(t *testing.T, s string) {
+	t.Helper()
+	if strings.Count(s, "\n") != 1 || !strings.HasSuffix(s, "\n") {
+		t.Errorf("stderr is not exactly one line: %q", s)
+	}
+	for _, bad := range []string{"goroutine", "panic"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("stderr mentions %q: %q", bad, s)
+		}
+	}
+}
+
+func TestBadInputFailsWithOneLine(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	good := filepath.Join(tmp, "ff.db")
+	openDB(t, good)
+	notDB := filepath.Join(tmp, "not.db")
+	if err := os.WriteFile(notDB, []byte(strings.Repeat("this is not SQLite ", 64)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unreadable := "/nonexistent-dir/ff.db"
+	missingDir := filepath.Join(tmp, "no-plugins")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	run := func(args ...string) []string {
+		return append([]string{"run", "--http", "", "--cache-dir", cacheDir}, args...)
+	}
+	tickArgs := func(args ...string) []string {
+		return append([]string{"tick", "--plugins", pluginDir, "--cache-dir", cacheDir}, args...)
+	}
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		want string // a regexp the one line must match
+	}{
+		{"unknown plugin", nil, tickArgs("--db", good, "nope"), `unknown plugin "nope" .*known: budget_reset, worker_ttl`},
+		{"run: unreadable db", nil, run("--db", unreadable, "--plugins", pluginDir), `open database /nonexistent-dir/ff.db: unable to open`},
+		{"migrate: unreadable db", nil, []string{"migrate", "--db", unreadable}, `/nonexistent-dir/ff.db`},
+		{"tick: unreadable db", nil, tickArgs("--db", unreadable, "budget_reset"), `/nonexistent-dir/ff.db`},
+		{"run: not sqlite", nil, run("--db", notDB, "--plugins", pluginDir), `not\.db: not a SQLite database`},
+		{"migrate: not sqlite", nil, []string{"migrate", "--db", notDB}, `not\.db: not a SQLite database`},
+		{"tick: not sqlite", nil, tickArgs("--db", notDB, "budget_reset"), `not\.db: not a SQLite database`},
+		{"run: plugin dir missing", nil, run("--db", good, "--plugins", missingDir), `plugin directory .*no-plugins: plugin directory missing`},
+		{"tick: plugin dir missing", nil, []string{"tick", "--db", good, "--plugins", missingDir, "budget_reset"}, `plugin directory .*no-plugins`},
+		{"plugins: dir missing", nil, []string{"plugins", "--plugins", missingDir}, `plugin directory .*no-plugins`},
+		{"interval: bad duration", nil, run("--interval", "budget_reset=abc"), `-interval: duration "abc"`},
+		{"interval: no name", nil, run("--interval", "=5s"), `-interval: missing plugin name`},
+		{"interval: no '='", nil, run("--interval", "x"), `-interval: want NAME=DURATION`},
+		{"interval: negative", nil, run("--interval", "budget_reset=-1s"), `-interval: duration "-1s" is negative`},
+		{"bad log format", nil, run("--log-format", "xml"), `-log-format: want text or json`},
+		{"bad synchronous", nil, run("--synchronous", "OFF"), `-synchronous: want NORMAL or FULL`},
+		{"bad env interval", []string{"FF_BUDGET_RESET_INTERVAL_S=abc"}, run("--db", good, "--plugins", pluginDir), `FF_BUDGET_RESET_INTERVAL_S="abc": want whole seconds`},
+		{"http address in use", nil, []string{"run", "--db", good, "--plugins", pluginDir, "--http", busy.Addr().String()}, `admin http: listen tcp .*address already in use`},
+		{"bad --now", nil, tickArgs("--db", good, "--now", "abc", "budget_reset"), `-now: want milliseconds since the Unix epoch`},
+		{"negative --now", nil, tickArgs("--db", good, "--now", "-5", "budget_reset"), `-now: want milliseconds`},
+		{"tick without a name", nil, tickArgs("--db", good), `want exactly one plugin NAME`},
+		{"tick: db missing", nil, tickArgs("--db", filepath.Join(tmp, "missing.db"), "budget_reset"), `missing\.db: database does not exist`},
+		{"unknown flag", nil, []string{"run", "--bogus"}, `flag provided but not defined: -bogus`},
+		{"validate: no files", nil, []string{"validate"}, `want one or more FILE\.wasm`},
+		{"extra argument", nil, []string{"migrate", "--db", good, "extra"}, `unexpected argument "extra"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := ffwasmhost(t, c.env, c.args...)
+			if res.code == 0 {
+				t.Fatalf("exit status 0, want non-zero; stderr %q", res.stderr)
+			}
+			assertOneLine(t, res.stderr)
+			if !regexp.MustCompile(c.want).MatchString(res.stderr) {
+				t.Errorf("stderr %q does not match %q", res.stderr, c.want)
+			}
+			if res.stdout != "" {
+				t.Errorf("stdout = %q, want nothing", res.stdout)
+			}
+		})
+	}
+}
+
+func TestValidateAndPlugins(t *testing.T) {
+	t.Parallel()
+	br, wt := filepath.Join(pluginDir, "budget_reset.wasm"), filepath.Join(pluginDir, "worker_ttl.wasm")
+	res := ffwasmhost(t, nil, "validate", "--cache-dir", cacheDir, br, wt)
+	want := "ok budget_reset " + br + "\nok worker_ttl " + wt + "\n"
+	if res.code != 0 || res.stdout != want || res.stderr != "" {
+		t.Errorf("validate = %d %q %q, want %q", res.code, res.stdout, res.stderr, want)
+	}
+
+	dir := copyPlugins(t, "budget_reset", "worker_ttl")
+	broken := filepath.Join(dir, "broken.wasm")
+	deploy(t, dir, "broken.wasm", []byte("\x00asm\x01\x00\x00\x00\x01\x7f"))
+	res = ffwasmhost(t, nil, "validate", "--cache-dir", cacheDir, br, broken)
+	if res.code != 1 || res.stdout != "ok budget_reset "+br+"\n" || !strings.Contains(res.stderr, "broken.wasm") {
+		t.Errorf("validate with a broken file = %d %q %q", res.code, res.stdout, res.stderr)
+	}
+	assertOneLine(t, res.stderr)
+
+	res = ffwasmhost(t, nil, "plugins", "--plugins", dir, "--cache-dir", cacheDir)
+	if res.code != 1 {
+		t.Errorf("plugins with a broken file: exit %d, want 1", res.code)
+	}
+	assertOneLine(t, res.stderr)
+	if !strings.Contains(res.stderr, "broken.wasm") {
+		t.Errorf("plugins stderr %q does not name broken.wasm", res.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") {
+		t.Fatalf("plugins table:\n%s", res.stdout)
+	}
+	for _, h := range []string{"FILE", "SHA256", "ABI", "VERSION", "INTERVAL", "READS", "WRITES"} {
+		if !strings.Contains(lines[0], h) {
+			t.Errorf("header lacks %s: %q", h, lines[0])
+		}
+	}
+	row := regexp.MustCompile(`^budget_reset\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+1\.0\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage$`)
+	if !row.MatchString(lines[1]) {
+		t.Errorf("budget_reset row = %q", lines[1])
+	}
+	if !strings.HasPrefix(lines[2], "worker_ttl") || !strings.Contains(lines[2], "30s") {
+		t.Errorf("worker_ttl row = %q", lines[2])
+	}
+	if err := os.Remove(broken); err != nil {
+		t.Fatal(err)
+	}
+	if res := ffwasmhost(t, nil, "plugins", "--plugins", dir, "--cache-dir", cacheDir); res.code != 0 || res.stderr != "" {
+		t.Errorf("plugins = %d, stderr %q", res.code, res.stderr)
+	}
+}
+
+func TestHelpAndUsage(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		if res := ffwasmhost(t, nil, args...); res.code != 0 || !strings.Contains(res.stdout, "Commands:") {
+			t.Errorf("%v = %d %q", args, res.code, res.stdout)
+		}
+	}
+	for _, args := range [][]string{{"run", "-h"}, {"help", "run"}} {
+		if res := ffwasmhost(t, nil, args...); res.code != 0 || !strings.Contains(res.stdout, "-interval NAME=DURATION") {
+			t.Errorf("%v = %d %q", args, res.code, res.stdout)
+		}
+	}
+	res := ffwasmhost(t, nil, "frobnicate")
+	if res.code != 2 || !strings.Contains(res.stderr, `unknown command "frobnicate"`) || !strings.Contains(res.stderr, "Commands:") {
+		t.Errorf("unknown command = %d %q", res.code, res.stderr)
+	}
+	if res := ffwasmhost(t, nil); res.code != 2 || !strings.Contains(res.stderr, "Commands:") {
+		t.Errorf("no command = %d %q", res.code, res.stderr)
+	}
+	if strings.Contains(ffwasmhost(t, nil, "help").stdout, "demo-seed") {
+		t.Errorf("help lists the hidden demo-seed command")
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	path := dbPath(t)
+	for range 2 {
+		if res := ffwasmhost(t, nil, "migrate", "--db", path); res.code != 0 || res.stdout != "ok "+path+"\n" {
+			t.Fatalf("migrate = %d %q %q", res.code, res.stdout, res.stderr)
+		}
+	}
+	db := openDB(t, path)
+	if n := count(t, db, `SELECT count(*) FROM sqlite_schema WHERE name LIKE 'ff_%'`); n != 5 {
+		t.Errorf("schema objects = %d, want 4 tables and 1 index", n)
+	}
+}
