@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
@@ -17,7 +18,7 @@ import (
 type runOpts struct {
 	db, plugins, http, cacheDir *string
 	intervals                   intervalFlag
-	grace                       *time.Duration
+	grace, standbyPoll          *time.Duration
 	sync                        *string
 	log                         *logFlags
 }
@@ -29,6 +30,7 @@ func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory, watched for *.wasm files (env "+envPluginsDir+")")
 	o.http = fs.String("http", a.envOr(envHTTPAddr, daemon.DefaultHTTPAddr), `admin address for /healthz, /readyz, /metrics, /v1/plugins; "" disables (env `+envHTTPAddr+")")
 	fs.Var(o.intervals, "interval", "set one plugin's tick interval as `NAME=DURATION`, e.g. budget_reset=2s; repeatable; 0 disables (env FF_BUDGET_RESET_INTERVAL_S and FF_WORKER_REGISTRY_TTL_INTERVAL_S, in seconds, for the built-in two; default: the plugin's own)")
+	o.standbyPoll = fs.Duration("standby-poll", daemon.DefaultStandbyPoll, "while another daemon is active on the database, how often to try to take over")
 	o.grace = fs.Duration("grace", daemon.DefaultGrace, "on SIGINT/SIGTERM, how long running ticks may take to finish before they are aborted")
 	o.sync = synchronousFlag(fs)
 	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
@@ -60,6 +62,10 @@ func (a *app) cmdRun(args []string) int {
 		a.failf("run: --grace %v is negative", *o.grace)
 		return exitUsage
 	}
+	if *o.standbyPoll <= 0 {
+		a.failf("run: --standby-poll %v must be positive", *o.standbyPoll)
+		return exitUsage
+	}
 	intervals, err := a.envIntervals()
 	if err != nil {
 		a.failf("run: %v", err)
@@ -68,14 +74,15 @@ func (a *app) cmdRun(args []string) int {
 	maps.Copy(intervals, o.intervals) // flags beat env
 	log := o.log.logger(a.stderr)
 	d, err := daemon.New(daemon.Config{
-		DBPath:    *o.db,
-		PluginDir: *o.plugins,
-		HTTPAddr:  *o.http,
-		Intervals: intervals,
-		Grace:     *o.grace,
-		CacheDir:  *o.cacheDir,
-		DBOptions: host.DBOptions{Synchronous: *o.sync},
-		Logger:    log,
+		DBPath:      *o.db,
+		PluginDir:   *o.plugins,
+		HTTPAddr:    *o.http,
+		Intervals:   intervals,
+		Grace:       *o.grace,
+		StandbyPoll: *o.standbyPoll,
+		CacheDir:    *o.cacheDir,
+		DBOptions:   host.DBOptions{Synchronous: *o.sync},
+		Logger:      log,
 	})
 	if err != nil {
 		a.failf("run: %v", err)
@@ -87,6 +94,10 @@ func (a *app) cmdRun(args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	if err := d.Open(ctx); err != nil {
+		if errors.Is(err, daemon.ErrStandbyStopped) {
+			log.Info("signal received while on standby; stopped")
+			return exitOK
+		}
 		a.failf("run: %v", err)
 		return exitFail
 	}

@@ -28,6 +28,8 @@ const (
 	DefaultGrace = 10 * time.Second
 	// DefaultRescanInterval is Config.RescanInterval's default.
 	DefaultRescanInterval = 2 * time.Second
+	// DefaultStandbyPoll is Config.StandbyPoll's default.
+	DefaultStandbyPoll = time.Second
 	// DefaultSettleTime is Config.SettleTime's default.
 	DefaultSettleTime = 250 * time.Millisecond
 	// DefaultMaxTicks is TickOptions.MaxTicks's default.
@@ -72,6 +74,11 @@ type Config struct {
 	// MaxBackoff caps the delay after consecutive failed ticks; see
 	// host.SupervisorConfig. Default host.DefaultMaxBackoff.
 	MaxBackoff time.Duration
+	// StandbyPoll is how often a standby daemon tries to take the active
+	// lock of a database another daemon holds (host.ActiveLock). The lock is
+	// released by the kernel the moment its holder dies, so a standby takes
+	// over within one StandbyPoll. Default DefaultStandbyPoll.
+	StandbyPoll time.Duration
 	// RescanInterval is how often the plugin directory is rescanned in case
 	// a file event was missed (or fsnotify is unavailable). Default
 	// DefaultRescanInterval.
@@ -119,6 +126,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RescanInterval == 0 {
 		c.RescanInterval = DefaultRescanInterval
+	}
+	if c.StandbyPoll == 0 {
+		c.StandbyPoll = DefaultStandbyPoll
 	}
 	if c.SettleTime == 0 {
 		c.SettleTime = DefaultSettleTime

@@ -24,9 +24,10 @@ type Daemon struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	db  *host.DB
-	eng *host.Engine
-	sup *host.Supervisor
+	db   *host.DB
+	lock *host.ActiveLock // held while this daemon is the active one
+	eng  *host.Engine
+	sup  *host.Supervisor
 
 	watcher  *fsnotify.Watcher  // nil when fsnotify is unavailable
 	stopScan context.CancelFunc // stops the scan loop
@@ -63,6 +64,7 @@ type Daemon struct {
 const (
 	phaseNew      = "not started"
 	phaseStarting = "starting"
+	phaseStandby  = "on standby: another daemon is active on this database"
 	phaseRunning  = "running"
 	phaseClosing  = "shutting down"
 	phaseClosed   = "closed"
@@ -126,13 +128,17 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.db, err = host.OpenDB(ctx, d.cfg.DBPath, d.cfg.DBOptions); err != nil {
 		return err
 	}
-	if err := host.Migrate(ctx, d.db); err != nil {
-		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
-	}
 	if d.cfg.HTTPAddr != "" {
 		if d.ln, err = net.Listen("tcp", d.cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("admin http: %w", err)
 		}
+		d.serveHTTP() // /healthz answers, /readyz says why not yet
+	}
+	if err := d.becomeActive(ctx); err != nil {
+		return err
+	}
+	if err := host.Migrate(ctx, d.db); err != nil {
+		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
 	}
 	if d.eng, err = NewEngine(d.cfg.CacheDir, d.cfg.Limits, d.log); err != nil {
 		return err
@@ -143,9 +149,6 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		MaxBackoff: d.cfg.MaxBackoff,
 		OnTick:     d.metrics.tick,
 	})
-	if d.ln != nil {
-		d.serveHTTP() // /healthz answers while the plugins compile
-	}
 	d.startWatcher()
 	d.Rescan(ctx)
 	d.warnUnknownIntervals()
@@ -162,6 +165,31 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	d.mu.Unlock()
 	d.log.Info("daemon started", "db", d.cfg.DBPath, "plugin_dir", d.cfg.PluginDir, "plugins", loaded,
 		"invalid_files", failed, "http", d.HTTPAddr(), "startup", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// ErrStandbyStopped is returned by Open when ctx ends while the daemon is
+// still on standby; nothing ran, so it is a clean stop.
+var ErrStandbyStopped = errors.New("stopped while on standby")
+
+// becomeActive takes the database's active lock, waiting on standby while
+// another daemon holds it. Only the active daemon migrates and ticks.
+func (d *Daemon) becomeActive(ctx context.Context) error {
+	var err error
+	d.lock, err = host.WaitActiveLock(ctx, d.cfg.DBPath, d.cfg.StandbyPoll, func() {
+		d.phase.Store(phaseStandby)
+		d.log.Info("another daemon is active on this database; waiting on standby",
+			"db", d.cfg.DBPath, "lock", host.LockPath(d.cfg.DBPath), "poll", d.cfg.StandbyPoll)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ErrStandbyStopped
+		}
+		return fmt.Errorf("active lock for %s: %w", d.cfg.DBPath, err)
+	}
+	if d.phase.CompareAndSwap(phaseStandby, phaseStarting) {
+		d.log.Info("active lock taken; this daemon is now the active one", "db", d.cfg.DBPath)
+	}
 	return nil
 }
 
@@ -245,6 +273,9 @@ func (d *Daemon) undo(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close database %s: %w", d.cfg.DBPath, err))
 		}
 	}
+	if err := d.lock.Release(); err != nil {
+		errs = append(errs, fmt.Errorf("release active lock: %w", err))
+	}
 	d.phase.Store(phaseClosed)
 	return errors.Join(errs...)
 }
@@ -253,6 +284,10 @@ func (d *Daemon) undo(ctx context.Context) error {
 // returns Open's error, or Close's.
 func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.Open(ctx); err != nil {
+		if errors.Is(err, ErrStandbyStopped) {
+			d.log.Info("stopped while on standby")
+			return nil
+		}
 		return err
 	}
 	<-ctx.Done()
