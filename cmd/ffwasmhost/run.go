@@ -19,6 +19,7 @@ type runOpts struct {
 	db, plugins, http, cacheDir *string
 	intervals                   intervalFlag
 	grace, standbyPoll          *time.Duration
+	limits                      *limitFlag
 	sync                        *string
 	log                         *logFlags
 }
@@ -35,6 +36,7 @@ func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	o.sync = synchronousFlag(fs)
 	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
 	o.log = a.addLogFlags(fs)
+	o.limits = addLimitFlag(fs)
 	return fs, o
 }
 
@@ -74,15 +76,17 @@ func (a *app) cmdRun(args []string) int {
 	maps.Copy(intervals, o.intervals) // flags beat env
 	log := o.log.logger(a.stderr)
 	d, err := daemon.New(daemon.Config{
-		DBPath:      *o.db,
-		PluginDir:   *o.plugins,
-		HTTPAddr:    *o.http,
-		Intervals:   intervals,
-		Grace:       *o.grace,
-		StandbyPoll: *o.standbyPoll,
-		CacheDir:    *o.cacheDir,
-		DBOptions:   host.DBOptions{Synchronous: *o.sync},
-		Logger:      log,
+		DBPath:       *o.db,
+		PluginDir:    *o.plugins,
+		HTTPAddr:     *o.http,
+		Intervals:    intervals,
+		Grace:        *o.grace,
+		StandbyPoll:  *o.standbyPoll,
+		Limits:       o.limits.all,
+		PluginLimits: o.limits.plugin,
+		CacheDir:     *o.cacheDir,
+		DBOptions:    host.DBOptions{Synchronous: *o.sync},
+		Logger:       log,
 	})
 	if err != nil {
 		a.failf("run: %v", err)

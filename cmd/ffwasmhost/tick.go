@@ -18,6 +18,7 @@ type tickOpts struct {
 	now                   nowFlag
 	untilIdle, dryRun     *bool
 	log                   *logFlags
+	limits                *limitFlag
 }
 
 func (a *app) tickFlags() (*flag.FlagSet, *tickOpts) {
@@ -30,6 +31,7 @@ func (a *app) tickFlags() (*flag.FlagSet, *tickOpts) {
 	o.dryRun = fs.Bool("dry-run", false, "run inside a transaction that is rolled back: report what would happen, change nothing")
 	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
 	o.log = a.addLogFlags(fs)
+	o.limits = addLimitFlag(fs)
 	return fs, o
 }
 
@@ -59,6 +61,7 @@ func (a *app) cmdTick(args []string) int {
 		UntilIdle: *o.untilIdle,
 		DryRun:    *o.dryRun,
 		CacheDir:  *o.cacheDir,
+		Limits:    o.limits.plugin[pos[0]].Merge(o.limits.all),
 		Logger:    o.log.logger(a.stderr),
 	})
 	var tickErr *daemon.TickError

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+)
+
+// limitFlag is --limit [NAME.]FIELD=VALUE: a resource limit for every
+// plugin, or for the plugin NAME only. Repeatable.
+type limitFlag struct {
+	all    host.Limits
+	plugin map[string]host.Limits
+	set    []string
+}
+
+// limitFields are the fields --limit accepts, with how to set each.
+var limitFields = map[string]func(*host.Limits, string) error{
+	"memory": func(l *host.Limits, v string) (err error) {
+		l.MemoryBytes, err = parseSize(v)
+		return err
+	},
+	"tick-timeout": func(l *host.Limits, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("duration %q: want e.g. 500ms, 30s", v)
+		}
+		l.TickTimeout = d
+		return nil
+	},
+	"max-call-bytes":   sizeField(func(l *host.Limits) *uint32 { return &l.MaxCallBytes }),
+	"max-result-bytes": sizeField(func(l *host.Limits) *uint32 { return &l.MaxResultBytes }),
+	"max-output-bytes": sizeField(func(l *host.Limits) *uint32 { return &l.MaxOutputBytes }),
+	"max-log-lines": func(l *host.Limits, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q: want a positive whole number", v)
+		}
+		l.MaxLogLines = n
+		return nil
+	},
+}
+
+func sizeField(field func(*host.Limits) *uint32) func(*host.Limits, string) error {
+	return func(l *host.Limits, v string) error {
+		n, err := parseSize(v)
+		if err != nil {
+			return err
+		}
+		if n > 1<<32-1 {
+			return fmt.Errorf("size %q is over 4 GiB", v)
+		}
+		*field(l) = uint32(n)
+		return nil
+	}
+}
+
+// parseSize parses a byte count with an optional KiB, MiB or GiB suffix.
+func parseSize(v string) (uint64, error) {
+	mult := uint64(1)
+	num := v
+	for _, u := range []struct {
+		suffix string
+		mult   uint64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if strings.HasSuffix(v, u.suffix) {
+			num, mult = strings.TrimSuffix(v, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n == 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q: want a positive number of bytes, optionally with KiB, MiB or GiB", v)
+	}
+	return n * mult, nil
+}
+
+func (f *limitFlag) String() string { return strings.Join(f.set, ",") }
+
+func (f *limitFlag) Set(s string) error {
+	key, val, ok := strings.Cut(s, "=")
+	if !ok || val == "" {
+		return errors.New("want [PLUGIN.]FIELD=VALUE, e.g. memory=128MiB or budget_reset.tick-timeout=10s")
+	}
+	name, field, scoped := strings.Cut(key, ".")
+	if !scoped {
+		name, field = "", key
+	}
+	set, ok := limitFields[field]
+	if !ok {
+		return fmt.Errorf("unknown limit %q (want one of %s)", field, strings.Join(limitNames(), ", "))
+	}
+	if scoped && !daemon.ValidPluginName(name) {
+		return fmt.Errorf("%q is not a plugin name (lowercase letters, digits, '_')", name)
+	}
+	if !scoped {
+		if err := set(&f.all, val); err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+	} else {
+		if f.plugin == nil {
+			f.plugin = map[string]host.Limits{}
+		}
+		l := f.plugin[name]
+		if err := set(&l, val); err != nil {
+			return fmt.Errorf("%s.%s: %w", name, field, err)
+		}
+		f.plugin[name] = l
+	}
+	f.set = append(f.set, s)
+	return nil
+}
+
+func limitNames() []string {
+	names := make([]string, 0, len(limitFields))
+	for n := range limitFields {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// addLimitFlag registers --limit on fs.
+func addLimitFlag(fs *flag.FlagSet) *limitFlag {
+	f := &limitFlag{}
+	fs.Var(f, "limit", "a resource limit as `[PLUGIN.]FIELD=VALUE`, for every plugin or one; repeatable. Fields: "+
+		strings.Join(limitNames(), ", ")+" (defaults: memory=64MiB tick-timeout=30s max-call-bytes=1MiB max-result-bytes=16MiB max-output-bytes=64KiB max-log-lines=1000)")
+	return f
+}

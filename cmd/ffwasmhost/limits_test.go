@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+)
+
+func TestLimitFlag(t *testing.T) {
+	var f limitFlag
+	for _, s := range []string{"memory=128MiB", "tick-timeout=5s", "budget_reset.max-result-bytes=2MiB",
+		"budget_reset.memory=32MiB", "worker_ttl.max-log-lines=10", "max-call-bytes=4096"} {
+		if err := f.Set(s); err != nil {
+			t.Fatalf("Set(%q): %v", s, err)
+		}
+	}
+	if want := (host.Limits{MemoryBytes: 128 << 20, TickTimeout: 5 * time.Second, MaxCallBytes: 4096}); f.all != want {
+		t.Errorf("all = %+v, want %+v", f.all, want)
+	}
+	if want := (host.Limits{MemoryBytes: 32 << 20, MaxResultBytes: 2 << 20}); f.plugin["budget_reset"] != want {
+		t.Errorf("budget_reset = %+v, want %+v", f.plugin["budget_reset"], want)
+	}
+	if f.plugin["worker_ttl"].MaxLogLines != 10 {
+		t.Errorf("worker_ttl = %+v", f.plugin["worker_ttl"])
+	}
+}
+
+func TestLimitFlagRejects(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"memory", "want [PLUGIN.]FIELD=VALUE"},
+		{"memory=", "want [PLUGIN.]FIELD=VALUE"},
+		{"speed=9", `unknown limit "speed"`},
+		{"Bad-Name.memory=1MiB", "is not a plugin name"},
+		{"memory=lots", "size \"lots\""},
+		{"memory=0", "want a positive number"},
+		{"memory=5TiB", "size \"5TiB\""},
+		{"tick-timeout=-1s", "duration \"-1s\""},
+		{"max-result-bytes=8GiB", "over 4 GiB"},
+		{"max-log-lines=x", "positive whole number"},
+	} {
+		var f limitFlag
+		err := f.Set(tt.in)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Set(%q) = %v, want error containing %q", tt.in, err, tt.want)
+		}
+	}
+}
