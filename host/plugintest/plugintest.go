@@ -114,7 +114,8 @@ type Options struct {
 }
 
 // Harness is one plugin bound to a fresh, migrated database in a temporary
-// directory. Everything is closed when the test ends.
+// directory. New closes everything when the test ends; Open leaves that to
+// Close.
 type Harness struct {
 	// DB is a host-side pool on the same database, for setup and assertions.
 	DB *sql.DB
@@ -125,54 +126,100 @@ type Harness struct {
 	// Runner runs its ticks.
 	Runner *host.Runner
 
-	tb testing.TB
+	tb      testing.TB // nil for a Harness from Open
+	closers []func()
 }
 
-// New loads the plugin at wasmPath against a fresh database.
+// New loads the plugin at wasmPath against a fresh database and fails the
+// test if that fails.
 func New(tb testing.TB, wasmPath string, opts ...Options) *Harness {
 	tb.Helper()
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	ctx := context.Background()
-	path := filepath.Join(tb.TempDir(), "ff.db")
-	db, err := host.OpenDB(ctx, path, o.DB)
+	h, err := Open(wasmPath, o)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { db.Close() })
+	tb.Cleanup(h.Close)
+	h.tb = tb
+	return h
+}
+
+// Open is New outside a test: the caller must Close the Harness. Its Must
+// methods and Exec panic instead of failing a test.
+func Open(wasmPath string, o Options) (_ *Harness, err error) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "plugintest-db-")
+	if err != nil {
+		return nil, fmt.Errorf("harness: %w", err)
+	}
+	h := &Harness{Path: filepath.Join(dir, "ff.db"), closers: []func(){func() { os.RemoveAll(dir) }}}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	db, err := host.OpenDB(ctx, h.Path, o.DB)
+	if err != nil {
+		return nil, err
+	}
+	h.DB = db.SQL
+	h.closers = append(h.closers, func() { db.Close() })
 	if err := host.Migrate(ctx, db); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	if o.Setup != nil {
 		if err := o.Setup(db.SQL); err != nil {
-			tb.Fatalf("setup: %v", err)
+			return nil, fmt.Errorf("setup: %w", err)
 		}
 	}
 	eng, err := Engine()
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	if o.Logger != nil {
-		eng2, err := host.NewEngine(host.EngineConfig{Logger: o.Logger})
-		if err != nil {
-			tb.Fatal(err)
+		if eng, err = host.NewEngine(host.EngineConfig{Logger: o.Logger}); err != nil {
+			return nil, err
 		}
-		tb.Cleanup(func() { eng2.Close(ctx) })
-		eng = eng2
+		h.closers = append(h.closers, func() { eng.Close(ctx) })
 	}
-	p, err := eng.Load(ctx, wasmPath, o.Limits)
+	if h.Plugin, err = eng.Load(ctx, wasmPath, o.Limits); err != nil {
+		return nil, err
+	}
+	h.closers = append(h.closers, func() { h.Plugin.Close(ctx) })
+	h.Runner, err = host.NewRunner(ctx, db, h.Plugin, host.RunnerOptions{DryRun: o.DryRun, Denied: o.Denied})
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	tb.Cleanup(func() { p.Close(ctx) })
-	r, err := host.NewRunner(ctx, db, p, host.RunnerOptions{DryRun: o.DryRun, Denied: o.Denied})
-	if err != nil {
-		tb.Fatal(err)
+	h.closers = append(h.closers, func() { h.Runner.Close(ctx) })
+	return h, nil
+}
+
+// Close closes the runner, plugin and database and removes the directory.
+// It is safe to call more than once.
+func (h *Harness) Close() {
+	for i := len(h.closers) - 1; i >= 0; i-- {
+		h.closers[i]()
 	}
-	tb.Cleanup(func() { r.Close(ctx) })
-	return &Harness{DB: db.SQL, Path: path, Plugin: p, Runner: r, tb: tb}
+	h.closers = nil
+}
+
+// fatalf fails the test, or panics for a Harness from Open.
+func (h *Harness) fatalf(format string, args ...any) {
+	if h.tb == nil {
+		panic(fmt.Sprintf(format, args...))
+	}
+	h.tb.Helper()
+	h.tb.Fatalf(format, args...)
+}
+
+// helper marks the caller as a test helper, when there is a test.
+func (h *Harness) helper() {
+	if h.tb != nil {
+		h.tb.Helper()
+	}
 }
 
 // Tick runs one tick at nowMS.
@@ -182,29 +229,29 @@ func (h *Harness) Tick(nowMS int64) (host.Report, error) {
 
 // MustTick runs one tick at nowMS and fails the test if it fails.
 func (h *Harness) MustTick(nowMS int64) host.Report {
-	h.tb.Helper()
+	h.helper()
 	rep, err := h.Tick(nowMS)
 	if err != nil {
-		h.tb.Fatalf("tick at %d: %v", nowMS, err)
+		h.fatalf("tick at %d: %v", nowMS, err)
 	}
 	return rep
 }
 
 // Exec runs a statement on the host-side pool and fails the test on error.
 func (h *Harness) Exec(query string, args ...any) {
-	h.tb.Helper()
+	h.helper()
 	if _, err := h.DB.Exec(query, args...); err != nil {
-		h.tb.Fatalf("exec %q: %v", query, err)
+		h.fatalf("exec %q: %v", query, err)
 	}
 }
 
 // Int returns the single integer a query yields; NULL is returned as -1
 // with ok false.
 func (h *Harness) Int(query string, args ...any) (v int64, ok bool) {
-	h.tb.Helper()
+	h.helper()
 	var n sql.NullInt64
 	if err := h.DB.QueryRow(query, args...).Scan(&n); err != nil {
-		h.tb.Fatalf("query %q: %v", query, err)
+		h.fatalf("query %q: %v", query, err)
 	}
 	if !n.Valid {
 		return -1, false
