@@ -1,0 +1,429 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+)
+
+// fxWasm builds the fixture plugin testdata/plugins/name (once per test
+// process) and returns the .wasm path.
+func fxWasm(t testing.TB, name string) string {
+	t.Helper()
+	return plugintest.Build(t, "./testdata/plugins/"+name)
+}
+
+var fxShared struct {
+	once sync.Once
+	eng  *host.Engine
+	err  error
+	log  fxLog
+}
+
+// fxEngine returns an engine shared by this package's tests whose log goes
+// to fxEngineLog. Its compilation cache is on disk, in a fixed directory
+// under os.TempDir shared by test processes, because compiling a Go plugin
+// under -race takes seconds. Tests that read the log filter it by plugin.
+func fxEngine(t testing.TB) *host.Engine {
+	t.Helper()
+	fxShared.once.Do(func() {
+		fxShared.eng, fxShared.err = host.NewEngine(host.EngineConfig{
+			CacheDir: filepath.Join(os.TempDir(), "ffwasmhost-test-wazero-cache"),
+			Logger:   slog.New(slog.NewTextHandler(&fxShared.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		})
+	})
+	if fxShared.err != nil {
+		t.Fatal(fxShared.err)
+	}
+	return fxShared.eng
+}
+
+// fxEngineLog returns what fxEngine's plugins and runners logged.
+func fxEngineLog() *fxLog { return &fxShared.log }
+
+// fxSetup is a database prepared for one test by fxOpen.
+type fxSetup struct {
+	DB   *host.DB
+	Path string
+}
+
+// fxOpen opens a fresh migrated database, runs setup statements on it and
+// closes it when the test ends.
+func fxOpen(t testing.TB, opts host.DBOptions, setup ...string) fxSetup {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ff.db")
+	db, err := host.OpenDB(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := host.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range setup {
+		if _, err := db.SQL.Exec(s); err != nil {
+			t.Fatalf("setup %q: %v", s, err)
+		}
+	}
+	return fxSetup{DB: db, Path: path}
+}
+
+// fxRunner loads fixture name with fxEngine and binds it to db.
+func fxRunner(t testing.TB, db *host.DB, name string, lim host.Limits, opts host.RunnerOptions) *host.Runner {
+	t.Helper()
+	ctx := context.Background()
+	p, err := fxEngine(t).Load(ctx, fxWasm(t, name), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(ctx) })
+	r, err := host.NewRunner(ctx, db, p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(ctx) })
+	return r
+}
+
+// fxLog is a goroutine-safe buffer for a slog handler.
+type fxLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *fxLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *fxLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// fxLines returns the log lines that contain every one of subs.
+func (l *fxLog) fxLines(subs ...string) []string {
+	var out []string
+	for line := range strings.Lines(l.String()) {
+		ok := true
+		for _, s := range subs {
+			ok = ok && strings.Contains(line, s)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// fxCount returns the single integer query yields on db.
+func fxCount(t testing.TB, db *sql.DB, query string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// fxDump returns every row of every table except those in skip, and every
+// row of sqlite_schema, as sorted text: two dumps are equal exactly when
+// the content is.
+func fxDump(t testing.TB, db *sql.DB, skip ...string) string {
+	t.Helper()
+	rows, err := db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	var b strings.Builder
+	b.WriteString(fxDumpQuery(t, db, "sqlite_schema", `SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema`))
+	for _, tb := range tables {
+		if !fxContainsFold(skip, tb) {
+			b.WriteString(fxDumpQuery(t, db, tb, `SELECT * FROM "`+tb+`"`))
+		}
+	}
+	return b.String()
+}
+
+func fxContainsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func fxDumpQuery(t testing.TB, db *sql.DB, name, query string) string {
+	t.Helper()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatalf("dump %s: %v", name, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatalf("dump %s: %v", name, err)
+		}
+		var line strings.Builder
+		for _, v := range vals {
+			fmt.Fprintf(&line, "%T:%q|", v, fmt.Sprint(v))
+		}
+		lines = append(lines, line.String())
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("dump %s: %v", name, err)
+	}
+	sort.Strings(lines)
+	return fmt.Sprintf("== %s (%d rows)\n%s\n", name, len(lines), strings.Join(lines, "\n"))
+}
+
+// fxSeed puts rows into the reconciler tables so that an attack has
+// something to damage.
+func fxSeed(t testing.TB, db *sql.DB) {
+	t.Helper()
+	for _, s := range []string{
+		`INSERT INTO ff_budget_policy (partition_key, budget_id, policy_json, created_at_ms, updated_at_ms, next_reset_at_ms)
+		 VALUES (0, 'b1', '{"limit":10}', 1, 1, 1000), (0, 'b2', '{}', 2, 2, NULL)`,
+		`INSERT INTO ff_budget_usage (partition_key, budget_id, dimensions_key, current_value, updated_at_ms)
+		 VALUES (0, 'b1', 'tokens', 7, 1)`,
+		`INSERT INTO ff_worker_registry VALUES ('ns', 'w1', 'w1', 'default', 'gpu', 100, 30000, 1),
+		 ('ns', 'w2', 'w2', 'default', '', 200, 30000, 2)`,
+		`INSERT INTO ff_worker_registry_event VALUES ('ns', 'w0', 'ttl_swept', 5, NULL)`,
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+}
+
+// fxTryWrite reports whether a fresh connection to the database at path
+// takes the write lock at once (busy_timeout 0), and releases it again.
+func fxTryWrite(t testing.TB, path string) error {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	return nil
+}
+
+// fxCopy copies src to dir/name.
+func fxCopy(t testing.TB, src, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, name)
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// fxWantErr fails unless err is non-nil, wraps every target and contains
+// every substring.
+func fxWantErr(t testing.TB, err error, targets []error, subs ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want one containing %q", subs)
+	}
+	for _, target := range targets {
+		if !errors.Is(err, target) {
+			t.Errorf("error %q does not wrap %v", fxShort(err.Error()), target)
+		}
+	}
+	for _, s := range subs {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not contain %q", fxShort(err.Error()), s)
+		}
+	}
+}
+
+// fxShort cuts s for a readable failure message.
+func fxShort(s string) string {
+	if len(s) > 500 {
+		return s[:500] + fmt.Sprintf("…(%d bytes)", len(s))
+	}
+	return s
+}
+
+// Hand-assembled WebAssembly modules: a plugin needs no toolchain, only
+// the exports and imports ../abi/ABI.md names.
+
+// fxModule describes a tiny module: memory, describe returning the JSON
+// placed at fxDescAt, scan_tick returning 0, and optional function imports.
+type fxModule struct {
+	imports  [][2]string // module, name; each of type () -> ()
+	desc     string      // describe's JSON, placed at fxDescAt
+	descPtr  uint32      // describe's returned pointer; 0 means fxDescAt
+	noTick   bool        // leave scan_tick out
+	initTrap bool        // export an _initialize that traps (unreachable)
+	tickType byte        // scan_tick's param type; 0 means i64
+}
+
+const fxDescAt = 1024
+
+func (m fxModule) bytes() []byte {
+	uleb := func(b []byte, v uint64) []byte {
+		for {
+			c := byte(v & 0x7f)
+			v >>= 7
+			if v != 0 {
+				b = append(b, c|0x80)
+				continue
+			}
+			return append(b, c)
+		}
+	}
+	sleb := func(b []byte, v int64) []byte {
+		for {
+			c := byte(v & 0x7f)
+			v >>= 7
+			if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+				return append(b, c)
+			}
+			b = append(b, c|0x80)
+		}
+	}
+	name := func(b []byte, s string) []byte { return append(uleb(b, uint64(len(s))), s...) }
+	section := func(out []byte, id byte, payload []byte) []byte {
+		return append(uleb(append(out, id), uint64(len(payload))), payload...)
+	}
+	const i32, i64, fn = 0x7f, 0x7e, 0x60
+	tickParam := byte(i64)
+	if m.tickType != 0 {
+		tickParam = m.tickType
+	}
+	// Types: 0 () -> (), 1 () -> i64, 2 (tickParam) -> i32.
+	types := []byte{3, fn, 0, 0, fn, 0, 1, i64, fn, 1, tickParam, 1, i32}
+	var imports []byte
+	imports = uleb(imports, uint64(len(m.imports)))
+	for _, im := range m.imports {
+		imports = append(name(name(imports, im[0]), im[1]), 0x00, 0) // func of type 0
+	}
+	nImp := uint32(len(m.imports))
+	funcs := []byte{1} // describe: type 1
+	if !m.noTick {
+		funcs = append(funcs, 2)
+	}
+	if m.initTrap {
+		funcs = append(funcs, 0)
+	}
+	funcs = append([]byte{byte(len(funcs))}, funcs...)
+	ptr := m.descPtr
+	if ptr == 0 {
+		ptr = fxDescAt
+	}
+	describe := sleb([]byte{0x00, 0x42}, int64(uint64(ptr)<<32|uint64(len(m.desc)))) // no locals; i64.const
+	describe = append(describe, 0x0b)
+	code := []byte{byte(len(funcs) - 1)}
+	code = append(uleb(code, uint64(len(describe))), describe...)
+	if !m.noTick {
+		tick := []byte{0x00, 0x41, 0x00, 0x0b} // no locals; i32.const 0; end
+		code = append(uleb(code, uint64(len(tick))), tick...)
+	}
+	if m.initTrap {
+		code = append(code, 3, 0x00, 0x00, 0x0b) // no locals; unreachable; end
+	}
+	var exports []byte
+	exports = uleb(exports, uint64(len(funcs))) // memory and each function (funcs[0] is their count)
+	exports = append(name(exports, "memory"), 0x02, 0)
+	idx := uint64(nImp)
+	exports = uleb(append(name(exports, "describe"), 0x00), idx)
+	if !m.noTick {
+		idx++
+		exports = uleb(append(name(exports, "scan_tick"), 0x00), idx)
+	}
+	if m.initTrap {
+		idx++
+		exports = uleb(append(name(exports, "_initialize"), 0x00), idx)
+	}
+	data := []byte{1, 0x00, 0x41}
+	data = sleb(data, fxDescAt)
+	data = append(data, 0x0b)
+	data = append(uleb(data, uint64(len(m.desc))), m.desc...)
+
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = section(out, 1, types)
+	if len(m.imports) > 0 {
+		out = section(out, 2, imports)
+	}
+	out = section(out, 3, funcs)
+	out = section(out, 5, []byte{1, 0x00, 1}) // one memory, min 1 page
+	out = section(out, 7, exports)
+	out = section(out, 10, code)
+	out = section(out, 11, data)
+	return out
+}
+
+// fxTinyDesc is a valid descriptor for a hand-assembled plugin.
+func fxTinyDesc(name string) string {
+	return `{"name":"` + name + `","abi_version":"1.0","version":"0.1.0","default_interval_ms":1000,"reads":[],"writes":[],"description":"hand-assembled"}`
+}
+
+// fxWrite writes b to dir/name and returns the path.
+func fxWrite(t testing.TB, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// fxBug skips a test that fails today because of a known host bug, unless
+// FFWASMHOST_RUN_BUGS=1, which runs it to show the failure (or the fix).
+func fxBug(t testing.TB, bug string) {
+	t.Helper()
+	if os.Getenv("FFWASMHOST_RUN_BUGS") != "1" {
+		t.Skip("BUG: " + bug)
+	}
+}

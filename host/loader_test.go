@@ -1,0 +1,234 @@
+package host_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/host"
+)
+
+// TestLoadErrors checks that each way a plugin file can be wrong is refused
+// with an error that names the file and says what is wrong.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		file func(t *testing.T, dir string) string // returns the file to load
+		want []string                              // substrings of the error; the file's base name is always checked
+		is   error                                 // if set, the error must wrap it
+	}{
+		{
+			name: "garbage bytes",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "garbage.wasm", []byte("#!/bin/sh\necho not wasm\n"))
+			},
+			want: []string{"not a WebAssembly module"},
+		},
+		{
+			name: "empty file",
+			file: func(t *testing.T, dir string) string { return fxWrite(t, dir, "empty.wasm", nil) },
+			want: []string{"not a WebAssembly module"},
+		},
+		{
+			name: "wasm magic then garbage",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "truncated.wasm", []byte("\x00asm\x01\x00\x00\x00\x01\xff\xff"))
+			},
+			want: []string{"compile"},
+		},
+		{
+			name: "missing export",
+			file: func(t *testing.T, _ string) string { return fxWasm(t, "missing_scan_tick") },
+			want: []string{`missing export "scan_tick"`},
+		},
+		{
+			name: "missing export, hand-assembled",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "no_tick.wasm", fxModule{desc: fxTinyDesc("no_tick"), noTick: true}.bytes())
+			},
+			want: []string{`missing export "scan_tick"`},
+		},
+		{
+			name: "export with the wrong signature",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "bad_sig.wasm", fxModule{desc: fxTinyDesc("bad_sig"), tickType: 0x7f}.bytes())
+			},
+			want: []string{`export "scan_tick" has signature (i32) -> (i32)`, "want (i64) -> (i32)"},
+		},
+		{
+			name: "ABI 2 against host ABI 1",
+			file: func(t *testing.T, _ string) string { return fxWasm(t, "abi_v2") },
+			want: []string{"ABI 2.0", "ABI 1.0"},
+			is:   abi.ErrABIMismatch,
+		},
+		{
+			name: "bad describe JSON",
+			file: func(t *testing.T, _ string) string { return fxWasm(t, "bad_describe_json") },
+			want: []string{"describe: bad JSON"},
+		},
+		{
+			name: "describe points outside memory",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "wild_describe.wasm", fxModule{desc: fxTinyDesc("wild"), descPtr: 0xFFFF0000}.bytes())
+			},
+			want: []string{"outside guest memory"},
+		},
+		{
+			name: "unknown import module",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "env_import.wasm", fxModule{desc: fxTinyDesc("env_import"), imports: [][2]string{{"env", "foo"}}}.bytes())
+			},
+			want: []string{"env.foo", `module "env"`},
+		},
+		{
+			name: "unknown host function",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "ffhost_import.wasm", fxModule{desc: fxTinyDesc("ffhost_import"), imports: [][2]string{{abi.HostModule, "spawn_shell"}}}.bytes())
+			},
+			want: []string{"ffhost.spawn_shell", "does not provide"},
+		},
+		{
+			name: "host function imported with the wrong signature",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "log_sig.wasm", fxModule{desc: fxTinyDesc("log_sig"), imports: [][2]string{{abi.HostModule, abi.FnLog}}}.bytes())
+			},
+			want: []string{"ffhost.log as () -> ()", "host provides (i32, i32, i32) -> ()"},
+		},
+		{
+			name: "_initialize traps",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "init_trap.wasm", fxModule{desc: fxTinyDesc("init_trap"), initTrap: true}.bytes())
+			},
+			want: []string{"start instance", "plugin trapped", "unreachable"},
+			is:   host.ErrTrap,
+		},
+		{
+			name: "invalid descriptor name",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "bad_name.wasm", fxModule{desc: fxTinyDesc("Bad Name")}.bytes())
+			},
+			want: []string{`name "Bad Name"`},
+		},
+	}
+	ctx := context.Background()
+	eng := fxEngine(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := tc.file(t, t.TempDir())
+			p, err := eng.Load(ctx, file, host.Limits{})
+			if err == nil {
+				p.Close(ctx)
+				t.Fatalf("Load(%s) succeeded, want an error", filepath.Base(file))
+			}
+			var targets []error
+			if tc.is != nil {
+				targets = append(targets, tc.is)
+			}
+			fxWantErr(t, err, targets, append([]string{filepath.Base(file)}, tc.want...)...)
+		})
+	}
+}
+
+// TestLoadHandAssembledPlugin shows the ABI needs no Go: a module of a few
+// hundred bytes with memory, describe and scan_tick loads and ticks.
+func TestLoadHandAssembledPlugin(t *testing.T) {
+	ctx := context.Background()
+	file := fxWrite(t, t.TempDir(), "tiny.wasm", fxModule{desc: fxTinyDesc("tiny")}.bytes())
+	p, err := fxEngine(t).Load(ctx, file, host.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	if p.Name() != "tiny" || p.Desc.ABIVersion != "1.0" || p.Desc.DefaultIntervalMS != 1000 {
+		t.Fatalf("descriptor = %+v", p.Desc)
+	}
+	db, err := host.OpenDB(ctx, filepath.Join(t.TempDir(), "ff.db"), host.DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := host.NewRunner(ctx, db, p, host.RunnerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	for range 2 {
+		if rep, err := r.Tick(ctx, 1); err != nil || rep != (host.Report{}) {
+			t.Fatalf("Tick = %+v, %v; want an empty report", rep, err)
+		}
+	}
+}
+
+func TestLoadDirDuplicateName(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fxCopy(t, fxWasm(t, "good"), dir, "a_good.wasm")
+	fxCopy(t, fxWasm(t, "dup_name"), dir, "b_dup.wasm")
+	plugins, errs, err := fxEngine(t).LoadDir(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range plugins {
+		defer p.Close(ctx)
+	}
+	if len(plugins) != 1 || plugins[0].Name() != "good" || filepath.Base(plugins[0].File) != "a_good.wasm" {
+		t.Fatalf("loaded %v, want only good from a_good.wasm", fxPluginNames(plugins))
+	}
+	if len(errs) != 1 {
+		t.Fatalf("errors = %v, want exactly one", errs)
+	}
+	fxWantErr(t, errs[0], nil, "duplicate plugin name", `"good"`, "a_good.wasm", "b_dup.wasm")
+}
+
+func TestLoadDirSkipsHiddenAndOtherFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fxCopy(t, fxWasm(t, "good"), dir, "good.wasm")
+	junk := []byte("not wasm at all")
+	for _, name := range []string{".hidden.wasm", ".good.wasm.tmp", "README.txt", "good.wasm.bak", "wasm"} {
+		fxWrite(t, dir, name, junk)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "subdir.wasm"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fxWrite(t, filepath.Join(dir, "subdir.wasm"), "nested.wasm", junk)
+
+	files, err := host.PluginFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || filepath.Base(files[0]) != "good.wasm" {
+		t.Fatalf("PluginFiles = %v, want only good.wasm", files)
+	}
+	plugins, errs, err := fxEngine(t).LoadDir(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range plugins {
+		defer p.Close(ctx)
+	}
+	if len(errs) != 0 {
+		t.Errorf("errors = %v, want none", errs)
+	}
+	if len(plugins) != 1 || plugins[0].Name() != "good" {
+		t.Fatalf("loaded %v, want only good", fxPluginNames(plugins))
+	}
+}
+
+func TestLoadDirUnreadable(t *testing.T) {
+	_, _, err := fxEngine(t).LoadDir(context.Background(), filepath.Join(t.TempDir(), "missing"), nil)
+	if err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("LoadDir of a missing directory: %v, want an error naming it", err)
+	}
+}
+
+func fxPluginNames(ps []*host.Plugin) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name()+"@"+filepath.Base(p.File))
+	}
+	return out
+}
