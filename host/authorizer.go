@@ -43,13 +43,20 @@ var deniedFunctions = map[string]bool{
 // read-only pragmas pass. Transactions pass only while the host itself runs
 // BEGIN, COMMIT, ROLLBACK or SAVEPOINT.
 //
-// Actions inside a trigger or view (the schema owner's code, which no plugin
-// can create) are allowed: a declared write may fire an operator's trigger.
+// A read is allowed only of a declared table, wherever it appears: in a
+// subquery, a CTE body, a view or a trigger alike (the tables an operator's
+// view or trigger reads must be declared too). A name that is no table or
+// view of the database, read with no database name, is a CTE or subquery
+// of the statement itself and is allowed. Inserts, updates and deletes
+// inside a trigger (the schema owner's code, which no plugin can create)
+// are allowed, so a declared write may fire an operator's trigger; a CTE
+// body cannot write, so nothing else reaches that rule.
 type authorizer struct {
 	plugin string
 	reads  map[string]bool // every declared table, lowercased
 	writes map[string]bool // tables declared for writing, lowercased
-	host   bool            // the host is running a control statement
+	real   map[string]bool // the database's tables and views, lowercased
+	host   bool            // the host is running its own statement
 	last   Denial          // the most recent denial, for the error message
 	denied func(Denial)
 }
@@ -71,7 +78,10 @@ func (a *authorizer) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, d
 	if reason == "" {
 		return sqlite.AuthorizerOK
 	}
-	if a.last.Action == "" { // keep the first denial of a statement
+	// Keep the first denial of a statement, unless it was on SQLite's own
+	// schema table and this one names what the statement is about (DROP
+	// TABLE is refused as a delete from sqlite_master first).
+	if a.last.Action == "" || (strings.HasPrefix(strings.ToLower(a.last.Object), "sqlite_") && !strings.HasPrefix(strings.ToLower(object), "sqlite_")) {
 		a.last = Denial{Plugin: a.plugin, Action: actionName(action), Object: object, Reason: reason}
 	}
 	return sqlite.AuthorizerDeny
@@ -79,13 +89,21 @@ func (a *authorizer) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, d
 
 // check returns "" to allow, or the reason and the object denied.
 func (a *authorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, dbName, inside string) (reason, object string) {
+	if a.host {
+		return "", ""
+	}
 	table := strings.ToLower(arg1)
 	switch action {
 	case sqlite.AuthSelect, sqlite.AuthRecursive:
 		return "", ""
 	case sqlite.AuthRead:
-		if inside != "" || (dbName == "main" && a.reads[table]) {
+		switch {
+		case dbName != "main" && dbName != "":
+			return "only the main database may be read", arg1
+		case a.reads[table]:
 			return "", ""
+		case dbName == "" && !a.real[table]:
+			return "", "" // the statement's own CTE or subquery
 		}
 		return "table not declared", arg1
 	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
@@ -113,10 +131,9 @@ func (a *authorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, dbNam
 		}
 		return "", ""
 	case sqlite.AuthTransaction, sqlite.AuthSavepoint:
-		if a.host {
-			return "", ""
-		}
 		return "transactions go through tx_begin, tx_commit and tx_rollback", arg1
+	case sqlite.AuthAlterTable:
+		return "never allowed to plugins", arg2 // arg1 is the database
 	}
 	return "never allowed to plugins", arg1
 }

@@ -418,12 +418,3 @@ func fxWrite(t testing.TB, dir, name string, b []byte) string {
 	}
 	return p
 }
-
-// fxBug skips a test that fails today because of a known host bug, unless
-// FFWASMHOST_RUN_BUGS=1, which runs it to show the failure (or the fix).
-func fxBug(t testing.TB, bug string) {
-	t.Helper()
-	if os.Getenv("FFWASMHOST_RUN_BUGS") != "1" {
-		t.Skip("BUG: " + bug)
-	}
-}

@@ -25,6 +25,7 @@ type callState struct {
 	tickErr  string
 	logLines int
 	dropped  int
+	denials  int // statements the authorizer refused this tick
 }
 
 type stateKey struct{}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -36,15 +37,23 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		WithName("").
 		WithStartFunctions(abi.ExportInitialize).
 		WithSysNanotime().
-		WithSysNanosleep().
+		WithNanosleep(sliceSleep).
 		WithStdout(errOut).
 		WithStderr(errOut)
-	mod, err := p.rt.InstantiateModule(ctx, p.mod, cfg)
+	mod, err := p.rt.InstantiateModule(withLinearMemory(ctx), p.mod, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start instance: %w", describeTrap(err, errOut))
 	}
 	return &instance{mod: mod, scanTick: mod.ExportedFunction(abi.ExportScanTick), stderr: errOut, log: p.log}, nil
 }
+
+// sliceSleep is the guest's sleep: at most 10 ms at a time. A guest that
+// asked for longer finds its clock short and sleeps again, re-entering wasm
+// code where a tick past its deadline is stopped; one long host sleep could
+// not be interrupted.
+func sliceSleep(ns int64) { time.Sleep(min(time.Duration(ns), maxSleepSlice)) }
+
+const maxSleepSlice = 10 * time.Millisecond
 
 // takeInstance returns the spare instance made at load, or a new one.
 func (p *Plugin) takeInstance(ctx context.Context) (*instance, error) {

@@ -44,9 +44,12 @@ type Runner struct {
 
 // NewRunner opens the plugin's database connection.
 func NewRunner(ctx context.Context, db *DB, p *Plugin, opts RunnerOptions) (*Runner, error) {
-	log := p.log
+	r := &Runner{p: p, log: p.log}
 	denied := func(d Denial) {
-		log.Warn("statement denied", "action", d.Action, "object", d.Object, "reason", d.Reason)
+		// Called during a tick, with r.mu held: r.st is this tick's state.
+		if r.st.denials++; r.st.denials <= maxDenialLogs {
+			r.log.Warn("statement denied", "action", d.Action, "object", d.Object, "reason", d.Reason)
+		}
 		if opts.Denied != nil {
 			opts.Denied(d)
 		}
@@ -57,11 +60,16 @@ func NewRunner(ctx context.Context, db *DB, p *Plugin, opts RunnerOptions) (*Run
 	}
 	sess.hold = opts.DryRun
 	sess.lockHeld = opts.LockHeld
-	return &Runner{p: p, sess: sess, log: log}, nil
+	r.sess = sess
+	return r, nil
 }
 
 // Plugin returns the plugin the runner runs.
 func (r *Runner) Plugin() *Plugin { return r.p }
+
+// maxDenialLogs is how many denied statements one tick logs one by one;
+// the rest are counted in one line at the end of the tick.
+const maxDenialLogs = 10
 
 // ErrLeftOpen is wrapped by a tick that ended with its transaction open; the
 // host rolled it back.
@@ -85,17 +93,20 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		return Report{}, ErrClosed
 	}
 	lim := r.p.Limits
-	if r.inst == nil {
-		inst, err := r.p.takeInstance(ctx)
+	tctx, cancel := context.WithTimeout(ctx, lim.TickTimeout)
+	defer cancel()
+	if r.inst == nil { // a new instance's start counts against the tick
+		inst, err := r.p.takeInstance(tctx)
 		if err != nil {
+			if errors.Is(err, ErrTimeout) {
+				err = fmt.Errorf("start instance: %w after %v", ErrTimeout, lim.TickTimeout)
+			}
 			return Report{}, err
 		}
 		r.inst = inst
 	}
 	st := &r.st
 	*st = callState{sess: r.sess, limits: lim, log: r.log, buf: st.buf[:0]}
-	tctx, cancel := context.WithTimeout(ctx, lim.TickTimeout)
-	defer cancel()
 
 	var (
 		status  int32
@@ -103,6 +114,9 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		leftErr error
 	)
 	runErr := r.sess.run(func() error {
+		if err := r.sess.refreshSchema(tctx); err != nil {
+			return err
+		}
 		if err := r.sess.startHold(tctx); err != nil {
 			return fmt.Errorf("begin dry-run transaction: %w", err)
 		}
@@ -119,6 +133,9 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 	})
 	if st.dropped > 0 {
 		r.log.Warn("plugin log lines dropped", "dropped", st.dropped, "limit", lim.MaxLogLines)
+	}
+	if n := st.denials - maxDenialLogs; n > 0 {
+		r.log.Warn("more statements denied than logged", "denied", st.denials, "not_logged", n)
 	}
 	var err error
 	switch {

@@ -15,6 +15,17 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/abi"
 )
 
+// maxColumns is SQLite's column limit on plugin connections: of a result
+// row, a table, an index. The reconciler tables have at most 13.
+const maxColumns = 64
+
+// valueLimit is SQLite's string and blob length limit on a plugin's
+// connection: MaxResultBytes/maxColumns (256 KiB by default), and never
+// more than one host call may carry.
+func valueLimit(lim Limits) int {
+	return int(min(lim.MaxCallBytes, lim.MaxResultBytes/maxColumns))
+}
+
 // maxCachedStmts bounds a plugin's prepared statement cache; past it the
 // cache is emptied and refilled.
 const maxCachedStmts = 64
@@ -29,11 +40,12 @@ type session struct {
 	dc    driver.Conn // the driver connection, set only inside run
 	stmts map[string]driver.Stmt
 
-	inTx     bool
-	txStart  time.Time           // when the open transaction got the write lock
-	lockHeld func(time.Duration) // told how long each transaction held it
-	hold     bool                // dry run: one outer transaction spans every tick
-	holdOpen bool
+	schemaVersion int64 // of the table names the authorizer knows
+	inTx          bool
+	txStart       time.Time           // when the open transaction got the write lock
+	lockHeld      func(time.Duration) // told how long each transaction held it
+	hold          bool                // dry run: one outer transaction spans every tick
+	holdOpen      bool
 
 	args []any
 	nvs  []driver.NamedValue
@@ -61,10 +73,16 @@ func openSession(ctx context.Context, db *DB, desc abi.Descriptor, lim Limits, d
 			s.close()
 		}
 	}()
+	// A result row has at most maxColumns values and each value is at most
+	// valueLimit bytes, so the one row the driver hands the host at a time
+	// fits in MaxResultBytes however the statement is written, and long
+	// strings cannot make one statement run for minutes between interrupt
+	// checks.
 	for _, l := range []struct{ id, v int }{
 		{sqlite3.SQLITE_LIMIT_ATTACHED, 0},
 		{sqlite3.SQLITE_LIMIT_SQL_LENGTH, int(lim.MaxCallBytes)},
-		{sqlite3.SQLITE_LIMIT_LENGTH, int(lim.MaxResultBytes)},
+		{sqlite3.SQLITE_LIMIT_LENGTH, valueLimit(lim)},
+		{sqlite3.SQLITE_LIMIT_COLUMN, maxColumns},
 	} {
 		if _, err := sqlite.Limit(conn, l.id, l.v); err != nil {
 			return nil, fmt.Errorf("set sqlite limit %d: %w", l.id, err)
@@ -119,13 +137,60 @@ func (s *session) stmt(ctx context.Context, text []byte) (driver.Stmt, error) {
 		}
 	}
 	q := string(text)
-	s.auth.last = Denial{}
 	st, err := s.dc.(driver.ConnPrepareContext).PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	s.stmts[q] = st
 	return st, nil
+}
+
+// refreshSchema tells the authorizer the database's table and view names,
+// reading them again only when the schema has changed. The runner calls it
+// at the start of every tick.
+func (s *session) refreshSchema(ctx context.Context) error {
+	s.auth.host = true
+	defer func() { s.auth.host = false }()
+	q := s.dc.(driver.QueryerContext)
+	var version int64
+	err := s.busyWait(ctx, func() error {
+		rows, err := q.QueryContext(ctx, "PRAGMA schema_version", nil)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		dest := []driver.Value{nil}
+		if err := rows.Next(dest); err != nil {
+			return err
+		}
+		version, _ = dest[0].(int64)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if s.auth.real != nil && version == s.schemaVersion {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, "SELECT lower(name) FROM sqlite_schema WHERE type IN ('table', 'view')", nil)
+	if err != nil {
+		return fmt.Errorf("read table names: %w", err)
+	}
+	defer rows.Close()
+	real := map[string]bool{}
+	dest := []driver.Value{nil}
+	for {
+		if err := rows.Next(dest); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("read table names: %w", err)
+		}
+		if name, ok := dest[0].(string); ok {
+			real[name] = true
+		}
+	}
+	s.auth.real, s.schemaVersion = real, version
+	return nil
 }
 
 // bind decodes a call's encoded arguments into s.nvs.
@@ -144,6 +209,7 @@ func (s *session) bind(args []byte) error {
 
 // exec runs one statement and appends its exec result to buf.
 func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, error) {
+	s.auth.last = Denial{}
 	st, err := s.stmt(ctx, text)
 	if err != nil {
 		return buf, err
@@ -170,6 +236,7 @@ func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, err
 // query runs one statement and appends every row to buf, failing once the
 // encoding passes limit bytes.
 func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
+	s.auth.last = Denial{}
 	st, err := s.stmt(ctx, text)
 	if err != nil {
 		return buf, err
@@ -208,11 +275,11 @@ func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint3
 			if buf, err = abi.AppendValue(buf, v); err != nil {
 				return buf, err
 			}
+			if uint32(len(buf)) > limit {
+				return buf, invalidf("query result exceeds the %d-byte limit", limit)
+			}
 		}
 		n++
-		if uint32(len(buf)) > limit {
-			return buf, invalidf("query result exceeds the %d-byte limit", limit)
-		}
 	}
 	abi.SetRowCount(buf, at, n)
 	return buf, nil
@@ -339,16 +406,15 @@ func (s *session) endHold(ctx context.Context) error {
 // explain maps a host call's error to its status and message. A denial by
 // the authorizer is reported to the denied hook and named in the message.
 func (s *session) explain(err error) (abi.Status, string) {
-	status, msg := classify(err)
-	if status == abi.StatusNotAuthorized {
-		if d, ok := s.auth.take(); ok {
-			msg = "not authorized: " + d.String()
-			if s.auth.denied != nil {
-				s.auth.denied(d)
-			}
+	// SQLite reports most denials as SQLITE_AUTH, but a refused function
+	// as a plain SQLITE_ERROR: a denial recorded for this call decides.
+	if d, ok := s.auth.take(); ok {
+		if s.auth.denied != nil {
+			s.auth.denied(d)
 		}
+		return abi.StatusNotAuthorized, "not authorized: " + d.String()
 	}
-	return status, msg
+	return classify(err)
 }
 
 // invalidError is a malformed host call; it maps to abi.StatusInvalid.
@@ -375,6 +441,8 @@ func classify(err error) (abi.Status, string) {
 			return abi.StatusConstraint, se.Error()
 		case sqlite3.SQLITE_AUTH:
 			return abi.StatusNotAuthorized, se.Error()
+		case sqlite3.SQLITE_TOOBIG:
+			return abi.StatusInvalid, "a value is over the plugin's length limit (max-result-bytes/64, at most max-call-bytes): " + se.Error()
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

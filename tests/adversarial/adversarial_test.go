@@ -36,9 +36,6 @@ type badPlugin struct {
 	never []string
 	// files on the host that the plugin tries to create and must not.
 	files []string
-	// bug, if set, is a known host bug that makes the row fail today; the
-	// row is skipped unless FFWASMHOST_RUN_BUGS=1.
-	bug string
 }
 
 // Timeouts are short so the looping fixtures cost little; the memory cap is
@@ -71,14 +68,10 @@ var suite = []badPlugin{
 	{fixture: "dbpage", fails: true, reasons: []string{"not authorized", "sqlite_dbpage"}, never: escaped},
 	{fixture: "load_extension", fails: true, reasons: []string{"not authorized", "load_extension"}, never: escaped},
 	{fixture: "swallow_denial", fails: false, reasons: []string{"statement denied", "table not declared"}},
-	{fixture: "sleep", limits: quick, fails: true, reasons: []string{"tick timeout"},
-		bug: "a guest's sleep is a plain time.Sleep (WithSysNanosleep) that the tick timeout cannot interrupt: each tick takes a minute"},
-	{fixture: "slow_query", limits: quick, fails: true, reasons: []string{"tick timeout"},
-		bug: "one straight-line statement of costly expressions is not interrupted at the tick timeout and runs for minutes"},
-	{fixture: "slow_init", limits: quick, fails: true, reasons: []string{"tick timeout"},
-		bug: "Runner.Tick starts a replacement instance outside the tick's timeout, so a slow _initialize is never cut off"},
-	{fixture: "deny_flood", fails: true, reasons: []string{"not authorized", "statement denied"},
-		bug: "every denial is logged, with no per-tick cap: 20000 warnings per tick"},
+	{fixture: "sleep", limits: quick, fails: true, reasons: []string{"tick timeout"}},
+	{fixture: "slow_query", limits: quick, fails: true, reasons: []string{"too many columns"}},
+	{fixture: "slow_init", limits: quick, fails: true, reasons: []string{"tick timeout"}},
+	{fixture: "deny_flood", fails: true, reasons: []string{"not authorized", "statement denied", "more statements denied than logged"}},
 }
 
 // goodTable is the good fixture's own table, left out of the checksum.
@@ -95,9 +88,6 @@ func TestBadPluginBesideGoodPlugin(t *testing.T) {
 	good := fixture(t, "good")
 	for _, bp := range suite {
 		t.Run(bp.fixture, func(t *testing.T) {
-			if bp.bug != "" && os.Getenv("FFWASMHOST_RUN_BUGS") != "1" {
-				t.Skip("BUG: " + bp.bug)
-			}
 			t.Parallel()
 			runBeside(t, good, fixture(t, bp.fixture), bp)
 		})
