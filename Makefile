@@ -6,7 +6,7 @@ BIN      := build/ffwasmhost
 DB       ?= ff.db
 WASMFLAGS := -buildmode=c-shared -trimpath -ldflags='-s -w'
 
-.PHONY: all build plugins test vet fmt-check check bench run clean
+.PHONY: all build plugins test vet fmt-check check bench abicompare run clean
 
 all: build plugins
 
@@ -32,10 +32,12 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# The test command: vet, then every test (host with the race detector).
+# The test command: vet, then every test, then host/ again under the race
+# detector. The plain run goes first: it fills the shared wazero
+# compilation cache, which spares the -race run its slow compiles.
 test: fmt-check vet build plugins
+	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./host/...
-	$(GO) test -count=1 ./abi/... ./plugins/... ./cmd/... ./tests/...
 
 check: test
 	$(GO) mod tidy
@@ -48,6 +50,18 @@ run: build plugins
 	$(BIN) migrate --db $(DB)
 	$(BIN) demo-seed --db $(DB)
 	$(BIN) run --db $(DB) --plugins build/plugins --interval budget_reset=2s --interval worker_ttl=3s
+
+# Benchmarks against the same reconcilers in native Go (issue 6): a table on
+# stdout, build/bench/results.json, build/bench/ratios.svg, copied to
+# docs/bench-ratios.svg. About 5-10 minutes on 2 cores; see BENCHMARKS.md.
+# Not part of `make test`: nothing in it asserts a timing.
+bench:
+	$(GO) run ./tests/bench -out build/bench
+
+# The plugin ABI comparison (native, ffhost, Extism): its own Go module in
+# tests/abicompare, so the main module does not depend on Extism.
+abicompare:
+	cd tests/abicompare && $(GO) run . -out ../../build/abicompare
 
 clean:
 	rm -rf build

@@ -276,9 +276,9 @@ func (e *Engine) LoadDir(ctx context.Context, dir string, limits func(name strin
 	return plugins, errs, nil
 }
 
-// PluginFiles lists the *.wasm regular files directly in dir, sorted. Hidden
-// files (a leading '.') are skipped, so a deploy can write ".name.wasm" and
-// rename it into place.
+// PluginFiles lists the *.wasm regular files directly in dir, and symlinks
+// to regular files, sorted. Hidden files (a leading '.') are skipped, so a
+// deploy can write ".name.wasm" and rename it into place.
 func PluginFiles(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -287,10 +287,18 @@ func PluginFiles(dir string) ([]string, error) {
 	var files []string
 	for _, ent := range ents {
 		name := ent.Name()
-		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".wasm") || !ent.Type().IsRegular() {
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".wasm") {
 			continue
 		}
-		files = append(files, filepath.Join(dir, name))
+		path := filepath.Join(dir, name)
+		if ent.Type()&os.ModeSymlink != 0 { // as a Kubernetes ConfigMap mounts files
+			if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+		} else if !ent.Type().IsRegular() {
+			continue
+		}
+		files = append(files, path)
 	}
 	sort.Strings(files)
 	return files, nil

@@ -41,7 +41,7 @@ func fxEngine(t testing.TB) *host.Engine {
 	t.Helper()
 	fxShared.once.Do(func() {
 		fxShared.eng, fxShared.err = host.NewEngine(host.EngineConfig{
-			CacheDir: filepath.Join(os.TempDir(), "ffwasmhost-test-wazero-cache"),
+			CacheDir: plugintest.CacheDir(),
 			Logger:   slog.New(slog.NewTextHandler(&fxShared.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		})
 	})

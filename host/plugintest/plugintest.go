@@ -94,11 +94,17 @@ var shared struct {
 	err  error
 }
 
+// CacheDir is the wazero compilation cache every test engine shares. The
+// cache's files are written atomically, so concurrent test processes may
+// share it, and a plugin compiled by a plain test run is reused by a -race
+// run, whose compiles are many times slower.
+func CacheDir() string { return filepath.Join(os.TempDir(), "ffwasmhost-test-wazero-cache") }
+
 // Engine returns an engine shared by the tests of one process, so each
-// plugin compiles once.
+// plugin compiles once, and at most once across processes (CacheDir).
 func Engine() (*host.Engine, error) {
 	shared.once.Do(func() {
-		shared.eng, shared.err = host.NewEngine(host.EngineConfig{Logger: slog.New(slog.DiscardHandler)})
+		shared.eng, shared.err = host.NewEngine(host.EngineConfig{CacheDir: CacheDir(), Logger: slog.New(slog.DiscardHandler)})
 	})
 	return shared.eng, shared.err
 }
@@ -180,7 +186,7 @@ func Open(wasmPath string, o Options) (_ *Harness, err error) {
 		return nil, err
 	}
 	if o.Logger != nil {
-		if eng, err = host.NewEngine(host.EngineConfig{Logger: o.Logger}); err != nil {
+		if eng, err = host.NewEngine(host.EngineConfig{CacheDir: CacheDir(), Logger: o.Logger}); err != nil {
 			return nil, err
 		}
 		h.closers = append(h.closers, func() { eng.Close(ctx) })

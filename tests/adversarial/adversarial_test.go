@@ -226,7 +226,7 @@ func runBeside(t *testing.T, goodWasm, badWasm string, bp badPlugin) {
 
 // cacheDir is wazero's compilation cache, shared by the engines of every
 // subtest and by test runs, so each fixture compiles once.
-var cacheDir = filepath.Join(os.TempDir(), "ffwasmhost-test-wazero-cache")
+var cacheDir = plugintest.CacheDir()
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
