@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -96,21 +97,24 @@ func (c *conn) finish(r uint64) ([]byte, error) {
 	return payload, nil
 }
 
+// encodeArgs encodes args into c.args as abi.AppendArgs does, without
+// gathering them into a []any first: every allocation is Go run in wasm.
 func (c *conn) encodeArgs(args []driver.NamedValue) error {
 	c.args = c.args[:0]
 	if len(args) == 0 {
 		return nil
 	}
-	vals := make([]any, len(args))
+	c.args = binary.LittleEndian.AppendUint32(c.args, uint32(len(args)))
 	for i, a := range args {
 		if a.Name != "" {
 			return fmt.Errorf("ffhost: named argument %q: only positional arguments are supported", a.Name)
 		}
-		vals[i] = a.Value
+		var err error
+		if c.args, err = abi.AppendValue(c.args, a.Value); err != nil {
+			return fmt.Errorf("argument %d: %w", i+1, err)
+		}
 	}
-	var err error
-	c.args, err = abi.AppendArgs(c.args, vals)
-	return err
+	return nil
 }
 
 func (c *conn) ExecContext(_ context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -140,8 +144,9 @@ func (c *conn) QueryContext(_ context.Context, query string, args []driver.Named
 	}
 	// The payload aliases c.out, which the next call overwrites; the rows
 	// must own their bytes.
-	r := &rows{d: abi.NewDecoder(append([]byte(nil), payload...))}
-	if r.cols, r.left, err = abi.QueryHeader(r.d); err != nil {
+	r := &rows{}
+	r.d.Reset(append([]byte(nil), payload...))
+	if r.cols, r.left, err = abi.QueryHeader(&r.d); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -246,7 +251,7 @@ func (r result) RowsAffected() (int64, error) { return r.rowsAffected, nil }
 
 // rows walks a query result the host sent whole.
 type rows struct {
-	d    *abi.Decoder
+	d    abi.Decoder
 	cols []string
 	left int
 }
