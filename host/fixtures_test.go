@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // fxWasm builds the fixture plugin testdata/plugins/name (once per test
@@ -161,10 +161,10 @@ func fxDump(t testing.TB, db *sql.DB, skip ...string) string {
 	}
 	rows.Close()
 	var b strings.Builder
-	b.WriteString(fxDumpQuery(t, db, "sqlite_schema", `SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema`))
+	b.WriteString(testutil.DumpQuery(t, db, "sqlite_schema", `SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema`))
 	for _, tb := range tables {
 		if !fxContainsFold(skip, tb) {
-			b.WriteString(fxDumpQuery(t, db, tb, `SELECT * FROM "`+tb+`"`))
+			b.WriteString(testutil.DumpQuery(t, db, tb, `SELECT * FROM "`+tb+`"`))
 		}
 	}
 	return b.String()
@@ -177,37 +177,6 @@ func fxContainsFold(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func fxDumpQuery(t testing.TB, db *sql.DB, name, query string) string {
-	t.Helper()
-	rows, err := db.Query(query)
-	if err != nil {
-		t.Fatalf("dump %s: %v", name, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var lines []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatalf("dump %s: %v", name, err)
-		}
-		var line strings.Builder
-		for _, v := range vals {
-			fmt.Fprintf(&line, "%T:%q|", v, fmt.Sprint(v))
-		}
-		lines = append(lines, line.String())
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("dump %s: %v", name, err)
-	}
-	sort.Strings(lines)
-	return fmt.Sprintf("== %s (%d rows)\n%s\n", name, len(lines), strings.Join(lines, "\n"))
 }
 
 // fxSeed puts rows into the reconciler tables so that an attack has

@@ -1,17 +1,16 @@
 package host_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 const interval = 10 * time.Second
@@ -29,30 +28,12 @@ func waitFor[T any](tb testing.TB, c <-chan T, what string) T {
 	return zero
 }
 
-// syncBuffer is a log sink safe for the loops' goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newSupervisor returns a supervisor on a fake clock logging to a buffer,
 // shut down when the test ends.
-func newSupervisor(t *testing.T) (*host.Supervisor, *fakeClock, *syncBuffer) {
+func newSupervisor(t *testing.T) (*host.Supervisor, *fakeClock, *testutil.SyncBuffer) {
 	t.Helper()
 	clock := newFakeClock()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	s := host.NewSupervisor(host.SupervisorConfig{
 		Clock:      clock,
 		Logger:     slog.New(slog.NewTextHandler(logs, nil)),

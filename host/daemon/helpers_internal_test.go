@@ -1,16 +1,16 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // waitDeadline is how long a test waits for something asynchronous: far
@@ -24,25 +24,7 @@ type fixture struct {
 	db  string
 	cfg Config
 	d   *Daemon
-	log *syncBuffer
-}
-
-// syncBuffer collects log output; it is printed if the test fails.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log *testutil.SyncBuffer
 }
 
 // newFixture returns a fixture whose config is cfg plus a fresh plugin
@@ -52,7 +34,7 @@ func (s *syncBuffer) String() string {
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
 	root := t.TempDir()
-	f := &fixture{t: t, dir: filepath.Join(root, "plugins"), db: filepath.Join(root, "ff.db"), log: &syncBuffer{}}
+	f := &fixture{t: t, dir: filepath.Join(root, "plugins"), db: filepath.Join(root, "ff.db"), log: &testutil.SyncBuffer{}}
 	if err := os.Mkdir(f.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

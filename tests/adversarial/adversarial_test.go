@@ -6,14 +6,12 @@
 package adversarial
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // badPlugin is one row of the suite.
@@ -101,7 +100,7 @@ func runBeside(t *testing.T, goodWasm, badWasm string, bp badPlugin) {
 	}
 	db := openDB(t)
 	before := checksum(t, db.SQL)
-	log := &syncBuffer{}
+	log := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(log, nil))
 	eng, err := host.NewEngine(host.EngineConfig{CacheDir: cacheDir, Logger: logger})
 	if err != nil {
@@ -296,46 +295,15 @@ func checksum(t *testing.T, db *sql.DB) string {
 	}
 	rows.Close()
 	var b strings.Builder
-	b.WriteString(dump(t, db, "sqlite_schema", `SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema`))
+	b.WriteString(testutil.DumpQuery(t, db, "sqlite_schema", `SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema`))
 	for _, name := range tables {
 		q := `SELECT * FROM "` + name + `"`
 		if name == goodTable {
 			q += ` WHERE namespace <> 'good'`
 		}
-		b.WriteString(dump(t, db, name, q))
+		b.WriteString(testutil.DumpQuery(t, db, name, q))
 	}
 	return b.String()
-}
-
-func dump(t *testing.T, db *sql.DB, name, query string) string {
-	t.Helper()
-	rows, err := db.Query(query)
-	if err != nil {
-		t.Fatalf("dump %s: %v", name, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var lines []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatalf("dump %s: %v", name, err)
-		}
-		var line strings.Builder
-		for _, v := range vals {
-			fmt.Fprintf(&line, "%T:%q|", v, fmt.Sprint(v))
-		}
-		lines = append(lines, line.String())
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("dump %s: %v", name, err)
-	}
-	sort.Strings(lines)
-	return fmt.Sprintf("== %s (%d rows)\n%s\n", name, len(lines), strings.Join(lines, "\n"))
 }
 
 func count(t *testing.T, db *sql.DB, query string) int64 {
@@ -400,22 +368,4 @@ func short(s string) string {
 		return s[:2000] + fmt.Sprintf("…(%d bytes)", len(s))
 	}
 	return s
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -10,19 +9,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // deadline is how long a test waits for the daemon to do something: far
@@ -34,36 +32,8 @@ type daemonProc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	addr string
-	log  *syncBuffer
+	log  *testutil.SyncBuffer
 	done chan struct{} // closed when the process has exited
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freeAddr returns a loopback address with a port nobody listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startDaemon starts `ffwasmhost run` with args plus --http on a free port
@@ -72,7 +42,7 @@ func freeAddr(t *testing.T) string {
 // failed.
 func startDaemon(t *testing.T, env []string, args ...string) *daemonProc {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	return launch(t, env, addr, append([]string{"run", "--http", addr, "--cache-dir", cacheDir, "--grace", "20s"}, args...)...)
 }
 
@@ -80,7 +50,7 @@ func startDaemon(t *testing.T, env []string, args ...string) *daemonProc {
 // on addr, and waits for /healthz.
 func launch(t *testing.T, env []string, addr string, args ...string) *daemonProc {
 	t.Helper()
-	p := &daemonProc{t: t, addr: addr, log: &syncBuffer{}, done: make(chan struct{})}
+	p := &daemonProc{t: t, addr: addr, log: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = environ(env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 func TestRunTicksAndDrainsOnSIGTERM(t *testing.T) {
@@ -123,7 +125,7 @@ func TestEnvFallbacksAndPrecedence(t *testing.T) {
 	t.Parallel()
 	path := dbPath(t)
 	openDB(t, path)
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	// startDaemon passes --http; FF_HTTP_ADDR is checked by running without
 	// it below.
 	p := startDaemon(t, []string{

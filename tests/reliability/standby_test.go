@@ -1,21 +1,19 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 const standbyPoll = 500 * time.Millisecond
@@ -24,40 +22,13 @@ const standbyPoll = 500 * time.Millisecond
 type daemonProc struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	log  *testutil.SyncBuffer
 }
 
 func startDaemon(tb testing.TB, db, cache string) *daemonProc {
 	tb.Helper()
 	binary, plugins := daemonBinary(tb)
-	d := &daemonProc{addr: freeAddr(tb), log: &lockedBuffer{}}
+	d := &daemonProc{addr: testutil.FreeAddr(tb), log: &testutil.SyncBuffer{}}
 	d.cmd = exec.Command(binary, "run", "--db", db, "--plugins", plugins, "--http", d.addr, "--cache-dir", cache,
 		"--standby-poll", standbyPoll.String(), "--interval", "budget_reset=50ms", "--interval", "worker_ttl=50ms")
 	d.cmd.Stderr = d.log
