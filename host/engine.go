@@ -21,6 +21,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/host/internal/loopcheck"
 )
 
 // EngineConfig configures an Engine. The zero value is usable.
@@ -141,8 +142,7 @@ func (e *Engine) load(ctx context.Context, file string, wasm []byte, lim Limits)
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(e.cache).
 		WithMemoryLimitPages(lim.memoryPages()).
-		WithMemoryCapacityFromMax(true).
-		WithCloseOnContextDone(true))
+		WithMemoryCapacityFromMax(true))
 	defer func() {
 		if err != nil {
 			rt.Close(ctx)
@@ -154,7 +154,13 @@ func (e *Engine) load(ctx context.Context, file string, wasm []byte, lim Limits)
 	if err := instantiateHostModule(ctx, rt); err != nil {
 		return nil, fmt.Errorf("instantiate host module: %w", err)
 	}
-	mod, err := rt.CompileModule(ctx, wasm)
+	// Instead of wazero's WithCloseOnContextDone, which leaves compiled code
+	// for Go at every loop header, the module checks a flag there itself.
+	code, err := loopcheck.Instrument(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("read module: %w", err)
+	}
+	mod, err := rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}

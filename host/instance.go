@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -15,16 +16,19 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/host/internal/loopcheck"
 )
 
 // instance is one live wasm instance of a plugin. Instances are reused
 // across ticks and discarded after any trap, timeout or failed tick.
 type instance struct {
-	mod      api.Module
-	scanTick api.Function
-	stderr   *headBuffer
-	log      *slog.Logger
-	stack    [1]uint64
+	mod       api.Module
+	scanTick  api.Function
+	interrupt api.MutableGlobal // loopcheck's flag: 1 stops the guest at its next loop
+	tripped   atomic.Bool       // the flag was set; the instance must not run again
+	stderr    *headBuffer
+	log       *slog.Logger
+	stack     [1]uint64
 }
 
 // newInstance starts a fresh instance: no filesystem, no environment, no
@@ -35,7 +39,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	errOut := &headBuffer{max: 4 << 10}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions(abi.ExportInitialize).
+		WithStartFunctions(). // _initialize runs below, under ctx's deadline
 		WithSysNanotime().
 		WithNanosleep(sliceSleep).
 		WithStdout(errOut).
@@ -44,7 +48,59 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start instance: %w", describeTrap(err, errOut))
 	}
-	return &instance{mod: mod, scanTick: mod.ExportedFunction(abi.ExportScanTick), stderr: errOut, log: p.log}, nil
+	flag, ok := mod.ExportedGlobal(loopcheck.GlobalName).(api.MutableGlobal)
+	if !ok { // the engine instruments every module it compiles
+		mod.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("start instance: no %s global", loopcheck.GlobalName)
+	}
+	inst := &instance{mod: mod, scanTick: mod.ExportedFunction(abi.ExportScanTick), interrupt: flag, stderr: errOut, log: p.log}
+	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
+		if err := inst.guard(ctx, func() error { _, err := init.Call(ctx); return err }); err != nil {
+			inst.close(ctx)
+			return nil, fmt.Errorf("start instance: %w", err)
+		}
+	}
+	return inst, nil
+}
+
+// guard runs call, which calls into the instance, and stops the guest at
+// its next loop once ctx ends: the tick timeout holds even for a guest
+// spinning in `for {}`. Errors are one line (describeTrap); a guest stopped
+// this way fails with ErrTimeout or ctx's cancellation.
+func (i *instance) guard(ctx context.Context, call func() error) error {
+	if i.tripped.Load() {
+		return fmt.Errorf("%w: instance was interrupted", ErrTrap)
+	}
+	if err := ctx.Err(); err != nil {
+		return ctxError(err)
+	}
+	stop := context.AfterFunc(ctx, i.trip)
+	err := call()
+	stop()
+	if err != nil && i.tripped.Load() {
+		return ctxError(ctx.Err())
+	}
+	if err != nil {
+		return describeTrap(err, i.stderr)
+	}
+	return nil
+}
+
+// trip sets the interrupt flag. It runs on the goroutine of the context's
+// AfterFunc, concurrently with the guest, which reads the flag at its loop
+// headers; it is the flag's only writer.
+func (i *instance) trip() {
+	if i.tripped.CompareAndSwap(false, true) {
+		i.interrupt.Set(1)
+	}
+}
+
+// ctxError maps the end of a call's context to the error a call reports.
+func ctxError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrTimeout
+	}
+	return err
 }
 
 // sliceSleep is the guest's sleep: at most 10 ms at a time. A guest that
@@ -61,8 +117,11 @@ func (p *Plugin) takeInstance(ctx context.Context) (*instance, error) {
 	inst := p.spare
 	p.spare = nil
 	p.mu.Unlock()
-	if inst != nil {
+	if inst != nil && !inst.tripped.Load() {
 		return inst, nil
+	}
+	if inst != nil {
+		inst.close(ctx)
 	}
 	return p.newInstance(ctx)
 }
@@ -77,9 +136,13 @@ func (i *instance) close(ctx context.Context) {
 func (i *instance) describe(ctx context.Context, maxBytes uint32) (abi.Descriptor, error) {
 	fn := i.mod.ExportedFunction(abi.ExportDescribe)
 	st := &callState{limits: Limits{MaxOutputBytes: maxBytes}, log: i.log}
-	res, err := fn.Call(withState(ctx, st), nil...)
+	var res []uint64
+	err := i.guard(ctx, func() (err error) {
+		res, err = fn.Call(withState(ctx, st))
+		return err
+	})
 	if err != nil {
-		return abi.Descriptor{}, fmt.Errorf("describe: %w", describeTrap(err, i.stderr))
+		return abi.Descriptor{}, fmt.Errorf("describe: %w", err)
 	}
 	ptr, n := abi.UnpackPtr(res[0])
 	if n > maxBytes || n > abi.MaxDescriptorSize {
@@ -95,8 +158,8 @@ func (i *instance) describe(ctx context.Context, maxBytes uint32) (abi.Descripto
 // call runs scan_tick(nowMS) and returns its status.
 func (i *instance) call(ctx context.Context, nowMS int64) (int32, error) {
 	i.stack[0] = uint64(nowMS)
-	if err := i.scanTick.CallWithStack(ctx, i.stack[:]); err != nil {
-		return 0, describeTrap(err, i.stderr)
+	if err := i.guard(ctx, func() error { return i.scanTick.CallWithStack(ctx, i.stack[:]) }); err != nil {
+		return 0, err
 	}
 	return int32(uint32(i.stack[0])), nil
 }

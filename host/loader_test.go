@@ -37,7 +37,7 @@ func TestLoadErrors(t *testing.T) {
 			file: func(t *testing.T, dir string) string {
 				return fxWrite(t, dir, "truncated.wasm", []byte("\x00asm\x01\x00\x00\x00\x01\xff\xff"))
 			},
-			want: []string{"compile"},
+			want: []string{"read module: section 1 at offset 11: unexpected end of data"},
 		},
 		{
 			name: "missing export",

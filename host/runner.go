@@ -156,7 +156,7 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		r.log.Warn("plugin fault: transaction left open at the end of its tick; rolled back")
 		err = errors.Join(err, leftErr)
 	}
-	if err != nil {
+	if err != nil || r.inst.tripped.Load() { // tripped: the deadline hit as the tick ended
 		r.inst.close(ctx)
 		r.inst = nil
 	}

@@ -1,0 +1,259 @@
+package loopcheck
+
+import (
+	"errors"
+	"fmt"
+)
+
+var errTruncated = errors.New("unexpected end of data")
+
+// reader decodes the binary format. The first error sticks: later reads
+// return zero values, so callers check err once after a run of reads.
+type reader struct {
+	b   []byte
+	pos int
+	err error
+}
+
+func (r *reader) done() bool { return r.pos >= len(r.b) }
+
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.pos = len(r.b)
+}
+
+func (r *reader) byte() byte {
+	if r.pos >= len(r.b) {
+		r.fail(errTruncated)
+		return 0
+	}
+	c := r.b[r.pos]
+	r.pos++
+	return c
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n < 0 || n > len(r.b)-r.pos {
+		r.fail(errTruncated)
+		return nil
+	}
+	b := r.b[r.pos : r.pos+n]
+	r.pos += n
+	return b
+}
+
+// leb skips one LEB128 number of at most maxBytes bytes and returns its low
+// 64 bits (enough for every unsigned use here).
+func (r *reader) leb(maxBytes int) uint64 {
+	var v uint64
+	for i := 0; i < maxBytes; i++ {
+		c := r.byte()
+		if r.err != nil {
+			return 0
+		}
+		if i < 10 {
+			v |= uint64(c&0x7F) << (7 * i)
+		}
+		if c&0x80 == 0 {
+			return v
+		}
+	}
+	r.fail(errors.New("LEB128 number too long"))
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	v := r.leb(5)
+	if v > 1<<32-1 {
+		r.fail(errors.New("u32 out of range"))
+	}
+	return uint32(v)
+}
+
+func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
+
+// valType skips a value type: a number, vector or reference type byte.
+func (r *reader) valType() {
+	switch t := r.byte(); t {
+	case 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F, 0x69:
+	default:
+		if r.err == nil {
+			r.fail(fmt.Errorf("unsupported value type 0x%02x", t))
+		}
+	}
+}
+
+func (r *reader) refType() {
+	switch t := r.byte(); t {
+	case 0x70, 0x6F, 0x69:
+	default:
+		if r.err == nil {
+			r.fail(fmt.Errorf("unsupported reference type 0x%02x", t))
+		}
+	}
+}
+
+// limits skips table or memory limits: flags, min and, if flagged, max
+// (64-bit for memory64).
+func (r *reader) limits() {
+	flags := r.byte()
+	r.leb(10)
+	if flags&1 != 0 {
+		r.leb(10)
+	}
+}
+
+// blockType skips a block type: empty, one value type, or a type index
+// (a non-negative s33).
+func (r *reader) blockType() {
+	if r.pos < len(r.b) {
+		switch r.b[r.pos] {
+		case blockEmpty, 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F, 0x69:
+			r.pos++
+			return
+		}
+	}
+	r.leb(5)
+}
+
+// memarg skips a memory argument: alignment (bit 6 flags a memory index
+// under multi-memory), optional memory index, offset.
+func (r *reader) memarg() {
+	align := r.u32()
+	if align&0x40 != 0 {
+		r.u32()
+	}
+	r.leb(10)
+}
+
+// Opcodes with immediates; every opcode not listed in skipImmediates'
+// cases is unknown and refused.
+const (
+	opLoop = 0x03
+)
+
+// skipImmediates skips the immediates of the instruction whose opcode op
+// was just read.
+func (r *reader) skipImmediates(op byte) error {
+	switch {
+	case op == 0x00, op == 0x01, op == 0x05, op == 0x0A, op == 0x0B, op == 0x0F,
+		op == 0x19, op == 0x1A, op == 0x1B, op == 0xD1, op == 0xD3, op == 0xD5:
+		// unreachable nop else throw_ref end return catch_all drop select
+		// ref.is_null ref.as_non_null ref.eq: no immediates
+	case op >= 0x45 && op <= 0xC4: // numeric instructions
+	case op == 0x02, op == 0x04, op == 0x06: // block if try
+		r.blockType()
+	case op == 0x07, op == 0x08, op == 0x09, op == 0x0C, op == 0x0D, op == 0x10,
+		op == 0x12, op == 0x14, op == 0x15, op == 0x18, op >= 0x20 && op <= 0x26,
+		op == 0x3F, op == 0x40, op == 0xD2, op == 0xD4, op == 0xD6:
+		// catch throw rethrow br br_if call return_call call_ref
+		// return_call_ref delegate local.* global.* table.get table.set
+		// memory.size memory.grow ref.func br_on_null br_on_non_null: one index
+		r.u32()
+	case op == 0x0E: // br_table
+		n := r.u32()
+		for i := uint32(0); i <= n && r.err == nil; i++ {
+			r.u32()
+		}
+	case op == 0x11, op == 0x13: // call_indirect return_call_indirect
+		r.u32()
+		r.u32()
+	case op == 0x1C: // select with types
+		n := r.u32()
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			r.valType()
+		}
+	case op == 0x1F: // try_table
+		r.blockType()
+		n := r.u32()
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			switch kind := r.byte(); kind {
+			case 0x00, 0x01: // catch, catch_ref: tag, label
+				r.u32()
+				r.u32()
+			case 0x02, 0x03: // catch_all, catch_all_ref: label
+				r.u32()
+			default:
+				return fmt.Errorf("try_table: unknown catch kind 0x%02x", kind)
+			}
+		}
+	case op >= 0x28 && op <= 0x3E: // loads and stores
+		r.memarg()
+	case op == 0x41: // i32.const
+		r.leb(5)
+	case op == 0x42: // i64.const
+		r.leb(10)
+	case op == 0x43: // f32.const
+		r.bytes(4)
+	case op == 0x44: // f64.const
+		r.bytes(8)
+	case op == 0xD0: // ref.null
+		r.blockType() // a heap type is encoded like a block type here
+	case op == 0xFC:
+		return r.skipFC()
+	case op == 0xFD:
+		return r.skipFD()
+	case op == 0xFE:
+		return r.skipFE()
+	default:
+		return fmt.Errorf("unknown opcode 0x%02x", op)
+	}
+	return r.err
+}
+
+// skipFC skips a 0xFC-prefixed instruction: saturating truncation, bulk
+// memory and table instructions.
+func (r *reader) skipFC() error {
+	switch sub := r.u32(); {
+	case sub <= 7: // trunc_sat
+	case sub == 8, sub == 10, sub == 12, sub == 14: // memory.init memory.copy table.init table.copy
+		r.u32()
+		r.u32()
+	case sub == 9, sub == 11, sub == 13, sub == 15, sub == 16, sub == 17:
+		// data.drop memory.fill elem.drop table.grow table.size table.fill
+		r.u32()
+	default:
+		if r.err == nil {
+			return fmt.Errorf("unknown opcode 0xfc %d", sub)
+		}
+	}
+	return r.err
+}
+
+// skipFD skips a 0xFD-prefixed (SIMD) instruction.
+func (r *reader) skipFD() error {
+	switch sub := r.u32(); {
+	case sub <= 11, sub == 92, sub == 93: // v128 loads and stores, load32_zero, load64_zero
+		r.memarg()
+	case sub == 12, sub == 13: // v128.const, i8x16.shuffle
+		r.bytes(16)
+	case sub >= 21 && sub <= 34: // extract_lane, replace_lane
+		r.byte()
+	case sub >= 84 && sub <= 91: // load_lane, store_lane
+		r.memarg()
+		r.byte()
+	case sub <= 275: // everything else in the SIMD proposal has no immediates
+	default:
+		if r.err == nil {
+			return fmt.Errorf("unknown opcode 0xfd %d", sub)
+		}
+	}
+	return r.err
+}
+
+// skipFE skips a 0xFE-prefixed (threads) instruction.
+func (r *reader) skipFE() error {
+	switch sub := r.u32(); {
+	case sub == 3: // atomic.fence
+		r.byte()
+	case sub <= 0x4E:
+		r.memarg()
+	default:
+		if r.err == nil {
+			return fmt.Errorf("unknown opcode 0xfe %d", sub)
+		}
+	}
+	return r.err
+}
