@@ -2,8 +2,6 @@ package abi_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"reflect"
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
@@ -93,31 +91,6 @@ func FuzzQueryResult(f *testing.F) {
 		}
 		if !bytes.Equal(enc, b[:used]) {
 			t.Fatalf("re-encoding differs:\n in % x\nout % x", b[:used], enc)
-		}
-	})
-}
-
-// FuzzParseDescriptor: ParseDescriptor never panics, and a descriptor that
-// validates survives json.Marshal and ParseDescriptor unchanged.
-func FuzzParseDescriptor(f *testing.F) {
-	f.Fuzz(func(t *testing.T, b []byte) {
-		d, err := abi.ParseDescriptor(b)
-		if err != nil {
-			return
-		}
-		if major, _, err := abi.ParseVersion(d.ABIVersion); err != nil || major != abi.Major {
-			t.Fatalf("accepted abi_version %q: major %d, %v", d.ABIVersion, major, err)
-		}
-		out, err := json.Marshal(d)
-		if err != nil {
-			t.Fatalf("json.Marshal(%#v): %v", d, err)
-		}
-		got, err := abi.ParseDescriptor(out)
-		if err != nil {
-			t.Fatalf("valid descriptor %#v marshals to %d bytes that do not parse: %v", d, len(out), err)
-		}
-		if !reflect.DeepEqual(got, d) {
-			t.Fatalf("round trip changed the descriptor:\n%#v\nbecame\n%#v", d, got)
 		}
 	})
 }

@@ -3,8 +3,8 @@ package abi
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
+	"strconv"
 )
 
 // Value tags of the wire encoding. Every value starts with one tag byte.
@@ -57,7 +57,7 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 		return binary.LittleEndian.AppendUint64(append(b, TagFloat), math.Float64bits(x)), nil
 	case string:
 		if uint64(len(x)) > math.MaxUint32 {
-			return b, fmt.Errorf("wire: text of %d bytes is too long", len(x))
+			return b, errors.New("wire: text of " + strconv.Itoa(len(x)) + " bytes is too long")
 		}
 		b = binary.LittleEndian.AppendUint32(append(b, TagText), uint32(len(x)))
 		return append(b, x...), nil
@@ -66,12 +66,12 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 			return append(b, TagNull), nil
 		}
 		if uint64(len(x)) > math.MaxUint32 {
-			return b, fmt.Errorf("wire: blob of %d bytes is too long", len(x))
+			return b, errors.New("wire: blob of " + strconv.Itoa(len(x)) + " bytes is too long")
 		}
 		b = binary.LittleEndian.AppendUint32(append(b, TagBlob), uint32(len(x)))
 		return append(b, x...), nil
 	}
-	return b, fmt.Errorf("wire: unsupported value type %T", v)
+	return b, errors.New("wire: unsupported value type (want nil, an integer, bool, float64, string or []byte)")
 }
 
 func appendInt(b []byte, v int64) []byte {
@@ -80,7 +80,7 @@ func appendInt(b []byte, v int64) []byte {
 
 func appendUint(b []byte, v uint64) ([]byte, error) {
 	if v > math.MaxInt64 {
-		return b, fmt.Errorf("wire: unsigned value %d overflows int64", v)
+		return b, errors.New("wire: unsigned value " + strconv.FormatUint(v, 10) + " overflows int64")
 	}
 	return appendInt(b, int64(v)), nil
 }
@@ -88,13 +88,13 @@ func appendUint(b []byte, v uint64) ([]byte, error) {
 // AppendArgs appends a statement's arguments: u32 count, then each value.
 func AppendArgs(b []byte, args []any) ([]byte, error) {
 	if uint64(len(args)) > math.MaxUint32 {
-		return b, fmt.Errorf("wire: %d arguments are too many", len(args))
+		return b, errors.New("wire: " + strconv.Itoa(len(args)) + " arguments are too many")
 	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(args)))
 	var err error
 	for i, a := range args {
 		if b, err = AppendValue(b, a); err != nil {
-			return b, fmt.Errorf("argument %d: %w", i+1, err)
+			return b, wrap("argument "+strconv.Itoa(i+1), err)
 		}
 	}
 	return b, nil
@@ -179,7 +179,7 @@ func (d *Decoder) Value() (any, error) {
 		}
 		return append([]byte{}, v...), nil
 	}
-	return nil, fmt.Errorf("wire: unknown value tag %d", tag)
+	return nil, errors.New("wire: unknown value tag " + strconv.Itoa(int(tag)))
 }
 
 // Count reads a u32 count of items that each take at least min bytes and
@@ -204,17 +204,17 @@ func DecodeArgs(b []byte, dst []any) ([]any, error) {
 	d := NewDecoder(b)
 	n, err := d.Count(1)
 	if err != nil {
-		return dst, fmt.Errorf("decode arguments: %w", err)
+		return dst, wrap("decode arguments", err)
 	}
 	for i := 0; i < n; i++ {
 		v, err := d.Value()
 		if err != nil {
-			return dst, fmt.Errorf("decode argument %d: %w", i+1, err)
+			return dst, wrap("decode argument "+strconv.Itoa(i+1), err)
 		}
 		dst = append(dst, v)
 	}
 	if d.Remaining() != 0 {
-		return dst, fmt.Errorf("decode arguments: %d trailing bytes", d.Remaining())
+		return dst, errors.New("decode arguments: " + strconv.Itoa(d.Remaining()) + " trailing bytes")
 	}
 	return dst, nil
 }
@@ -231,7 +231,7 @@ func AppendExecResult(b []byte, rowsAffected, lastInsertID int64) []byte {
 // DecodeExecResult decodes an exec result.
 func DecodeExecResult(b []byte) (rowsAffected, lastInsertID int64, err error) {
 	if len(b) != ExecResultSize {
-		return 0, 0, fmt.Errorf("decode exec result: %d bytes, want %d", len(b), ExecResultSize)
+		return 0, 0, errors.New("decode exec result: " + strconv.Itoa(len(b)) + " bytes, want " + strconv.Itoa(ExecResultSize))
 	}
 	return int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:])), nil
 }
@@ -260,13 +260,13 @@ func SetRowCount(b []byte, at int, rows uint32) {
 func QueryHeader(d *Decoder) (columns []string, rows int, err error) {
 	n, err := d.Count(4)
 	if err != nil {
-		return nil, 0, fmt.Errorf("decode columns: %w", err)
+		return nil, 0, wrap("decode columns", err)
 	}
 	columns = make([]string, n)
 	for i := range columns {
 		b, err := d.Bytes()
 		if err != nil {
-			return nil, 0, fmt.Errorf("decode column %d: %w", i+1, err)
+			return nil, 0, wrap("decode column "+strconv.Itoa(i+1), err)
 		}
 		columns[i] = string(b)
 	}
@@ -275,7 +275,19 @@ func QueryHeader(d *Decoder) (columns []string, rows int, err error) {
 		perRow = 1 // a row with no columns still may not be claimed for free
 	}
 	if rows, err = d.Count(perRow); err != nil {
-		return nil, 0, fmt.Errorf("decode row count: %w", err)
+		return nil, 0, wrap("decode row count", err)
 	}
 	return columns, rows, nil
 }
+
+// wrap is fmt.Errorf("%s: %w", what, err) without fmt, which guests do not
+// link: it would double a plugin's size.
+func wrap(what string, err error) error { return &wrapped{what, err} }
+
+type wrapped struct {
+	what string
+	err  error
+}
+
+func (w *wrapped) Error() string { return w.what + ": " + w.err.Error() }
+func (w *wrapped) Unwrap() error { return w.err }

@@ -6,7 +6,7 @@ import (
 
 	"modernc.org/sqlite"
 
-	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 )
 
 // Denial is one statement the authorizer refused to a plugin.
@@ -61,7 +61,7 @@ type authorizer struct {
 	denied func(Denial)
 }
 
-func newAuthorizer(d abi.Descriptor, denied func(Denial)) *authorizer {
+func newAuthorizer(d describe.Descriptor, denied func(Denial)) *authorizer {
 	a := &authorizer{plugin: d.Name, reads: map[string]bool{}, writes: map[string]bool{}, denied: denied}
 	for _, t := range d.Reads {
 		a.reads[strings.ToLower(t)] = true

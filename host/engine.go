@@ -21,6 +21,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host/internal/loopcheck"
 )
 
@@ -80,7 +81,7 @@ type Plugin struct {
 	// SHA256 is the hex digest of the file's bytes.
 	SHA256 string
 	// Desc is what describe returned.
-	Desc abi.Descriptor
+	Desc describe.Descriptor
 	// Limits are the limits the plugin's instances run under.
 	Limits Limits
 	// LoadTime is how long compiling and validating took.

@@ -10,6 +10,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 )
 
 // memoryOnlyWasm is a module with one exported page of memory and nothing
@@ -39,7 +40,7 @@ func FuzzHostFunctions(f *testing.F) {
 	if err := Migrate(ctx, db); err != nil {
 		f.Fatal(err)
 	}
-	desc := abi.Descriptor{Name: "fuzz", Writes: []string{"ff_worker_registry"}}
+	desc := describe.Descriptor{Name: "fuzz", Writes: []string{"ff_worker_registry"}}
 	sess, err := openSession(ctx, db, desc, DefaultLimits, nil)
 	if err != nil {
 		f.Fatal(err)

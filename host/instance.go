@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host/internal/loopcheck"
 )
 
@@ -133,7 +134,7 @@ func (i *instance) close(ctx context.Context) {
 }
 
 // describe calls the describe export and parses its descriptor.
-func (i *instance) describe(ctx context.Context, maxBytes uint32) (abi.Descriptor, error) {
+func (i *instance) describe(ctx context.Context, maxBytes uint32) (describe.Descriptor, error) {
 	fn := i.mod.ExportedFunction(abi.ExportDescribe)
 	st := &callState{limits: Limits{MaxOutputBytes: maxBytes}, log: i.log}
 	var res []uint64
@@ -142,17 +143,17 @@ func (i *instance) describe(ctx context.Context, maxBytes uint32) (abi.Descripto
 		return err
 	})
 	if err != nil {
-		return abi.Descriptor{}, fmt.Errorf("describe: %w", err)
+		return describe.Descriptor{}, fmt.Errorf("describe: %w", err)
 	}
 	ptr, n := abi.UnpackPtr(res[0])
-	if n > maxBytes || n > abi.MaxDescriptorSize {
-		return abi.Descriptor{}, fmt.Errorf("describe: %d bytes, limit %d", n, min(maxBytes, abi.MaxDescriptorSize))
+	if n > maxBytes || n > describe.MaxSize {
+		return describe.Descriptor{}, fmt.Errorf("describe: %d bytes, limit %d", n, min(maxBytes, describe.MaxSize))
 	}
 	b, ok := i.mod.Memory().Read(ptr, n)
 	if !ok {
-		return abi.Descriptor{}, fmt.Errorf("describe: result (%d, %d) is outside guest memory", ptr, n)
+		return describe.Descriptor{}, fmt.Errorf("describe: result (%d, %d) is outside guest memory", ptr, n)
 	}
-	return abi.ParseDescriptor(bytes.Clone(b))
+	return describe.Parse(bytes.Clone(b))
 }
 
 // call runs scan_tick(nowMS) and returns its status.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
 )
 
@@ -62,7 +63,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "ABI 2 against host ABI 1",
 			file: func(t *testing.T, _ string) string { return fxWasm(t, "abi_v2") },
 			want: []string{"ABI 2.0", "ABI 1.0"},
-			is:   abi.ErrABIMismatch,
+			is:   describe.ErrABIMismatch,
 		},
 		{
 			name: "bad describe JSON",

@@ -13,6 +13,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 )
 
 // maxColumns is SQLite's column limit on plugin connections: of a result
@@ -55,7 +56,7 @@ type session struct {
 // openSession opens a connection for plugin desc with defensive mode,
 // trusted_schema off, SQLite limits from lim, ATTACH disabled and the
 // plugin's authorizer installed before the plugin runs anything.
-func openSession(ctx context.Context, db *DB, desc abi.Descriptor, lim Limits, denied func(Denial)) (_ *session, err error) {
+func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limits, denied func(Denial)) (_ *session, err error) {
 	sqldb, err := sql.Open("sqlite", db.dsn(true))
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 )
 
 // mustSession opens a migrated database and a plugin session on it that may
@@ -21,7 +22,7 @@ func mustSession(tb testing.TB) (*DB, *session) {
 	if err := Migrate(ctx, db); err != nil {
 		tb.Fatal(err)
 	}
-	s, err := openSession(ctx, db, abi.Descriptor{Name: "t", Writes: []string{"ff_worker_registry"}}, DefaultLimits, nil)
+	s, err := openSession(ctx, db, describe.Descriptor{Name: "t", Writes: []string{"ff_worker_registry"}}, DefaultLimits, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

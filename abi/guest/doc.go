@@ -18,10 +18,25 @@
 //
 //	func main() {}
 //
-// Tick receives an ordinary *sql.DB whose driver sends every statement to the
-// host in one host call (see ../ABI.md). Transactions are BEGIN IMMEDIATE.
-// The guest holds one connection: close a *sql.Rows before beginning a
-// transaction or running another statement.
+// Tick receives a *Conn: Exec, Query and QueryRow send each statement to
+// the host in one host call (see ../ABI.md), WithTx runs a BEGIN IMMEDIATE
+// transaction with FlowFabric's busy retry, and Log writes to the host's
+// log. A tick looks like ordinary Go database code:
+//
+//	func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
+//		var rep guest.Report
+//		err := guest.WithTx(ctx, db, func() error {
+//			res, err := db.Exec(`DELETE FROM my_table WHERE expires_at_ms < ?`, now)
+//			rep.Processed = res.RowsAffected
+//			return err
+//		})
+//		return rep, err
+//	}
+//
+// The package links no fmt, reflect, encoding/json or database/sql: each
+// would add to every plugin's size, and so to its load time, its memory in
+// the host and its instance start. A plugin that wants database/sql or
+// log/slog imports abi/guest/stdlib, which adapts this package to them.
 //
 // Outside wasm the package compiles, so plugin packages vet and test on the
 // host, but every database call fails with ErrNotInHost.

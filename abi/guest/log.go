@@ -1,54 +1,83 @@
 package guest
 
 import (
-	"context"
-	"log/slog"
-	"strings"
+	"strconv"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
 )
 
-// Logger returns a slog.Logger whose records go to the host's log, tagged
-// with the plugin's name by the host. Attributes are rendered as key=value.
-func Logger() *slog.Logger { return slog.New(hostHandler{}) }
+// Logger writes to the host's log, one line per call, tagged by the host
+// with the plugin's name: msg, then each key=value pair of kv. Values
+// render as fmt's %v would for strings, errors, integers, floats, bools,
+// time.Duration and Stringers, without linking fmt. (The abi/guest/stdlib
+// package has a log/slog Logger for plugins that link log/slog anyway.)
+// The zero value is ready to use; Log is one.
+type Logger struct{}
 
-type hostHandler struct {
-	attrs []slog.Attr
-	group string
-}
+// Log is the plugin's Logger.
+var Log Logger
 
-func (hostHandler) Enabled(context.Context, slog.Level) bool { return true }
+// Debug logs at debug level.
+func (l Logger) Debug(msg string, kv ...any) { l.Log(abi.LevelDebug, msg, kv...) }
 
-func (h hostHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	write := func(a slog.Attr) bool {
-		b.WriteByte(' ')
-		if h.group != "" {
-			b.WriteString(h.group)
-			b.WriteByte('.')
+// Info logs at info level.
+func (l Logger) Info(msg string, kv ...any) { l.Log(abi.LevelInfo, msg, kv...) }
+
+// Warn logs at warning level.
+func (l Logger) Warn(msg string, kv ...any) { l.Log(abi.LevelWarn, msg, kv...) }
+
+// Error logs at error level.
+func (l Logger) Error(msg string, kv ...any) { l.Log(abi.LevelError, msg, kv...) }
+
+// Log logs at level, a log/slog level number (-4 debug, 0 info, 4 warn,
+// 8 error). A key without a value is written as !BADKEY=key, as log/slog
+// does.
+func (Logger) Log(level int32, msg string, kv ...any) {
+	b := append(make([]byte, 0, 64+len(msg)), msg...)
+	for i := 0; i < len(kv); i += 2 {
+		b = append(b, ' ')
+		if i+1 == len(kv) {
+			b = append(b, "!BADKEY="...)
+			b = appendText(b, kv[i])
+			break
 		}
-		b.WriteString(a.Key)
-		b.WriteByte('=')
-		b.WriteString(a.Value.String())
-		return true
+		b = appendText(b, kv[i])
+		b = append(b, '=')
+		b = appendText(b, kv[i+1])
 	}
-	for _, a := range h.attrs {
-		write(a)
-	}
-	r.Attrs(write)
-	msg := b.String()
-	hostLog(int32(r.Level), stringPtr(msg), uint32(len(msg)))
-	return nil
+	hostLog(level, bytesPtr(b), uint32(len(b)))
 }
 
-func (h hostHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	h.attrs = append(append([]slog.Attr{}, h.attrs...), as...)
-	return h
-}
-
-func (h hostHandler) WithGroup(name string) slog.Handler {
-	if h.group != "" {
-		name = h.group + "." + name
+// appendText appends v as text, as fmt's %v would for the usual types.
+func appendText(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "<nil>"...)
+	case string:
+		return append(b, x...)
+	case []byte:
+		return append(b, x...)
+	case error:
+		return append(b, x.Error()...)
+	case time.Duration:
+		return append(b, x.String()...)
+	case interface{ String() string }:
+		return append(b, x.String()...)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10)
+	case uint64:
+		return strconv.AppendUint(b, x, 10)
+	case uint32:
+		return strconv.AppendUint(b, uint64(x), 10)
+	case float64:
+		return strconv.AppendFloat(b, x, 'g', -1, 64)
+	case bool:
+		return strconv.AppendBool(b, x)
 	}
-	h.group = name
-	return h
+	return append(b, "?"...)
 }

@@ -2,10 +2,10 @@ package guest
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"fmt"
+	"errors"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
 )
@@ -18,7 +18,7 @@ type Report struct {
 
 // TickFunc runs one tick at nowMS, the host's clock in milliseconds since
 // the Unix epoch. It is the only clock a plugin should read.
-type TickFunc func(ctx context.Context, db *sql.DB, nowMS int64) (Report, error)
+type TickFunc func(ctx context.Context, db *Conn, nowMS int64) (Report, error)
 
 // Plugin is what Register needs to know.
 type Plugin struct {
@@ -34,12 +34,12 @@ type Plugin struct {
 var registered struct {
 	p    Plugin
 	desc []byte
-	db   *sql.DB
+	conn *Conn
 }
 
 // Register makes p the plugin this module exports. Call it once, from an
-// init function. It panics on an invalid Plugin, which the host reports when
-// it loads the file.
+// init function. It panics on a second call or a nil Tick; the host
+// validates the rest when it loads the file and names what is wrong.
 func Register(p Plugin) {
 	if registered.desc != nil {
 		panic("guest: Register called twice")
@@ -47,54 +47,89 @@ func Register(p Plugin) {
 	if p.Tick == nil {
 		panic("guest: Plugin.Tick is nil")
 	}
-	d := abi.Descriptor{
-		Name:              p.Name,
-		ABIVersion:        abi.Version,
-		Version:           p.Version,
-		DefaultIntervalMS: p.DefaultInterval.Milliseconds(),
-		Reads:             nonNil(p.Reads),
-		Writes:            nonNil(p.Writes),
-		Description:       p.Description,
-	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		panic(err)
-	}
-	registered.p, registered.desc = p, b
+	registered.p, registered.desc = p, descriptorJSON(p)
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// DB returns the plugin's database handle, opening it on first use. The
-// guest holds one connection, so a tick's statements run one at a time.
-func DB() *sql.DB {
-	if registered.db == nil {
-		db, err := sql.Open(DriverName, "")
-		if err != nil {
-			panic(err) // sql.Open only fails for an unknown driver
+// descriptorJSON is describe's JSON for p (the fields of
+// abi/describe.Descriptor), written without encoding/json, which would
+// double a plugin's size.
+func descriptorJSON(p Plugin) []byte {
+	b := []byte(`{"name":`)
+	b = appendJSONString(b, p.Name)
+	b = append(b, `,"abi_version":`...)
+	b = appendJSONString(b, abi.Version)
+	b = append(b, `,"version":`...)
+	b = appendJSONString(b, p.Version)
+	b = append(b, `,"default_interval_ms":`...)
+	b = strconv.AppendInt(b, p.DefaultInterval.Milliseconds(), 10)
+	for _, f := range []struct {
+		key    string
+		tables []string
+	}{{"reads", p.Reads}, {"writes", p.Writes}} {
+		b = append(b, `,"`+f.key+`":[`...)
+		for i, t := range f.tables {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, t)
 		}
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		db.SetConnMaxLifetime(0)
-		registered.db = db
+		b = append(b, ']')
 	}
-	return registered.db
+	b = append(b, `,"description":`...)
+	b = appendJSONString(b, p.Description)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20 || r == 0x7F || r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', hex[r>>12&0xF], hex[r>>8&0xF], hex[r>>4&0xF], hex[r&0xF])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
+}
+
+// DB returns the plugin's connection, the one Tick receives.
+func DB() *Conn {
+	if registered.conn == nil {
+		registered.conn = NewConn()
+	}
+	return registered.conn
 }
 
 // runTick is scan_tick's body, shared by the export and by tests.
 func runTick(nowMS int64) (rep Report, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
+			err = errors.New("panic: " + panicText(r))
 		}
 	}()
 	if registered.p.Tick == nil {
-		return rep, fmt.Errorf("no plugin registered")
+		return rep, errors.New("no plugin registered")
 	}
 	return registered.p.Tick(context.Background(), DB(), nowMS)
+}
+
+// panicText renders a recovered value as %v would for the usual ones.
+func panicText(r any) string {
+	switch x := r.(type) {
+	case error:
+		return x.Error()
+	case string:
+		return x
+	case interface{ String() string }:
+		return x.String()
+	case int:
+		return strconv.Itoa(x)
+	}
+	return "(a value of a type without a text form)"
 }

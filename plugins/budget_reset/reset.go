@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"database/sql"
-	"encoding/json"
-	"fmt"
 	"math"
-	"strconv"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/internal/policyjson"
 )
 
 // batchSize is how many due budgets one tick resets at most.
@@ -28,24 +24,23 @@ updated_at_ms = ?, next_reset_at_ms = ?
 WHERE partition_key = 0 AND budget_id = ?`
 )
 
-func tick(ctx context.Context, db *sql.DB, now int64) (guest.Report, error) {
+func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
 	var rep guest.Report
 	ids, err := dueBudgets(ctx, db, now)
 	if err != nil {
-		return rep, fmt.Errorf("select due budgets: %w", err)
+		return rep, guest.Wrap("select due budgets", err)
 	}
-	log := guest.Logger()
 	for _, id := range ids {
 		var reset bool
-		err := guest.WithTx(ctx, db, func(tx *sql.Tx) error {
+		err := guest.WithTx(ctx, db, func() error {
 			var err error
-			reset, err = resetOne(ctx, tx, id, now)
+			reset, err = resetOne(db, id, now)
 			return err
 		})
 		switch {
 		case err != nil:
 			rep.Errors++
-			log.Warn("budget reset failed", "budget_id", id, "err", err)
+			guest.Log.Warn("budget reset failed", "budget_id", id, "err", err)
 		case reset:
 			rep.Processed++
 		}
@@ -53,11 +48,11 @@ func tick(ctx context.Context, db *sql.DB, now int64) (guest.Report, error) {
 	return rep, nil
 }
 
-func dueBudgets(ctx context.Context, db *sql.DB, now int64) ([]string, error) {
+func dueBudgets(ctx context.Context, db *guest.Conn, now int64) ([]string, error) {
 	var ids []string
 	err := guest.Retry(ctx, func() error {
 		ids = ids[:0]
-		rows, err := db.QueryContext(ctx, selectDue, now, batchSize)
+		rows, err := db.Query(selectDue, now, batchSize)
 		if err != nil {
 			return err
 		}
@@ -74,47 +69,31 @@ func dueBudgets(ctx context.Context, db *sql.DB, now int64) ([]string, error) {
 	return ids, err
 }
 
-// resetOne resets one budget inside tx and reports whether it did. A budget
-// that is gone, or no longer due, is left alone.
-func resetOne(ctx context.Context, tx *sql.Tx, id string, now int64) (bool, error) {
-	var policy string
-	var next sql.NullInt64
-	err := tx.QueryRowContext(ctx, selectOne, id).Scan(&policy, &next)
-	if err == sql.ErrNoRows || (err == nil && (!next.Valid || next.Int64 > now)) {
+// resetOne resets one budget inside the open transaction and reports
+// whether it did. A budget that is gone, or no longer due, is left alone.
+func resetOne(db *guest.Conn, id string, now int64) (bool, error) {
+	var policyJSON string
+	var next guest.NullInt64
+	err := db.QueryRow(selectOne, id).Scan(&policyJSON, &next)
+	if err == guest.ErrNoRows || (err == nil && (!next.Valid || next.Int64 > now)) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("re-read budget %s: %w", id, err)
+		return false, guest.Wrap("re-read budget "+id, err)
 	}
 	var nextReset any // NULL unless the policy has a positive interval
-	if iv := resetInterval(policy); iv > 0 {
+	if iv := policyjson.ResetInterval(policyJSON); iv > 0 {
 		next := now + iv
 		if next < now { // overflowed: a huge interval means "not in our lifetime", never "already due"
 			next = math.MaxInt64
 		}
 		nextReset = next
 	}
-	if _, err := tx.ExecContext(ctx, resetUsage, now, now, id); err != nil {
-		return false, fmt.Errorf("reset usage of budget %s: %w", id, err)
+	if _, err := db.Exec(resetUsage, now, now, id); err != nil {
+		return false, guest.Wrap("reset usage of budget "+id, err)
 	}
-	if _, err := tx.ExecContext(ctx, resetPolicy, now, nextReset, id); err != nil {
-		return false, fmt.Errorf("reschedule budget %s: %w", id, err)
+	if _, err := db.Exec(resetPolicy, now, nextReset, id); err != nil {
+		return false, guest.Wrap("reschedule budget "+id, err)
 	}
 	return true, nil
-}
-
-// resetInterval is policy_json's reset_interval_ms when that is an integer
-// JSON number that fits in an int64, and 0 otherwise: a missing key, a
-// fraction or exponent, a string, or malformed JSON.
-func resetInterval(policy string) int64 {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(policy), &fields); err != nil {
-		return 0
-	}
-	raw := bytes.TrimSpace(fields["reset_interval_ms"])
-	v, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return v
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
 )
@@ -20,18 +18,18 @@ ON CONFLICT DO NOTHING`
 	deleteExpired = `DELETE FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ?`
 )
 
-func tick(ctx context.Context, db *sql.DB, now int64) (guest.Report, error) {
+func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
 	var rep guest.Report
-	err := guest.WithTx(ctx, db, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, insertEvents, now, now); err != nil {
-			return fmt.Errorf("record ttl_swept events: %w", err)
+	err := guest.WithTx(ctx, db, func() error {
+		if _, err := db.Exec(insertEvents, now, now); err != nil {
+			return guest.Wrap("record ttl_swept events", err)
 		}
-		res, err := tx.ExecContext(ctx, deleteExpired, now)
+		res, err := db.Exec(deleteExpired, now)
 		if err != nil {
-			return fmt.Errorf("delete expired workers: %w", err)
+			return guest.Wrap("delete expired workers", err)
 		}
-		rep.Processed, err = res.RowsAffected()
-		return err
+		rep.Processed = res.RowsAffected
+		return nil
 	})
 	return rep, err
 }

@@ -43,10 +43,11 @@ import (
 )
 
 const (
-	stmt    = "UPDATE bench_rows SET v = v + 1 WHERE id = ?"
-	rows    = 1000
-	rawBase = 1_000_000_000
-	timeout = 30_000 // ms: the manifest timeout of the "timeout" variants, as the host's tick timeout
+	stmt       = "UPDATE bench_rows SET v = v + 1 WHERE id = ?"
+	rows       = 1000
+	rawBase    = 1_000_000_000
+	stdSQLBase = 2_000_000_000
+	timeout    = 30_000 // ms: the manifest timeout of the "timeout" variants, as the host's tick timeout
 )
 
 var (
@@ -106,8 +107,9 @@ func run() error {
 	variants := []variant{
 		{"a native", "database/sql, tx.ExecContext with the SQL text (modernc prepares it each call)", nativeVariant(false)},
 		{"a native prepared", "database/sql, statement prepared once on the connection", nativeVariant(true)},
-		{"b ffhost ABI", "ffwasmhost host module, sql_exec import called directly (abi.AppendArgs encoding)", ffhostVariant(wasm["ffhost"], true)},
-		{"b ffhost database/sql", "ffwasmhost host module through the guest SDK's database/sql driver (what plugins use)", ffhostVariant(wasm["ffhost"], false)},
+		{"b ffhost ABI", "ffwasmhost host module, sql_exec import called directly (abi.AppendArgs encoding)", ffhostVariant(wasm["ffhost"], rawBase)},
+		{"b ffhost SDK", "ffwasmhost host module through the guest SDK's guest.Conn (what the plugins use)", ffhostVariant(wasm["ffhost"], 0)},
+		{"b ffhost database/sql", "ffwasmhost host module through database/sql in the guest (abi/guest/stdlib)", ffhostVariant(wasm["ffhost"], stdSQLBase)},
 		{"c extism pdk", "Extism host function, go-pdk idiomatic: a memory block per argument and per result, no timeout", extismVariant(wasm["pdk"], "exec", 0)},
 		{"c extism pdk + timeout", "same, with a manifest timeout (WithCloseOnContextDone)", extismVariant(wasm["pdk"], "exec", timeout)},
 		{"d extism buffer", "Extism host function, one reused memory block, compact binary encoding, no timeout", extismVariant(wasm["buf"], "exec_buf", 0)},
@@ -281,7 +283,7 @@ func nativeVariant(prepared bool) func(context.Context, string) (func(int) (time
 
 // --- (b) ffhost ---
 
-func ffhostVariant(wasm []byte, raw bool) func(context.Context, string) (func(int) (time.Duration, error), func(), error) {
+func ffhostVariant(wasm []byte, base int64) func(context.Context, string) (func(int) (time.Duration, error), func(), error) {
 	return func(ctx context.Context, path string) (func(int) (time.Duration, error), func(), error) {
 		eng, err := host.NewEngine(host.EngineConfig{Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
@@ -306,10 +308,7 @@ func ffhostVariant(wasm []byte, raw bool) func(context.Context, string) (func(in
 			return nil, nil, err
 		}
 		run := func(n int) (time.Duration, error) {
-			arg := int64(n)
-			if raw {
-				arg += rawBase
-			}
+			arg := base + int64(n)
 			t0 := time.Now()
 			rep, err := r.Tick(ctx, arg)
 			d := time.Since(t0)

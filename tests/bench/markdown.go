@@ -25,7 +25,7 @@ func (r *Results) writeMarkdown(w io.Writer) {
 		for _, x := range []struct {
 			label string
 			st    *Stat
-		}{{"guest driver without database/sql", s.WasmDriver}, {"bare sql_query host call", s.WasmRaw}} {
+		}{{"through database/sql in the guest (abi/guest/stdlib)", s.WasmStdSQL}, {"bare sql_query host call", s.WasmRaw}} {
 			if x.st != nil {
 				fmt.Fprintf(w, "| %s: %s | %s | | | %s | %.2f | %.2f |\n", s.Name, x.label, s.Unit,
 					num(x.st.Median), x.st.Median/s.Native.Median, x.st.Median/s.NativePrepared.Median)

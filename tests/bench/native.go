@@ -17,19 +17,18 @@ package main
 //     SQLite work, minus only the sandbox.
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/url"
-	"strconv"
 	"time"
 
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ffwasmhost/ffwasmhost/internal/policyjson"
 )
 
 const budgetBatch = 20
@@ -277,9 +276,9 @@ func nativeDueBudgets(ctx context.Context, c *nativeConn, now int64) ([]string, 
 }
 
 func nativeResetOne(ctx context.Context, c *nativeConn, tx *sql.Tx, id string, now int64) (bool, error) {
-	var policy string
+	var policyJSON string
 	var next sql.NullInt64
-	err := c.queryRow(ctx, tx, selectOne, id).Scan(&policy, &next)
+	err := c.queryRow(ctx, tx, selectOne, id).Scan(&policyJSON, &next)
 	if err == sql.ErrNoRows || (err == nil && (!next.Valid || next.Int64 > now)) {
 		return false, nil
 	}
@@ -287,7 +286,7 @@ func nativeResetOne(ctx context.Context, c *nativeConn, tx *sql.Tx, id string, n
 		return false, fmt.Errorf("re-read budget %s: %w", id, err)
 	}
 	var nextReset any
-	if iv := resetInterval(policy); iv > 0 {
+	if iv := policyjson.ResetInterval(policyJSON); iv > 0 { // the plugin's own parser
 		next := now + iv
 		if next < now {
 			next = math.MaxInt64
@@ -301,19 +300,6 @@ func nativeResetOne(ctx context.Context, c *nativeConn, tx *sql.Tx, id string, n
 		return false, fmt.Errorf("reschedule budget %s: %w", id, err)
 	}
 	return true, nil
-}
-
-func resetInterval(policy string) int64 {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(policy), &fields); err != nil {
-		return 0
-	}
-	raw := bytes.TrimSpace(fields["reset_interval_ms"])
-	v, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return v
 }
 
 // --- worker_ttl, as plugins/worker_ttl/sweep.go ---

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 // Register registers plugin name, whose every tick runs stmts in order and
@@ -22,7 +23,8 @@ func Register(name string, reads, writes []string, stmts ...string) {
 		Description: "adversarial fixture",
 		Reads:       reads,
 		Writes:      writes,
-		Tick: func(ctx context.Context, db *sql.DB, _ int64) (guest.Report, error) {
+		Tick: func(ctx context.Context, _ *guest.Conn, _ int64) (guest.Report, error) {
+			db := stdlib.DB()
 			var errs []error
 			for _, s := range stmts {
 				if err := run(ctx, db, s); err != nil {

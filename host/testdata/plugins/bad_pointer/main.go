@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -48,7 +47,7 @@ func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceDa
 
 func status(r uint64) string { s, _ := abi.Unpack(r); return s.String() }
 
-func tick(context.Context, *sql.DB, int64) (guest.Report, error) {
+func tick(context.Context, *guest.Conn, int64) (guest.Report, error) {
 	out := make([]byte, 256)
 	sel := []byte("SELECT 1")
 	garbage := []byte{0xff, 0xff, 0xff, 0x7f, 1}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 func init() {
@@ -28,9 +29,10 @@ const insertTick = `INSERT INTO ff_worker_registry_event
 SELECT 'good', 'good', 'tick', coalesce(max(event_at_ms), 0) + 1, ?
 FROM ff_worker_registry_event WHERE namespace = 'good'`
 
-func tick(ctx context.Context, db *sql.DB, now int64) (guest.Report, error) {
+func tick(ctx context.Context, _ *guest.Conn, now int64) (guest.Report, error) {
+	db := stdlib.DB()
 	var n int64
-	err := guest.WithTx(ctx, db, func(tx *sql.Tx) error {
+	err := stdlib.WithTx(ctx, db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, insertTick, strconv.FormatInt(now, 10)); err != nil {
 			return err
 		}

@@ -3,16 +3,16 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 func init() {
-	guest.Register(guest.Plugin{Name: "huge_output", Version: "0.0.1", Tick: func(context.Context, *sql.DB, int64) (guest.Report, error) {
-		log := guest.Logger()
+	guest.Register(guest.Plugin{Name: "huge_output", Version: "0.0.1", Tick: func(context.Context, *guest.Conn, int64) (guest.Report, error) {
+		log := stdlib.Logger()
 		for range 3 {
 			log.Info("huge_output big line " + strings.Repeat("x", 1<<20))
 		}

@@ -3,14 +3,15 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 func init() {
-	guest.Register(guest.Plugin{Name: "huge_result", Version: "0.0.1", Tick: func(ctx context.Context, db *sql.DB, _ int64) (guest.Report, error) {
+	guest.Register(guest.Plugin{Name: "huge_result", Version: "0.0.1", Tick: func(ctx context.Context, _ *guest.Conn, _ int64) (guest.Report, error) {
+		db := stdlib.DB()
 		cols := strings.TrimSuffix(strings.Repeat("zeroblob(1000000), ", 64), ", ")
 		rows, err := db.QueryContext(ctx, "SELECT "+cols)
 		if err != nil {

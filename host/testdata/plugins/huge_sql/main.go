@@ -3,18 +3,19 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 func init() {
 	guest.Register(guest.Plugin{Name: "huge_sql", Version: "0.0.1", Writes: []string{"ff_worker_registry"}, Tick: tick})
 }
 
-func tick(ctx context.Context, db *sql.DB, _ int64) (guest.Report, error) {
+func tick(ctx context.Context, _ *guest.Conn, _ int64) (guest.Report, error) {
+	db := stdlib.DB()
 	big := strings.Repeat("x", 10<<20)
 	_, err1 := db.ExecContext(ctx, `UPDATE ff_worker_registry SET lanes = '`+big+`'`)
 	_, err2 := db.ExecContext(ctx, `UPDATE ff_worker_registry SET lanes = ?`, big)

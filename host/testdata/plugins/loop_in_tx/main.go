@@ -3,9 +3,9 @@ package main
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 var spins int64
@@ -14,7 +14,8 @@ func init() {
 	guest.Register(guest.Plugin{Name: "loop_in_tx", Version: "0.0.1", Writes: []string{"ff_worker_registry"}, Tick: tick})
 }
 
-func tick(ctx context.Context, db *sql.DB, now int64) (guest.Report, error) {
+func tick(ctx context.Context, _ *guest.Conn, now int64) (guest.Report, error) {
+	db := stdlib.DB()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return guest.Report{}, err

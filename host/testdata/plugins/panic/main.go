@@ -3,13 +3,12 @@ package main
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
 )
 
 func init() {
-	guest.Register(guest.Plugin{Name: "panic", Version: "0.0.1", Tick: func(context.Context, *sql.DB, int64) (guest.Report, error) {
+	guest.Register(guest.Plugin{Name: "panic", Version: "0.0.1", Tick: func(context.Context, *guest.Conn, int64) (guest.Report, error) {
 		var m map[string]int
 		m["boom"]++ // assignment to entry in nil map
 		return guest.Report{}, nil

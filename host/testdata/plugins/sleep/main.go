@@ -3,14 +3,13 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
 )
 
 func init() {
-	guest.Register(guest.Plugin{Name: "sleep", Version: "0.0.1", Tick: func(context.Context, *sql.DB, int64) (guest.Report, error) {
+	guest.Register(guest.Plugin{Name: "sleep", Version: "0.0.1", Tick: func(context.Context, *guest.Conn, int64) (guest.Report, error) {
 		time.Sleep(time.Minute)
 		return guest.Report{}, nil
 	}})

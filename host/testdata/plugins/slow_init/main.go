@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -16,7 +15,7 @@ func init() {
 	for start := time.Now(); time.Since(start) < 4*time.Second; {
 		spins++
 	}
-	guest.Register(guest.Plugin{Name: "slow_init", Version: "0.0.1", Tick: func(context.Context, *sql.DB, int64) (guest.Report, error) {
+	guest.Register(guest.Plugin{Name: "slow_init", Version: "0.0.1", Tick: func(context.Context, *guest.Conn, int64) (guest.Report, error) {
 		return guest.Report{}, errors.New("slow_init: fails so that the next tick needs a fresh instance")
 	}})
 }

@@ -3,14 +3,15 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 func init() {
-	guest.Register(guest.Plugin{Name: "slow_query", Version: "0.0.1", Tick: func(ctx context.Context, db *sql.DB, _ int64) (guest.Report, error) {
+	guest.Register(guest.Plugin{Name: "slow_query", Version: "0.0.1", Tick: func(ctx context.Context, _ *guest.Conn, _ int64) (guest.Report, error) {
+		db := stdlib.DB()
 		cols := strings.TrimSuffix(strings.Repeat("length(hex(zeroblob(4000000))), ", 2000), ", ")
 		rows, err := db.QueryContext(ctx, "SELECT "+cols)
 		if err != nil {

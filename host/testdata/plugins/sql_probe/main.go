@@ -3,10 +3,10 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 func init() {
@@ -19,7 +19,8 @@ func init() {
 	})
 }
 
-func tick(ctx context.Context, db *sql.DB, _ int64) (guest.Report, error) {
+func tick(ctx context.Context, _ *guest.Conn, _ int64) (guest.Report, error) {
+	db := stdlib.DB()
 	var stmts []string
 	rows, err := db.QueryContext(ctx, `SELECT sql FROM probe_input ORDER BY id`)
 	if err != nil {

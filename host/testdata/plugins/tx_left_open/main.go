@@ -3,16 +3,17 @@ package main
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 func init() {
 	guest.Register(guest.Plugin{Name: "tx_left_open", Version: "0.0.1", Writes: []string{"ff_worker_registry"}, Tick: tick})
 }
 
-func tick(ctx context.Context, db *sql.DB, now int64) (guest.Report, error) {
+func tick(ctx context.Context, _ *guest.Conn, now int64) (guest.Report, error) {
+	db := stdlib.DB()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return guest.Report{}, err

@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -23,7 +22,7 @@ func init() {
 	guest.Register(guest.Plugin{Name: "wasi_escape", Version: "0.0.1", Tick: tick})
 }
 
-func tick(context.Context, *sql.DB, int64) (guest.Report, error) {
+func tick(context.Context, *guest.Conn, int64) (guest.Report, error) {
 	var held, escaped []error
 	try := func(what string, err error) {
 		if err != nil {

@@ -2,11 +2,13 @@
 // plugin that runs N single-row UPDATEs in one transaction. now_ms selects
 // the path:
 //
-//	now_ms = n          through the guest SDK's database/sql driver
-//	                    (tx.ExecContext), as every plugin does
+//	now_ms = n          through the guest SDK (guest.WithTx, Conn.Exec), as
+//	                    the plugins do
 //	now_ms = 1e9 + n    through the ffhost imports directly (tx_begin,
 //	                    sql_exec with abi.AppendArgs, tx_commit): the ABI
 //	                    itself, as a plugin in another language would use it
+//	now_ms = 2e9 + n    through database/sql in the guest (abi/guest/stdlib,
+//	                    tx.ExecContext)
 package main
 
 import (
@@ -18,13 +20,15 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 const stmt = "UPDATE bench_rows SET v = v + 1 WHERE id = ?"
 
 const (
-	rows    = 1000
-	rawBase = 1_000_000_000
+	rows       = 1000
+	rawBase    = 1_000_000_000
+	stdSQLBase = 2_000_000_000
 )
 
 func init() {
@@ -39,13 +43,34 @@ func init() {
 
 func main() {}
 
-func tick(ctx context.Context, db *sql.DB, now int64) (guest.Report, error) {
+func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
 	var rep guest.Report
-	if now >= rawBase {
+	switch {
+	case now >= stdSQLBase:
+		return viaDatabaseSQL(ctx, now-stdSQLBase)
+	case now >= rawBase:
 		return raw(now - rawBase)
 	}
-	err := guest.WithTx(ctx, db, func(tx *sql.Tx) error {
+	err := guest.WithTx(ctx, db, func() error {
 		for i := int64(0); i < now; i++ {
+			res, err := db.Exec(stmt, i%rows+1)
+			if err != nil {
+				return err
+			}
+			if res.RowsAffected != 1 {
+				return fmt.Errorf("update %d: %d rows", i, res.RowsAffected)
+			}
+			rep.Processed++
+		}
+		return nil
+	})
+	return rep, err
+}
+
+func viaDatabaseSQL(ctx context.Context, n int64) (guest.Report, error) {
+	var rep guest.Report
+	err := stdlib.WithTx(ctx, stdlib.DB(), func(tx *sql.Tx) error {
+		for i := int64(0); i < n; i++ {
 			res, err := tx.ExecContext(ctx, stmt, i%rows+1)
 			if err != nil {
 				return err

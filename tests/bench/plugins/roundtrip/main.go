@@ -2,13 +2,13 @@
 // plugins/, so `make plugins` does not ship it). Its scan_tick reads the
 // now_ms argument as a command, because a tick has no other input:
 //
-//	now_ms = n, 0 <= n < 1e9     run `SELECT 1` n times through the guest's
-//	                             database/sql driver (QueryRow + Scan), the
-//	                             path every plugin takes
+//	now_ms = n, 0 <= n < 1e9     run `SELECT 1` n times through the guest
+//	                             SDK (guest.Conn QueryRow + Scan), the path
+//	                             the plugins take
 //	now_ms = 1e9 + n             call the sql_query host function n times
 //	                             directly: the bare host call
-//	now_ms = 2e9 + n             run it n times on the guest SDK's driver
-//	                             connection without database/sql around it
+//	now_ms = 2e9 + n             run it n times through database/sql
+//	                             (abi/guest/stdlib, QueryRowContext + Scan)
 //	now_ms < 0                   fail the tick (the host then discards the
 //	                             instance)
 //
@@ -17,19 +17,18 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"unsafe"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 const (
 	rawBase    = 1_000_000_000
-	driverBase = 2_000_000_000
+	stdSQLBase = 2_000_000_000
 )
 
 func init() {
@@ -45,26 +44,16 @@ func main() {}
 
 const query = "SELECT 1"
 
-func tick(ctx context.Context, db *sql.DB, now int64) (guest.Report, error) {
+func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
 	var rep guest.Report
 	switch {
 	case now < 0:
 		return rep, errors.New("asked to fail")
-	case now >= driverBase:
-		c, err := db.Driver().Open("")
-		if err != nil {
-			return rep, err
-		}
-		defer c.Close()
-		dest := make([]driver.Value, 1)
-		for i := int64(0); i < now-driverBase; i++ {
-			rows, err := c.(driver.QueryerContext).QueryContext(ctx, query, nil)
-			if err != nil {
-				return rep, err
-			}
-			err = rows.Next(dest)
-			rows.Close()
-			if err != nil {
+	case now >= stdSQLBase:
+		sdb := stdlib.DB()
+		for i := int64(0); i < now-stdSQLBase; i++ {
+			var v int64
+			if err := sdb.QueryRowContext(ctx, query).Scan(&v); err != nil {
 				return rep, err
 			}
 			rep.Processed++
@@ -82,7 +71,7 @@ func tick(ctx context.Context, db *sql.DB, now int64) (guest.Report, error) {
 	default:
 		for i := int64(0); i < now; i++ {
 			var v int64
-			if err := db.QueryRowContext(ctx, query).Scan(&v); err != nil {
+			if err := db.QueryRow(query).Scan(&v); err != nil {
 				return rep, err
 			}
 			rep.Processed++

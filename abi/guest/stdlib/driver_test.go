@@ -1,6 +1,6 @@
 //go:build !wasip1
 
-package guest_test
+package stdlib_test
 
 import (
 	"context"
@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/abi/guest/stdlib"
 )
 
 // mustOpen opens the guest driver outside wasm.
 func mustOpen(tb testing.TB) *sql.DB {
 	tb.Helper()
-	db, err := sql.Open(guest.DriverName, "")
+	db, err := sql.Open(stdlib.DriverName, "")
 	if err != nil {
-		tb.Fatalf("sql.Open(%q): %v", guest.DriverName, err)
+		tb.Fatalf("sql.Open(%q): %v", stdlib.DriverName, err)
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
@@ -88,12 +89,12 @@ func TestDriverOutsideHost(t *testing.T) {
 			_, err = c.ExecContext(ctx, "UPDATE t SET v = 2")
 			return err
 		}},
-		{"guest.DB Exec", func() error {
-			_, err := guest.DB().ExecContext(ctx, "UPDATE t SET v = 3")
+		{"stdlib.DB Exec", func() error {
+			_, err := stdlib.DB().ExecContext(ctx, "UPDATE t SET v = 3")
 			return err
 		}},
 		{"WithTx", func() error {
-			return guest.WithTx(ctx, db, func(*sql.Tx) error { return errors.New("fn must not run") })
+			return stdlib.WithTx(ctx, db, func(*sql.Tx) error { return errors.New("fn must not run") })
 		}},
 	}
 	for _, tt := range tests {

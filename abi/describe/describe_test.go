@@ -1,4 +1,4 @@
-package abi_test
+package describe_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 )
 
 // validJSON is a complete descriptor as the Go SDK writes it.
@@ -22,7 +23,7 @@ const validJSON = `{
 	"description": "Deletes workers whose heartbeat expired."
 }`
 
-var validDesc = abi.Descriptor{
+var validDesc = describe.Descriptor{
 	Name:              "worker_ttl",
 	ABIVersion:        "1.0",
 	Version:           "1.2.3",
@@ -56,25 +57,25 @@ func TestParseDescriptorValid(t *testing.T) {
 	tests := []struct {
 		name string
 		json string
-		want func(*abi.Descriptor) // edits validDesc into the expected value
+		want func(*describe.Descriptor) // edits validDesc into the expected value
 	}{
-		{"complete", validJSON, func(*abi.Descriptor) {}},
-		{"unknown fields ignored", withField(t, "added_in_1_1", `{"x":[1,2]}`), func(*abi.Descriptor) {}},
-		{"later minor", withField(t, "abi_version", `"1.7"`), func(d *abi.Descriptor) { d.ABIVersion = "1.7" }},
-		{"disabled by default", withField(t, "default_interval_ms", `0`), func(d *abi.Descriptor) { d.DefaultIntervalMS = 0 }},
-		{"no tables", withField(t, "writes", `null`), func(d *abi.Descriptor) { d.Writes = nil }},
-		{"empty tables", withField(t, "reads", `[]`), func(d *abi.Descriptor) { d.Reads = []string{} }},
-		{"no version", withField(t, "version", ""), func(d *abi.Descriptor) { d.Version = "" }},
-		{"no description", withField(t, "description", ""), func(d *abi.Descriptor) { d.Description = "" }},
-		{"single-letter name", withField(t, "name", `"a"`), func(d *abi.Descriptor) { d.Name = "a" }},
-		{"64-char name", withField(t, "name", `"`+"a"+strings.Repeat("_", 63)+`"`), func(d *abi.Descriptor) { d.Name = "a" + strings.Repeat("_", 63) }},
-		{"mixed-case table", withField(t, "reads", `["FF_Config"]`), func(d *abi.Descriptor) { d.Reads = []string{"FF_Config"} }},
-		{"table with sqlite inside", withField(t, "reads", `["my_sqlite_notes"]`), func(d *abi.Descriptor) { d.Reads = []string{"my_sqlite_notes"} }},
-		{"unicode description", withField(t, "description", `"Räumt auf — täglich"`), func(d *abi.Descriptor) { d.Description = "Räumt auf — täglich" }},
+		{"complete", validJSON, func(*describe.Descriptor) {}},
+		{"unknown fields ignored", withField(t, "added_in_1_1", `{"x":[1,2]}`), func(*describe.Descriptor) {}},
+		{"later minor", withField(t, "abi_version", `"1.7"`), func(d *describe.Descriptor) { d.ABIVersion = "1.7" }},
+		{"disabled by default", withField(t, "default_interval_ms", `0`), func(d *describe.Descriptor) { d.DefaultIntervalMS = 0 }},
+		{"no tables", withField(t, "writes", `null`), func(d *describe.Descriptor) { d.Writes = nil }},
+		{"empty tables", withField(t, "reads", `[]`), func(d *describe.Descriptor) { d.Reads = []string{} }},
+		{"no version", withField(t, "version", ""), func(d *describe.Descriptor) { d.Version = "" }},
+		{"no description", withField(t, "description", ""), func(d *describe.Descriptor) { d.Description = "" }},
+		{"single-letter name", withField(t, "name", `"a"`), func(d *describe.Descriptor) { d.Name = "a" }},
+		{"64-char name", withField(t, "name", `"`+"a"+strings.Repeat("_", 63)+`"`), func(d *describe.Descriptor) { d.Name = "a" + strings.Repeat("_", 63) }},
+		{"mixed-case table", withField(t, "reads", `["FF_Config"]`), func(d *describe.Descriptor) { d.Reads = []string{"FF_Config"} }},
+		{"table with sqlite inside", withField(t, "reads", `["my_sqlite_notes"]`), func(d *describe.Descriptor) { d.Reads = []string{"my_sqlite_notes"} }},
+		{"unicode description", withField(t, "description", `"Räumt auf — täglich"`), func(d *describe.Descriptor) { d.Description = "Räumt auf — täglich" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := abi.ParseDescriptor([]byte(tt.json))
+			got, err := describe.Parse([]byte(tt.json))
 			if err != nil {
 				t.Fatalf("ParseDescriptor: %v", err)
 			}
@@ -92,13 +93,13 @@ func TestParseDescriptorValid(t *testing.T) {
 
 // checkRoundTrip requires a valid descriptor to survive json.Marshal and
 // ParseDescriptor unchanged, as the guest SDK and the host use them.
-func checkRoundTrip(tb testing.TB, d abi.Descriptor) {
+func checkRoundTrip(tb testing.TB, d describe.Descriptor) {
 	tb.Helper()
 	b, err := json.Marshal(d)
 	if err != nil {
 		tb.Fatalf("json.Marshal(%#v): %v", d, err)
 	}
-	got, err := abi.ParseDescriptor(b)
+	got, err := describe.Parse(b)
 	if err != nil {
 		tb.Fatalf("ParseDescriptor(json.Marshal(d)) of %d bytes: %v", len(b), err)
 	}
@@ -169,11 +170,11 @@ func TestParseDescriptorInvalid(t *testing.T) {
 		{"version with newline", withField(t, "version", `"1.0\nlevel=ERROR"`), "version must be one line"},
 		{"version too long", withField(t, "version", `"`+strings.Repeat("9", 129)+`"`), "version is 129 bytes, limit 128"},
 
-		{"oversize", withField(t, "padding", `"`+strings.Repeat(" ", abi.MaxDescriptorSize)+`"`), fmt.Sprintf("limit %d", abi.MaxDescriptorSize)},
+		{"oversize", withField(t, "padding", `"`+strings.Repeat(" ", describe.MaxSize)+`"`), fmt.Sprintf("limit %d", describe.MaxSize)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := abi.ParseDescriptor([]byte(tt.json))
+			_, err := describe.Parse([]byte(tt.json))
 			if err == nil {
 				t.Fatalf("ParseDescriptor(%.200s): no error", tt.json)
 			}
@@ -183,7 +184,7 @@ func TestParseDescriptorInvalid(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "describe: ") {
 				t.Errorf("error %q does not start with \"describe: \"", err)
 			}
-			if errors.Is(err, abi.ErrABIMismatch) {
+			if errors.Is(err, describe.ErrABIMismatch) {
 				t.Errorf("error %q wraps ErrABIMismatch", err)
 			}
 		})
@@ -209,8 +210,8 @@ func TestParseDescriptorABIMismatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.version, func(t *testing.T) {
-			_, err := abi.ParseDescriptor([]byte(withField(t, "abi_version", `"`+tt.version+`"`)))
-			if !errors.Is(err, abi.ErrABIMismatch) {
+			_, err := describe.Parse([]byte(withField(t, "abi_version", `"`+tt.version+`"`)))
+			if !errors.Is(err, describe.ErrABIMismatch) {
 				t.Fatalf("ParseDescriptor with ABI %s: %v, want ErrABIMismatch", tt.version, err)
 			}
 			for _, v := range []string{tt.version, tt.host} {
@@ -221,7 +222,7 @@ func TestParseDescriptorABIMismatch(t *testing.T) {
 		})
 	}
 	// The case the brief names: a 2.0 plugin on this 1.0 host.
-	_, err := abi.ParseDescriptor([]byte(withField(t, "abi_version", `"2.0"`)))
+	_, err := describe.Parse([]byte(withField(t, "abi_version", `"2.0"`)))
 	if msg := err.Error(); !strings.Contains(msg, "2.0") || !strings.Contains(msg, "1.0") {
 		t.Errorf("error %q must name both 2.0 and 1.0", msg)
 	}
@@ -235,7 +236,7 @@ func TestDescriptorBoundsFitTheLimit(t *testing.T) {
 	for i := range tables {
 		tables[i] = fmt.Sprintf("t%03d", i) + strings.Repeat("_", 124)
 	}
-	d := abi.Descriptor{
+	d := describe.Descriptor{
 		Name:              strings.Repeat("z", 64),
 		ABIVersion:        "1.999999999",
 		Version:           strings.Repeat("<", 128),
@@ -251,8 +252,8 @@ func TestDescriptorBoundsFitTheLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) > abi.MaxDescriptorSize/2 {
-		t.Errorf("largest valid descriptor marshals to %d bytes, want at most half of %d", len(b), abi.MaxDescriptorSize)
+	if len(b) > describe.MaxSize/2 {
+		t.Errorf("largest valid descriptor marshals to %d bytes, want at most half of %d", len(b), describe.MaxSize)
 	}
 	checkRoundTrip(t, d)
 }
@@ -301,13 +302,13 @@ func TestParseVersion(t *testing.T) {
 		{"99999999999999999999.0", 0, 0, false},
 	}
 	for _, tt := range tests {
-		major, minor, err := abi.ParseVersion(tt.in)
+		major, minor, err := describe.ParseVersion(tt.in)
 		if (err == nil) != tt.ok || major != tt.major || minor != tt.minor {
 			t.Errorf("ParseVersion(%q) = %d, %d, %v; want %d, %d, ok %v", tt.in, major, minor, err, tt.major, tt.minor, tt.ok)
 		}
 	}
 	// The package's own version must parse to Major.
-	if major, _, err := abi.ParseVersion(abi.Version); err != nil || major != abi.Major {
+	if major, _, err := describe.ParseVersion(abi.Version); err != nil || major != abi.Major {
 		t.Errorf("ParseVersion(Version %q) = %d, %v; want major %d", abi.Version, major, err, abi.Major)
 	}
 }
@@ -325,7 +326,7 @@ func TestTables(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := abi.Descriptor{Reads: tt.reads, Writes: tt.writes}.Tables()
+			got := describe.Descriptor{Reads: tt.reads, Writes: tt.writes}.Tables()
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Tables() = %q, want %q", got, tt.want)
 			}

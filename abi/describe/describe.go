@@ -1,4 +1,8 @@
-package abi
+// Package describe is the plugin descriptor of the ffhost ABI: the JSON a
+// plugin's describe export returns, its parsing and validation. It is the
+// host's side; guests write the JSON themselves (see abi/guest), so that
+// they do not link encoding/json.
+package describe
 
 import (
 	"encoding/json"
@@ -9,6 +13,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
 )
 
 // Descriptor is what a plugin's describe export returns, as JSON.
@@ -39,11 +45,11 @@ var (
 	tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 )
 
-// MaxDescriptorSize bounds the JSON a host accepts from describe.
-const MaxDescriptorSize = 64 << 10
+// MaxSize bounds the JSON a host accepts from describe.
+const MaxSize = 64 << 10
 
 // Field bounds. They keep the JSON encoding of any valid Descriptor, even
-// with every character escaped, well under MaxDescriptorSize.
+// with every character escaped, well under MaxSize.
 const (
 	maxVersionLen     = 128  // bytes of Version
 	maxDescriptionLen = 1024 // bytes of Description
@@ -51,12 +57,12 @@ const (
 	maxVersionDigits  = 9    // digits of each part of an ABI version
 )
 
-// ParseDescriptor decodes and validates describe's JSON. Unknown fields are
+// Parse decodes and validates describe's JSON. Unknown fields are
 // ignored so that a minor ABI version may add some.
-func ParseDescriptor(b []byte) (Descriptor, error) {
+func Parse(b []byte) (Descriptor, error) {
 	var d Descriptor
-	if len(b) > MaxDescriptorSize {
-		return d, fmt.Errorf("describe: %d bytes, limit %d", len(b), MaxDescriptorSize)
+	if len(b) > MaxSize {
+		return d, fmt.Errorf("describe: %d bytes, limit %d", len(b), MaxSize)
 	}
 	if err := json.Unmarshal(b, &d); err != nil {
 		return d, fmt.Errorf("describe: bad JSON: %w", err)
@@ -65,7 +71,7 @@ func ParseDescriptor(b []byte) (Descriptor, error) {
 }
 
 // ErrABIMismatch is wrapped by Validate when the plugin's ABI major is not
-// Major.
+// abi.Major.
 var ErrABIMismatch = errors.New("ABI version mismatch")
 
 // Validate checks every field and returns the first problem found.
@@ -77,8 +83,8 @@ func (d Descriptor) Validate() error {
 	if err != nil {
 		return fmt.Errorf("describe: abi_version: %w", err)
 	}
-	if major != Major {
-		return fmt.Errorf("describe: plugin speaks ABI %s, host speaks ABI %s: %w", d.ABIVersion, Version, ErrABIMismatch)
+	if major != abi.Major {
+		return fmt.Errorf("describe: plugin speaks ABI %s, host speaks ABI %s: %w", d.ABIVersion, abi.Version, ErrABIMismatch)
 	}
 	if err := checkLine("version", d.Version, maxVersionLen); err != nil {
 		return err

@@ -1,0 +1,86 @@
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
+)
+
+// TestDescriptorJSON: the hand-written JSON parses back, with describe.Parse
+// (the host's parser), to the plugin's fields, escapes included.
+func TestDescriptorJSON(t *testing.T) {
+	tests := []Plugin{
+		{Name: "budget_reset", Version: "1.0.0", Description: "Resets budgets.", DefaultInterval: 15 * time.Second,
+			Writes: []string{"ff_budget_policy", "ff_budget_usage"}},
+		{Name: "p", Version: `v"1\2`, Description: "quote \" backslash \\ tab\t é 😀", Reads: []string{"a", "b"}},
+		{Name: "empty_lists", Version: "0"},
+	}
+	for _, p := range tests {
+		t.Run(p.Name, func(t *testing.T) {
+			b := descriptorJSON(p)
+			d, err := describe.Parse(b)
+			if p.Name == "p" { // a tab in the description is refused by Validate; parse without it
+				if err == nil || !strings.Contains(err.Error(), "description") {
+					t.Fatalf("Parse(%s) = %v, want the control character refused", b, err)
+				}
+				p.Description = strings.ReplaceAll(p.Description, "\t", " ")
+				d, err = describe.Parse(descriptorJSON(p))
+			}
+			if err != nil {
+				t.Fatalf("Parse(%s): %v", b, err)
+			}
+			want := describe.Descriptor{Name: p.Name, ABIVersion: abi.Version, Version: p.Version,
+				DefaultIntervalMS: p.DefaultInterval.Milliseconds(), Reads: nonNil(p.Reads), Writes: nonNil(p.Writes),
+				Description: p.Description}
+			if fmt.Sprint(d) != fmt.Sprint(want) {
+				t.Fatalf("round trip:\n got %+v\nwant %+v", d, want)
+			}
+		})
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func TestAppendText(t *testing.T) {
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{"s", "s"}, {errors.New("boom"), "boom"}, {42, "42"}, {int64(-1), "-1"}, {uint32(7), "7"},
+		{1.5, "1.5"}, {true, "true"}, {1500 * time.Millisecond, "1.5s"}, {nil, "<nil>"}, {[]byte("b"), "b"},
+		{abi.StatusBusy, abi.StatusBusy.String()}, {struct{}{}, "?"},
+	}
+	for _, tt := range tests {
+		if got := string(appendText(nil, tt.v)); got != tt.want {
+			t.Errorf("appendText(%#v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestPanicText(t *testing.T) {
+	if got := panicText(errors.New("e")); got != "e" {
+		t.Errorf("error: %q", got)
+	}
+	if got := panicText("s"); got != "s" {
+		t.Errorf("string: %q", got)
+	}
+	var m map[string]int
+	func() {
+		defer func() {
+			if got := panicText(recover()); !strings.Contains(got, "nil map") {
+				t.Errorf("runtime error: %q", got)
+			}
+		}()
+		m["x"] = 1
+	}()
+}
