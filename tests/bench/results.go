@@ -63,7 +63,7 @@ type Scenario struct {
 	NativePrepared *Stat          `json:"native_prepared"`
 	Wasm           *Stat          `json:"wasm"`
 	WasmStdSQL     *Stat          `json:"wasm_database_sql,omitempty"` // round trip: through database/sql in the guest
-	WasmRaw        *Stat          `json:"wasm_raw,omitempty"`    // round trip: the bare host call
+	WasmRaw        *Stat          `json:"wasm_raw,omitempty"`          // round trip: the bare host call
 	Ratio          float64        `json:"ratio_wasm_native"`
 	RatioPrepared  float64        `json:"ratio_wasm_native_prepared"`
 	Extra          map[string]any `json:"extra,omitempty"`
