@@ -280,6 +280,24 @@ func QueryHeader(d *Decoder) (columns []string, rows int, err error) {
 	return columns, rows, nil
 }
 
+// QueryShape is QueryHeader without the names: it skips them, allocating
+// nothing, and returns the number of columns and rows.
+func QueryShape(d *Decoder) (columns, rows int, err error) {
+	n, err := d.Count(4)
+	if err != nil {
+		return 0, 0, wrap("decode columns", err)
+	}
+	for i := range n {
+		if _, err := d.Bytes(); err != nil {
+			return 0, 0, wrap("decode column "+strconv.Itoa(i+1), err)
+		}
+	}
+	if rows, err = d.Count(max(n, 1)); err != nil {
+		return 0, 0, wrap("decode row count", err)
+	}
+	return n, rows, nil
+}
+
 // wrap is fmt.Errorf("%s: %w", what, err) without fmt, which guests do not
 // link: it would double a plugin's size.
 func wrap(what string, err error) error { return &wrapped{what, err} }

@@ -122,15 +122,21 @@ func (c *Conn) Exec(query string, args ...any) (Result, error) {
 	return Result{ra, id}, err
 }
 
-// Query runs a statement that returns rows. The host sends the whole
-// result at once, within the plugin's output limit; the Rows own their
-// bytes, so other statements may run while they are open.
-func (c *Conn) Query(query string, args ...any) (*Rows, error) {
+// query runs a statement that returns rows and returns the encoded
+// result, which aliases c.out until the next call.
+func (c *Conn) query(query string, args []any) ([]byte, error) {
 	if err := c.encodeArgs(args); err != nil {
 		return nil, err
 	}
 	out, n := outArgs(c.out)
-	payload, err := c.finish(hostQuery(stringPtr(query), uint32(len(query)), bytesPtr(c.args), uint32(len(c.args)), out, n))
+	return c.finish(hostQuery(stringPtr(query), uint32(len(query)), bytesPtr(c.args), uint32(len(c.args)), out, n))
+}
+
+// Query runs a statement that returns rows. The host sends the whole
+// result at once, within the plugin's output limit; the Rows own their
+// bytes, so other statements may run while they are open.
+func (c *Conn) Query(query string, args ...any) (*Rows, error) {
+	payload, err := c.query(query, args)
 	if err != nil {
 		return nil, err
 	}
@@ -143,10 +149,36 @@ func (c *Conn) Query(query string, args ...any) (*Rows, error) {
 	return r, nil
 }
 
-// QueryRow runs a query for at most one row; Row.Scan reports its error.
+// QueryRow runs a query and keeps its first row; Row.Scan reports the
+// query's error, or ErrNoRows. The row is decoded at once, so other
+// statements may run before Scan.
 func (c *Conn) QueryRow(query string, args ...any) *Row {
-	rows, err := c.Query(query, args...)
-	return &Row{rows: rows, err: err}
+	r := &Row{}
+	payload, err := c.query(query, args)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	var d abi.Decoder
+	d.Reset(payload)
+	cols, rows, err := abi.QueryShape(&d)
+	if err != nil || rows == 0 {
+		r.err = err
+		return r
+	}
+	r.vals = r.small[:0]
+	if cols > len(r.small) {
+		r.vals = make([]any, 0, cols)
+	}
+	for range cols {
+		v, err := d.Value()
+		if err != nil {
+			r.err = errors.New("ffhost: decode row: " + err.Error())
+			return r
+		}
+		r.vals = append(r.vals, v)
+	}
+	return r
 }
 
 // Begin starts a BEGIN IMMEDIATE transaction: it takes the write lock, or
@@ -210,13 +242,21 @@ func (r *Rows) Next() bool {
 
 // Scan copies the current row's columns into dest, one pointer per column
 // (see Scan for the types).
-func (r *Rows) Scan(dest ...any) error {
-	if len(dest) != len(r.vals) {
-		return errors.New("ffhost: Scan: " + strconv.Itoa(len(dest)) + " destinations for " + strconv.Itoa(len(r.vals)) + " columns")
+func (r *Rows) Scan(dest ...any) error { return scanRow(r.vals, r.cols, dest) }
+
+// scanRow scans vals into dest; cols, if not nil, names the columns in
+// errors.
+func scanRow(vals []any, cols []string, dest []any) error {
+	if len(dest) != len(vals) {
+		return errors.New("ffhost: Scan: " + strconv.Itoa(len(dest)) + " destinations for " + strconv.Itoa(len(vals)) + " columns")
 	}
 	for i, d := range dest {
-		if err := Scan(r.vals[i], d); err != nil {
-			return errors.New("ffhost: Scan column " + strconv.Itoa(i+1) + " (" + r.cols[i] + "): " + err.Error())
+		if err := Scan(vals[i], d); err != nil {
+			col := "ffhost: Scan column " + strconv.Itoa(i+1)
+			if cols != nil {
+				col += " (" + cols[i] + ")"
+			}
+			return errors.New(col + ": " + err.Error())
 		}
 	}
 	return nil
@@ -230,23 +270,21 @@ func (r *Rows) Close() error { r.left = 0; return nil }
 
 // Row is QueryRow's result.
 type Row struct {
-	rows *Rows
-	err  error
+	err   error
+	vals  []any // nil: no row
+	small [4]any
 }
 
-// Scan copies the row's columns into dest, or returns ErrNoRows.
+// Scan copies the row's columns into dest, one pointer per column (see
+// Scan for the types), or returns the query's error or ErrNoRows.
 func (r *Row) Scan(dest ...any) error {
 	if r.err != nil {
 		return r.err
 	}
-	defer r.rows.Close()
-	if !r.rows.Next() {
-		if err := r.rows.Err(); err != nil {
-			return err
-		}
+	if r.vals == nil {
 		return ErrNoRows
 	}
-	return r.rows.Scan(dest...)
+	return scanRow(r.vals, nil, dest)
 }
 
 // NullInt64 is an INTEGER column that may be NULL.

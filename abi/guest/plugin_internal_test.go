@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
-	"github.com/ffwasmhost/ffwasmhost/abi/describe"
+	descpkg "github.com/ffwasmhost/ffwasmhost/abi/describe"
 )
 
-// TestDescriptorJSON: the hand-written JSON parses back, with describe.Parse
+// TestDescriptorJSON: the hand-written JSON parses back, with descpkg.Parse
 // (the host's parser), to the plugin's fields, escapes included.
 func TestDescriptorJSON(t *testing.T) {
 	tests := []Plugin{
@@ -23,18 +23,18 @@ func TestDescriptorJSON(t *testing.T) {
 	for _, p := range tests {
 		t.Run(p.Name, func(t *testing.T) {
 			b := descriptorJSON(p)
-			d, err := describe.Parse(b)
+			d, err := descpkg.Parse(b)
 			if p.Name == "p" { // a tab in the description is refused by Validate; parse without it
 				if err == nil || !strings.Contains(err.Error(), "description") {
 					t.Fatalf("Parse(%s) = %v, want the control character refused", b, err)
 				}
 				p.Description = strings.ReplaceAll(p.Description, "\t", " ")
-				d, err = describe.Parse(descriptorJSON(p))
+				d, err = descpkg.Parse(descriptorJSON(p))
 			}
 			if err != nil {
 				t.Fatalf("Parse(%s): %v", b, err)
 			}
-			want := describe.Descriptor{Name: p.Name, ABIVersion: abi.Version, Version: p.Version,
+			want := descpkg.Descriptor{Name: p.Name, ABIVersion: abi.Version, Version: p.Version,
 				DefaultIntervalMS: p.DefaultInterval.Milliseconds(), Reads: nonNil(p.Reads), Writes: nonNil(p.Writes),
 				Description: p.Description}
 			if fmt.Sprint(d) != fmt.Sprint(want) {
