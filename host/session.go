@@ -41,6 +41,13 @@ type session struct {
 	dc    driver.Conn // the driver connection, set only inside run
 	stmts map[string]driver.Stmt
 
+	// intr interrupts the connection's statement once the context of the
+	// host call that runs it is done; nil if the connection's handle could
+	// not be found, and the driver watches every statement's context.
+	intr     *interrupter
+	watching <-chan struct{} // the Done channel intr is armed for
+	disarm   func()
+
 	schemaVersion int64 // of the table names the authorizer knows
 	inTx          bool
 	txStart       time.Time           // when the open transaction got the write lock
@@ -63,6 +70,9 @@ func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limi
 	}
 	sqldb.SetMaxOpenConns(1)
 	sqldb.SetConnMaxLifetime(0)
+	// Before the connection opens, so that it gets connIDFunc; if this
+	// fails, newInterrupter finds no handle.
+	_ = installConnIDs()
 	conn, err := sqldb.Conn(ctx)
 	if err != nil {
 		sqldb.Close()
@@ -74,6 +84,9 @@ func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limi
 			s.close()
 		}
 	}()
+	if s.intr, err = newInterrupter(ctx, conn); err != nil {
+		return nil, fmt.Errorf("find connection handle: %w", err)
+	}
 	// A result row has at most maxColumns values and each value is at most
 	// valueLimit bytes, so the one row the driver hands the host at a time
 	// fits in MaxResultBytes however the statement is written, and long
@@ -107,12 +120,62 @@ func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limi
 func (s *session) run(fn func() error) error {
 	return s.conn.Raw(func(dc any) error {
 		s.dc = dc.(driver.Conn)
-		defer func() { s.dc = nil }()
+		defer func() {
+			s.dc = nil
+			s.unwatch()
+		}()
 		return fn()
 	})
 }
 
+// driverCtx returns the context to run a statement of a host call with ctx
+// under. With an interrupter it is one that is never done, so that the
+// driver adds no goroutine and no progress callback per statement, and
+// intr interrupts the statement instead once ctx is done: one watcher per
+// context, armed at its first statement and disarmed when another context
+// takes over or run returns. A ctx that is done already fails the call
+// before the statement starts, as the driver does.
+func (s *session) driverCtx(ctx context.Context) (context.Context, error) {
+	if s.intr == nil {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if done := ctx.Done(); done != s.watching {
+		s.unwatch()
+		if done != nil {
+			s.watching, s.disarm = done, s.intr.arm(ctx)
+		}
+	}
+	return context.Background(), nil
+}
+
+// unwatch disarms the interrupter, if it is armed.
+func (s *session) unwatch() {
+	if s.disarm != nil {
+		s.disarm()
+	}
+	s.watching, s.disarm = nil, nil
+}
+
+// interrupted reports a statement's failure once ctx is done as ctx's
+// error: the interrupter's SQLITE_INTERRUPT, or whatever else it ran into,
+// reads as the driver's cancellation did.
+func (s *session) interrupted(ctx context.Context, err error) error {
+	if err != nil && s.intr != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+	}
+	return err
+}
+
 func (s *session) close() {
+	s.unwatch()
+	if s.intr != nil {
+		s.intr.close()
+	}
 	if s.conn != nil {
 		_ = s.conn.Raw(func(any) error {
 			for _, st := range s.stmts {
@@ -138,9 +201,13 @@ func (s *session) stmt(ctx context.Context, text []byte) (driver.Stmt, error) {
 		}
 	}
 	q := string(text)
-	st, err := s.dc.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	dctx, err := s.driverCtx(ctx)
 	if err != nil {
 		return nil, err
+	}
+	st, err := s.dc.(driver.ConnPrepareContext).PrepareContext(dctx, q)
+	if err != nil {
+		return nil, s.interrupted(ctx, err)
 	}
 	s.stmts[q] = st
 	return st, nil
@@ -153,16 +220,20 @@ func (s *session) refreshSchema(ctx context.Context) error {
 	s.auth.host = true
 	defer func() { s.auth.host = false }()
 	q := s.dc.(driver.QueryerContext)
+	dctx, err := s.driverCtx(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
 	var version int64
-	err := s.busyWait(ctx, func() error {
-		rows, err := q.QueryContext(ctx, "PRAGMA schema_version", nil)
+	err = s.busyWait(ctx, func() error {
+		rows, err := q.QueryContext(dctx, "PRAGMA schema_version", nil)
 		if err != nil {
-			return err
+			return s.interrupted(ctx, err)
 		}
 		defer rows.Close()
 		dest := []driver.Value{nil}
 		if err := rows.Next(dest); err != nil {
-			return err
+			return s.interrupted(ctx, err)
 		}
 		version, _ = dest[0].(int64)
 		return nil
@@ -173,9 +244,9 @@ func (s *session) refreshSchema(ctx context.Context) error {
 	if s.auth.real != nil && version == s.schemaVersion {
 		return nil
 	}
-	rows, err := q.QueryContext(ctx, "SELECT lower(name) FROM sqlite_schema WHERE type IN ('table', 'view')", nil)
+	rows, err := q.QueryContext(dctx, "SELECT lower(name) FROM sqlite_schema WHERE type IN ('table', 'view')", nil)
 	if err != nil {
-		return fmt.Errorf("read table names: %w", err)
+		return fmt.Errorf("read table names: %w", s.interrupted(ctx, err))
 	}
 	defer rows.Close()
 	real := map[string]bool{}
@@ -184,7 +255,7 @@ func (s *session) refreshSchema(ctx context.Context) error {
 		if err := rows.Next(dest); err == io.EOF {
 			break
 		} else if err != nil {
-			return fmt.Errorf("read table names: %w", err)
+			return fmt.Errorf("read table names: %w", s.interrupted(ctx, err))
 		}
 		if name, ok := dest[0].(string); ok {
 			real[name] = true
@@ -218,10 +289,14 @@ func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, err
 	if err := s.bind(args); err != nil {
 		return buf, err
 	}
+	dctx, err := s.driverCtx(ctx)
+	if err != nil {
+		return buf, err
+	}
 	var res driver.Result
 	err = s.busyWait(ctx, func() (err error) {
-		res, err = st.(driver.StmtExecContext).ExecContext(ctx, s.nvs)
-		return err
+		res, err = st.(driver.StmtExecContext).ExecContext(dctx, s.nvs)
+		return s.interrupted(ctx, err)
 	})
 	if err != nil {
 		return buf, err
@@ -245,10 +320,14 @@ func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint3
 	if err := s.bind(args); err != nil {
 		return buf, err
 	}
+	dctx, err := s.driverCtx(ctx)
+	if err != nil {
+		return buf, err
+	}
 	var rows driver.Rows
 	err = s.busyWait(ctx, func() (err error) {
-		rows, err = st.(driver.StmtQueryContext).QueryContext(ctx, s.nvs)
-		return err
+		rows, err = st.(driver.StmtQueryContext).QueryContext(dctx, s.nvs)
+		return s.interrupted(ctx, err)
 	})
 	if err != nil {
 		return buf, err
@@ -262,7 +341,7 @@ func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint3
 		if err := rows.Next(s.dest); err == io.EOF {
 			break
 		} else if err != nil {
-			return buf, err
+			return buf, s.interrupted(ctx, err)
 		}
 		for _, v := range s.dest {
 			switch x := v.(type) {
@@ -291,9 +370,13 @@ func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint3
 func (s *session) control(ctx context.Context, stmt string) error {
 	s.auth.host = true
 	defer func() { s.auth.host = false }()
-	return s.busyWait(ctx, func() error {
-		_, err := s.dc.(driver.ExecerContext).ExecContext(ctx, stmt, nil)
+	dctx, err := s.driverCtx(ctx)
+	if err != nil {
 		return err
+	}
+	return s.busyWait(ctx, func() error {
+		_, err := s.dc.(driver.ExecerContext).ExecContext(dctx, stmt, nil)
+		return s.interrupted(ctx, err)
 	})
 }
 
