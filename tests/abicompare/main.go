@@ -4,8 +4,9 @@
 //
 //	(a) natively, database/sql + modernc.org/sqlite (statement text per
 //	    call, and prepared once);
-//	(b) through ffwasmhost's own host module "ffhost" (the ABI directly, and
-//	    through the guest SDK's database/sql driver);
+//	(b) through ffwasmhost's own host module "ffhost" (the ABI directly,
+//	    through the guest SDK's guest.Conn, and through database/sql in the
+//	    guest via abi/guest/stdlib);
 //	(c) through an Extism host function, the guest using go-pdk the
 //	    idiomatic way (a memory block per argument and per result), without
 //	    and with a manifest timeout;
