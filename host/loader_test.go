@@ -41,6 +41,17 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"read module: section 1 at offset 11: unexpected end of data"},
 		},
 		{
+			// Four billion i32 locals in 5 bytes: wazero would allocate them all
+			// and the host would die out of memory.
+			name: "locals bomb",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "locals.wasm", []byte("\x00asm\x01\x00\x00\x00"+
+					"\x01\x04\x01\x60\x00\x00"+"\x03\x02\x01\x00"+"\x05\x03\x01\x00\x01"+
+					"\x0a\x0a\x01\x08\x01\xd8\xd8\xd8\xd8\x0f\x7f\x0b"))
+			},
+			want: []string{"read module: code section: function body 0: declares more than 50000 locals"},
+		},
+		{
 			name: "missing export",
 			file: func(t *testing.T, _ string) string { return fxWasm(t, "missing_scan_tick") },
 			want: []string{`missing export "scan_tick"`},

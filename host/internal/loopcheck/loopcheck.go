@@ -239,6 +239,9 @@ func countImports(sec []byte) (importCounts, error) {
 			r.fail(fmt.Errorf("unknown import kind 0x%02x", kind))
 		}
 	}
+	if r.err == nil && !r.done() {
+		r.err = fmt.Errorf("%d bytes after the last import", len(sec)-r.pos)
+	}
 	if r.err != nil {
 		return c, fmt.Errorf("import section: %w", r.err)
 	}
@@ -254,6 +257,9 @@ func checkExportNames(sec []byte) error {
 		}
 		r.byte()
 		r.u32()
+	}
+	if r.err == nil && !r.done() {
+		r.err = fmt.Errorf("%d bytes after the last export", len(sec)-r.pos)
 	}
 	if r.err != nil {
 		return fmt.Errorf("export section: %w", r.err)
@@ -341,14 +347,24 @@ func instrumentCode(sec []byte, check []byte) ([]byte, error) {
 	return out, nil
 }
 
+// MaxLocals is the most locals one function may declare, the limit web
+// engines apply. The binary format lets a few bytes declare four billion,
+// and wazero allocates them all when it compiles: a 40-byte file would
+// crash the host out of memory.
+const MaxLocals = 50_000
+
 // instrumentBody appends code, with check inserted after every loop's
 // block type, to out.
 func instrumentBody(out, code, check []byte) ([]byte, error) {
 	r := reader{b: code}
 	groups := r.u32()
+	var locals uint64
 	for i := uint32(0); i < groups && r.err == nil; i++ {
-		r.u32()
+		locals += uint64(r.u32())
 		r.valType()
+		if locals > MaxLocals {
+			return nil, fmt.Errorf("declares more than %d locals", MaxLocals)
+		}
 	}
 	copied := 0
 	for !r.done() && r.err == nil {

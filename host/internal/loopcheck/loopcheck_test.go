@@ -3,7 +3,6 @@ package loopcheck_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -198,6 +197,8 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"exports the flag already", module(types, sec(3, 1, 0), memory,
 			append(sec(7, 1, byte(len(loopcheck.GlobalName))), append([]byte(loopcheck.GlobalName), 0, 0)...),
 			sec(10, 1, 2, 0, 0x0B)), "already exports"},
+		{"four billion locals", module(types, sec(3, 1, 0), memory, sec(10, 1, 8, 1, 0xD8, 0xD8, 0xD8, 0xD8, 0x0F, 0x7F, 0x0B)), "function body 0: declares more than 50000 locals"},
+		{"25,000 and 25,001 locals", module(types, sec(3, 1, 0), memory, sec(10, 1, 10, 2, 0xA8, 0xC3, 0x01, 0x7F, 0xA9, 0xC3, 0x01, 0x7E, 0x0B)), "declares more than 50000 locals"},
 		{"bytes after the last body", module(types, sec(3, 1, 0), memory, sec(10, 1, 2, 0, 0x0B, 0x0B)), "1 bytes after the last function body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,8 +213,9 @@ func TestInstrumentRefuses(t *testing.T) {
 	}
 }
 
-// FuzzInstrument checks that Instrument never panics, and that whatever it
-// returns for a module wazero accepts, wazero accepts too.
+// FuzzInstrument checks that Instrument never panics on any input, and
+// that what it returns is a module it can parse again (which then refuses
+// to be instrumented twice).
 func FuzzInstrument(f *testing.F) {
 	f.Add(module(types, imports, funcs, memory, globals, exports, code))
 	f.Add(module(types, imports, funcs, memory, exports, codeWithoutGlobal()))
@@ -223,14 +225,61 @@ func FuzzInstrument(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ctx := context.Background()
-		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
-		defer rt.Close(ctx)
-		if _, err := rt.CompileModule(ctx, wasm); err != nil {
-			return
-		}
-		if _, err := rt.CompileModule(ctx, out); err != nil && !errors.Is(err, context.Canceled) {
-			t.Fatalf("wazero accepts the module but not its instrumented copy: %v", err)
+		if _, err := loopcheck.Instrument(out); err == nil || !strings.Contains(err.Error(), "already exports") {
+			t.Fatalf("instrumenting the output again: %v, want it refused as already instrumented", err)
 		}
 	})
+}
+
+// FuzzInstrumentBody fuzzes one function body inside a fixed module: what
+// wazero accepts, Instrument must accept, and wazero must accept the
+// instrumented copy. The sections around the body are fixed: wazero's own
+// decoder can exhaust a fuzz worker's memory on a section that claims
+// billions of entries. It found that a body declaring four billion locals
+// does that in the host too (hence MaxLocals) and that Instrument refused
+// (ref null ht) locals.
+func FuzzInstrumentBody(f *testing.F) {
+	f.Add([]byte{0, 0x03, 0x40, 0x0C, 0, 0x0B, 0x0B})                                               // loop br 0 end
+	f.Add([]byte{1, 1, 0x7F, 0x03, 0x40, 0x20, 0, 0x0D, 0, 0x0B, 0x0B})                             // loop with br_if
+	f.Add([]byte{0, 0x02, 0x40, 0x03, 0x7F, 0x41, 1, 0x0B, 0x1A, 0x0B, 0x0B})                       // loop with a result
+	f.Add([]byte{0, 0x41, 0, 0xFC, 0x0B, 0, 0x1A, 0x0B})                                            // 0xfc opcode
+	f.Add([]byte{0, 0xFD, 0x0C, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0x1A, 0x0B}) // v128.const
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if len(body) > 1<<12 {
+			return
+		}
+		c := appendU32([]byte{10}, uint32(len(body)+1+len(appendU32(nil, uint32(len(body))))))
+		c = append(c, 1)
+		c = appendU32(c, uint32(len(body)))
+		c = append(c, body...)
+		wasm := append(module(types, sec(3, 1, 0), memory), c...)
+		out, ierr := loopcheck.Instrument(wasm)
+		if ierr != nil && strings.Contains(ierr.Error(), "locals") {
+			return // refused before wazero, which would allocate them all
+		}
+		in, err := rt.CompileModule(ctx, wasm)
+		if err != nil {
+			return
+		}
+		in.Close(ctx)
+		if ierr != nil {
+			t.Fatalf("wazero accepts the module but Instrument refuses it: %v", ierr)
+		}
+		got, err := rt.CompileModule(ctx, out)
+		if err != nil {
+			t.Fatalf("wazero accepts the module but not its instrumented copy: %v", err)
+		}
+		got.Close(ctx)
+	})
+}
+
+func appendU32(b []byte, v uint32) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
 }

@@ -74,16 +74,25 @@ func (r *reader) u32() uint32 {
 
 func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
 
-// valType skips a value type: a number, vector or reference type byte.
+// valType skips a value type: a number or vector type, an abstract
+// reference type (one byte), or (ref null? heaptype) of the typed function
+// references proposal.
 func (r *reader) valType() {
-	switch t := r.byte(); t {
-	case 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F, 0x69:
+	switch t := r.byte(); {
+	case isShortValType(t):
+	case t == 0x63 || t == 0x64: // ref null ht, ref ht
+		r.leb(5) // the heap type: an abstract type byte or a type index (s33)
 	default:
 		if r.err == nil {
 			r.fail(fmt.Errorf("unsupported value type 0x%02x", t))
 		}
 	}
 }
+
+// isShortValType reports whether t is a one-byte value type: i32, i64, f32,
+// f64, v128, or an abstract reference type (funcref, externref, exnref and
+// the GC proposal's, 0x69 to 0x74).
+func isShortValType(t byte) bool { return t >= 0x7B && t <= 0x7F || t >= 0x69 && t <= 0x74 }
 
 func (r *reader) refType() {
 	switch t := r.byte(); t {
@@ -109,9 +118,12 @@ func (r *reader) limits() {
 // (a non-negative s33).
 func (r *reader) blockType() {
 	if r.pos < len(r.b) {
-		switch r.b[r.pos] {
-		case blockEmpty, 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F, 0x69:
+		switch t := r.b[r.pos]; {
+		case t == blockEmpty:
 			r.pos++
+			return
+		case isShortValType(t) || t == 0x63 || t == 0x64:
+			r.valType()
 			return
 		}
 	}
@@ -190,7 +202,7 @@ func (r *reader) skipImmediates(op byte) error {
 	case op == 0x44: // f64.const
 		r.bytes(8)
 	case op == 0xD0: // ref.null
-		r.blockType() // a heap type is encoded like a block type here
+		r.leb(5) // a heap type: an abstract type byte or a type index (s33)
 	case op == 0xFC:
 		return r.skipFC()
 	case op == 0xFD:
