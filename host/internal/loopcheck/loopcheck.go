@@ -23,6 +23,7 @@
 package loopcheck
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -309,13 +310,8 @@ func appendS32(b []byte, v int32) []byte {
 	}
 }
 
-func appendU32(b []byte, v uint32) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
-}
+// appendU32 appends v as unsigned LEB128, which is Go's uvarint encoding.
+func appendU32(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
 
 // instrumentCode rewrites every function body of the code section sec.
 func instrumentCode(sec []byte, check []byte) ([]byte, error) {

@@ -3,6 +3,7 @@ package loopcheck_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"runtime"
 	"strings"
 	"testing"
@@ -251,10 +252,11 @@ func FuzzInstrumentBody(f *testing.F) {
 		if len(body) > 1<<12 {
 			return
 		}
-		c := appendU32([]byte{10}, uint32(len(body)+1+len(appendU32(nil, uint32(len(body))))))
+		fn := binary.AppendUvarint(nil, uint64(len(body))) // LEB128
+		fn = append(fn, body...)
+		c := binary.AppendUvarint([]byte{10}, uint64(1+len(fn)))
 		c = append(c, 1)
-		c = appendU32(c, uint32(len(body)))
-		c = append(c, body...)
+		c = append(c, fn...)
 		wasm := append(module(types, sec(3, 1, 0), memory), c...)
 		out, ierr := loopcheck.Instrument(wasm)
 		if ierr != nil && strings.Contains(ierr.Error(), "locals") {
@@ -274,12 +276,4 @@ func FuzzInstrumentBody(f *testing.F) {
 		}
 		got.Close(ctx)
 	})
-}
-
-func appendU32(b []byte, v uint32) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
 }

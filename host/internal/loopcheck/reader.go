@@ -140,11 +140,8 @@ func (r *reader) memarg() {
 	r.leb(10)
 }
 
-// Opcodes with immediates; every opcode not listed in skipImmediates'
-// cases is unknown and refused.
-const (
-	opLoop = 0x03
-)
+// opLoop is the loop instruction, after whose block type the check goes.
+const opLoop = 0x03
 
 // skipImmediates skips the immediates of the instruction whose opcode op
 // was just read.
