@@ -192,15 +192,20 @@ func (c *Conn) Begin() error {
 	return nil
 }
 
-// Commit commits the transaction Begin started.
+// Commit commits the transaction Begin started. If it fails, the
+// transaction is still open (ABI.md, section 7): retry the commit or roll
+// back. WithTx rolls back.
 func (c *Conn) Commit() error {
-	c.inTx = false
 	out, n := outArgs(c.out)
-	_, err := c.finish(hostCommit(out, n))
-	return err
+	if _, err := c.finish(hostCommit(out, n)); err != nil {
+		return err
+	}
+	c.inTx = false
+	return nil
 }
 
-// Rollback rolls back the transaction Begin started.
+// Rollback rolls back the transaction Begin started. The transaction is
+// closed even if the call fails.
 func (c *Conn) Rollback() error {
 	c.inTx = false
 	out, n := outArgs(c.out)

@@ -9,24 +9,26 @@ import (
 )
 
 // Outside wasm there is no host: every call fails as invalid, which the
-// driver turns into ErrNotInHost before it gets here.
+// SDK turns into ErrNotInHost before it gets here. The calls are variables
+// so that the package's own tests can stand in for the host.
 
 func notInHost() uint64 { return abi.Pack(abi.StatusInvalid, 0) }
 
-func hostExec(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer, uint32) uint64 {
-	return notInHost()
-}
+var (
+	hostExec = func(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer, uint32) uint64 {
+		return notInHost()
+	}
+	hostQuery = func(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer, uint32) uint64 {
+		return notInHost()
+	}
+	hostFetch      = func(unsafe.Pointer, uint32) int32 { return -1 }
+	hostBegin      = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
+	hostCommit     = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
+	hostRollback   = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
+	hostLog        = func(int32, unsafe.Pointer, uint32) {}
+	hostTickReport = func(int64, int64) {}
+	hostTickError  = func(unsafe.Pointer, uint32) {}
+)
 
-func hostQuery(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer, uint32) uint64 {
-	return notInHost()
-}
-
-func hostFetch(unsafe.Pointer, uint32) int32     { return -1 }
-func hostBegin(unsafe.Pointer, uint32) uint64    { return notInHost() }
-func hostCommit(unsafe.Pointer, uint32) uint64   { return notInHost() }
-func hostRollback(unsafe.Pointer, uint32) uint64 { return notInHost() }
-func hostLog(int32, unsafe.Pointer, uint32)      {}
-func hostTickReport(int64, int64)                {}
-func hostTickError(unsafe.Pointer, uint32)       {}
-
-const inHost = false
+// inHost is false outside wasm; tests that stand in for the host set it.
+var inHost = false

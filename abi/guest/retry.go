@@ -31,8 +31,9 @@ func Retry(ctx context.Context, fn func() error) error {
 }
 
 // WithTx runs fn in one BEGIN IMMEDIATE transaction on c and commits it;
-// if fn fails the transaction is rolled back. A busy or locked failure of
-// the whole transaction is retried as Retry does.
+// if fn or the commit fails, the transaction is rolled back. A busy or
+// locked failure of the whole transaction is retried as Retry does. A
+// Begin that fails leaves nothing to roll back.
 func WithTx(ctx context.Context, c *Conn, fn func() error) error {
 	return Retry(ctx, func() error {
 		if err := c.Begin(); err != nil {
@@ -43,6 +44,7 @@ func WithTx(ctx context.Context, c *Conn, fn func() error) error {
 			return err
 		}
 		if err := c.Commit(); err != nil {
+			_ = c.Rollback() // a failed commit leaves the transaction open
 			return Wrap("commit", err)
 		}
 		return nil

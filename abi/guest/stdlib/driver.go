@@ -161,7 +161,17 @@ func (c *conn) BeginTx(context.Context, driver.TxOptions) (driver.Tx, error) {
 
 type tx struct{ c *guest.Conn }
 
-func (t tx) Commit() error   { return t.c.Commit() }
+// Commit commits. database/sql ends a Tx whatever Commit returns, so a
+// failed commit, which leaves the host's transaction open, is rolled back
+// here: the connection is never left inside a transaction.
+func (t tx) Commit() error {
+	err := t.c.Commit()
+	if err != nil {
+		_ = t.c.Rollback()
+	}
+	return err
+}
+
 func (t tx) Rollback() error { return t.c.Rollback() }
 
 type stmt struct {
