@@ -112,6 +112,7 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		status  int32
 		callErr error
 		leftErr error
+		overran error // the tick's context ended before scan_tick returned
 	)
 	runErr := r.sess.run(func() error {
 		if err := r.sess.refreshSchema(tctx); err != nil {
@@ -121,6 +122,7 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 			return fmt.Errorf("begin dry-run transaction: %w", err)
 		}
 		status, callErr = r.inst.call(withState(tctx, st), nowMS)
+		overran = tctx.Err()
 		if r.sess.inTx {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 			defer cancel()
@@ -141,10 +143,14 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 	switch {
 	case runErr != nil:
 		err = runErr
-	case errors.Is(callErr, ErrTimeout):
+	case errors.Is(callErr, ErrTimeout), errors.Is(overran, context.DeadlineExceeded):
+		// A tick that overran its deadline failed, even if the guest,
+		// its statement interrupted, then returned 0.
 		err = fmt.Errorf("%w after %v", ErrTimeout, lim.TickTimeout)
 	case callErr != nil:
 		err = callErr
+	case overran != nil:
+		err = fmt.Errorf("tick aborted: %w", overran)
 	case status != 0:
 		msg := st.tickErr
 		if msg == "" {
