@@ -82,11 +82,17 @@ func fxOpen(t testing.TB, opts host.DBOptions, setup ...string) fxSetup {
 	return fxSetup{DB: db, Path: path}
 }
 
-// fxRunner loads fixture name with fxEngine and binds it to db.
+// fxRunner loads fixture name with fxEngine and binds it to db. A name
+// ending in .wasm is a committed module under testdata/wat; any other is a
+// Go fixture under testdata/plugins.
 func fxRunner(t testing.TB, db *host.DB, name string, lim host.Limits, opts host.RunnerOptions) *host.Runner {
 	t.Helper()
 	ctx := context.Background()
-	p, err := fxEngine(t).Load(ctx, fxWasm(t, name), lim)
+	file := filepath.Join("testdata", "wat", name)
+	if !strings.HasSuffix(name, ".wasm") {
+		file = fxWasm(t, name)
+	}
+	p, err := fxEngine(t).Load(ctx, file, lim)
 	if err != nil {
 		t.Fatal(err)
 	}
