@@ -48,6 +48,11 @@ var (
 // MaxSize bounds the JSON a host accepts from describe.
 const MaxSize = 64 << 10
 
+// MaxIntervalMS is the longest default_interval_ms a plugin may declare:
+// 365 days. Anything longer is more likely a unit mistake than a plan, and
+// it keeps every interval well inside a time.Duration.
+const MaxIntervalMS = 365 * 24 * 3600 * 1000
+
 // Field bounds. They keep the JSON encoding of any valid Descriptor, even
 // with every character escaped, well under MaxSize.
 const (
@@ -91,6 +96,9 @@ func (d Descriptor) Validate() error {
 	}
 	if d.DefaultIntervalMS < 0 {
 		return fmt.Errorf("describe: default_interval_ms %d is negative", d.DefaultIntervalMS)
+	}
+	if d.DefaultIntervalMS > MaxIntervalMS {
+		return fmt.Errorf("describe: default_interval_ms %d is over the limit of %d (365 days)", d.DefaultIntervalMS, MaxIntervalMS)
 	}
 	if n := len(d.Reads) + len(d.Writes); n > maxTables {
 		return fmt.Errorf("describe: %d tables declared, limit %d", n, maxTables)

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
 )
 
@@ -34,6 +35,11 @@ const (
 	DefaultSettleTime = 250 * time.Millisecond
 	// DefaultMaxTicks is TickOptions.MaxTicks's default.
 	DefaultMaxTicks = 100_000
+	// DefaultMinInterval is Config.MinInterval's default.
+	DefaultMinInterval = time.Second
+	// MaxInterval is the longest interval Config.Intervals may set, as a
+	// plugin's default_interval_ms may declare: 365 days.
+	MaxInterval = describe.MaxIntervalMS * time.Millisecond
 )
 
 // Config configures a Daemon. Every field is optional; New fills the
@@ -50,10 +56,16 @@ type Config struct {
 	// port (see Daemon.HTTPAddr). The command defaults it to
 	// DefaultHTTPAddr; the zero Config serves nothing.
 	HTTPAddr string
-	// Intervals overrides plugins' tick intervals by plugin name. Zero
-	// disables a plugin; a name missing here runs at the interval its
-	// describe declares (default_interval_ms, where 0 also disables).
+	// Intervals overrides plugins' tick intervals by plugin name, up to
+	// MaxInterval. Zero disables a plugin; a name missing here runs at the
+	// interval its describe declares (default_interval_ms, where 0 also
+	// disables), raised to MinInterval.
 	Intervals map[string]time.Duration
+	// MinInterval is the shortest interval a plugin's own default may set:
+	// a plugin declaring default_interval_ms 1 would tick, and log, a
+	// thousand times a second. An interval in Intervals is the operator's
+	// and is not raised. Default DefaultMinInterval.
+	MinInterval time.Duration
 	// Grace is how long Close waits for running ticks before it aborts
 	// them. Default DefaultGrace.
 	Grace time.Duration
@@ -136,6 +148,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = host.DefaultMaxBackoff
 	}
+	if c.MinInterval == 0 {
+		c.MinInterval = DefaultMinInterval
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -151,6 +166,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("settle time %v is negative", c.SettleTime)
 	case c.MaxBackoff < 0:
 		return c, fmt.Errorf("max backoff %v is negative", c.MaxBackoff)
+	case c.MinInterval < 0:
+		return c, fmt.Errorf("min interval %v is negative", c.MinInterval)
 	}
 	for _, name := range sortedNames(c.Intervals) {
 		if !ValidPluginName(name) {
@@ -158,6 +175,8 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		if d := c.Intervals[name]; d < 0 {
 			return c, fmt.Errorf("interval for %s: %v is negative", name, d)
+		} else if d > MaxInterval {
+			return c, fmt.Errorf("interval for %s: %v is over the limit of %v", name, d, MaxInterval)
 		}
 	}
 	if err := c.Limits.Merge(host.DefaultLimits).Validate(); err != nil {
@@ -171,13 +190,22 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// interval returns the named plugin's tick interval: the configured
-// override, else the default it declares.
-func (c Config) interval(name string, defaultMS int64) time.Duration {
-	if d, ok := c.Intervals[name]; ok {
-		return d
+// interval returns p's tick interval: the configured override, else the
+// default it declares, raised to Config.MinInterval (with a warning) if it
+// is shorter.
+func (d *Daemon) interval(p *host.Plugin) time.Duration {
+	name := p.Desc.Name
+	if iv, ok := d.cfg.Intervals[name]; ok {
+		return iv
 	}
-	return time.Duration(defaultMS) * time.Millisecond
+	// describe.Validate caps default_interval_ms, so this cannot overflow.
+	iv := time.Duration(p.Desc.DefaultIntervalMS) * time.Millisecond
+	if iv > 0 && iv < d.cfg.MinInterval {
+		d.log.Warn("plugin's default interval is below the minimum; using the minimum (an --interval for it may go lower)",
+			"plugin", name, "default_interval", iv, "min_interval", d.cfg.MinInterval)
+		iv = d.cfg.MinInterval
+	}
+	return iv
 }
 
 func sortedNames[V any](m map[string]V) []string {

@@ -44,15 +44,21 @@ type Daemon struct {
 	pending     map[string]pendingFile // new or changed files still settling
 	watchWarned bool                   // a failure to watch the directory was logged
 
-	// mu guards the state readers see (status, readiness); writers also
-	// hold scanMu.
-	mu       sync.Mutex
-	entries  map[string]*entry   // loaded plugins by file path
-	failed   map[string]*failure // versions that did not load, by file path
-	retiring []*entry            // removed from the supervisor, not yet closed
-	dirErr   error               // why the plugin directory is unreadable, nil when it is fine
+	// mu guards the state readers see (status, readiness) and the
+	// scheduled loop changes; scans also hold scanMu while they write.
+	mu        sync.Mutex
+	entries   map[string]*entry        // loaded plugins by file path
+	next      map[string]*entry        // by file path: a version waiting to be swapped in for the entry
+	failed    map[string]*failure      // versions that did not load, by file path
+	dirErr    error                    // why the plugin directory is unreadable, nil when it is fine
+	changes   map[string]chan struct{} // per plugin name: closed when its last scheduled loop change has run
+	conflicts map[string][]string      // plugin names several files claim, with the files
 
-	closeOnce sync.Once
+	kickScan  chan struct{} // asks the scan loop for a scan soon
+	closing   chan struct{} // closed when Close (or a failed Open) starts undoing
+	closeOnce sync.Once     // guards closing
+
+	closeDone sync.Once
 	closeErr  error
 
 	// tickHook, if set (by tests), runs at the start of every tick with
@@ -78,13 +84,25 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon config: %w", err)
 	}
 	d := &Daemon{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		metrics: newMetrics(),
-		pending: map[string]pendingFile{},
-		entries: map[string]*entry{},
-		failed:  map[string]*failure{},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		metrics:  newMetrics(),
+		pending:  map[string]pendingFile{},
+		entries:  map[string]*entry{},
+		next:     map[string]*entry{},
+		failed:   map[string]*failure{},
+		changes:  map[string]chan struct{}{},
+		kickScan: make(chan struct{}, 1),
+		closing:  make(chan struct{}),
 	}
+	// Made here rather than in Open, so the admin endpoints, which start
+	// before the plugins load, never see it unset.
+	d.sup = host.NewSupervisor(host.SupervisorConfig{
+		Clock:      cfg.Clock,
+		Logger:     cfg.Logger,
+		MaxBackoff: cfg.MaxBackoff,
+		OnTick:     d.metrics.tick,
+	})
 	d.phase.Store(phaseNew)
 	return d, nil
 }
@@ -143,12 +161,6 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.eng, err = NewEngine(d.cfg.CacheDir, d.cfg.Limits, d.log); err != nil {
 		return err
 	}
-	d.sup = host.NewSupervisor(host.SupervisorConfig{
-		Clock:      d.cfg.Clock,
-		Logger:     d.log,
-		MaxBackoff: d.cfg.MaxBackoff,
-		OnTick:     d.metrics.tick,
-	})
 	d.startWatcher()
 	d.Rescan(ctx)
 	d.warnUnknownIntervals()
@@ -204,7 +216,7 @@ var ErrNotDrained = errors.New("tick loops did not drain")
 // before Open and after a failed Open, and later calls return the first
 // call's result.
 func (d *Daemon) Close(ctx context.Context) error {
-	d.closeOnce.Do(func() {
+	d.closeDone.Do(func() {
 		if !d.phase.CompareAndSwap(phaseRunning, phaseClosing) {
 			d.phase.Store(phaseClosed) // never opened, or Open undid itself
 			return
@@ -222,34 +234,34 @@ func (d *Daemon) Close(ctx context.Context) error {
 // Close.
 func (d *Daemon) undo(ctx context.Context) error {
 	var errs []error
+	d.closeOnce.Do(func() { close(d.closing) })
 	if d.stopScan != nil {
 		d.stopScan()
 		<-d.scanDone
 	}
-	if d.sup != nil {
-		if late := d.sup.Shutdown(d.cfg.Grace); late > 0 {
-			errs = append(errs, fmt.Errorf("shut down: %d plugin loops still ticking after %v, aborted: %w", late, d.cfg.Grace, ErrNotDrained))
-		}
+	if late := d.sup.Shutdown(d.cfg.Grace); late > 0 {
+		errs = append(errs, fmt.Errorf("shut down: %d plugin loops still ticking after %v, aborted: %w", late, d.cfg.Grace, ErrNotDrained))
 	}
 	// A Rescan still running (SIGHUP) finishes before the plugins close;
 	// any later one sees the phase and does nothing.
 	d.scanMu.Lock()
 	d.phase.Store(phaseClosing)
-	d.mu.Lock()
-	closing := append(d.retiring, mapValues(d.entries)...)
-	d.retiring, d.entries = nil, map[string]*entry{}
-	d.mu.Unlock()
 	if d.watcher != nil {
 		d.watcher.Close()
 	}
 	d.scanMu.Unlock()
+	// Loop changes still scheduled run now: with the supervisor shut down
+	// they only close the versions they hold.
+	select {
+	case <-d.pendingChanges():
+	case <-time.After(closeTimeout):
+		d.log.Warn("plugin loop changes still running at shutdown", "waited", closeTimeout)
+	}
+	d.mu.Lock()
+	closing := append(mapValues(d.entries), mapValues(d.next)...)
+	d.entries, d.next = map[string]*entry{}, map[string]*entry{}
+	d.mu.Unlock()
 	for _, e := range closing {
-		if e.done != nil {
-			select {
-			case <-e.done:
-			case <-time.After(closeTimeout):
-			}
-		}
 		if err := e.close(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -304,8 +316,8 @@ func (d *Daemon) Rescan(ctx context.Context) {
 	if d.phase.Load() == phaseClosing || d.phase.Load() == phaseClosed {
 		return
 	}
-	wait := d.scan(ctx, true)
-	if wait <= 0 {
+	wait, done := d.scan(ctx, true)
+	if !d.await(ctx, done) || wait <= 0 {
 		return
 	}
 	t := time.NewTimer(wait)
@@ -315,7 +327,20 @@ func (d *Daemon) Rescan(ctx context.Context) {
 		return
 	case <-t.C:
 	}
-	d.scan(ctx, false)
+	_, done = d.scan(ctx, false)
+	d.await(ctx, done)
+}
+
+// await waits for done, ctx or the daemon's close, and reports whether
+// done came first.
+func (d *Daemon) await(ctx context.Context, done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+	case <-d.closing:
+	}
+	return false
 }
 
 // warnUnknownIntervals logs the interval overrides that name no loaded

@@ -53,6 +53,9 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	if cfg.Grace == 0 {
 		cfg.Grace = waitDeadline
 	}
+	if cfg.MinInterval == 0 {
+		cfg.MinInterval = time.Millisecond // the tiny plugins tick every 20 ms
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.cfg = cfg
 	t.Cleanup(func() {
@@ -100,10 +103,17 @@ func (f *fixture) write(name string, wasm []byte) {
 }
 
 // scan runs one unforced scan, as the watcher or the periodic rescan
-// would: a version that failed before is not tried again.
+// would (a version that failed before is not tried again), and waits for
+// the loop changes it scheduled.
 func (f *fixture) scan() time.Duration {
 	f.t.Helper()
-	return f.d.scan(context.Background(), false)
+	wait, done := f.d.scan(context.Background(), false)
+	select {
+	case <-done:
+	case <-time.After(waitDeadline):
+		f.t.Fatalf("the scan's loop changes did not finish within %v", waitDeadline)
+	}
+	return wait
 }
 
 // plugin returns the named plugin's status.

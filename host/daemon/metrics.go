@@ -38,6 +38,7 @@ type metrics struct {
 	denied     *prometheus.CounterVec
 	failing    *prometheus.GaugeVec
 	lock       *prometheus.HistogramVec
+	conflicts  *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -81,8 +82,12 @@ func newMetrics() *metrics {
 			Help:    "How long each plugin transaction held the database's write lock, BEGIN IMMEDIATE to COMMIT or ROLLBACK.",
 			Buckets: lockBuckets,
 		}, []string{"plugin"}),
+		conflicts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ffwasmhost_plugin_name_conflict",
+			Help: "Files that claim a plugin name more than one file claims; none of them but an already running one runs.",
+		}, []string{"plugin"}),
 	}
-	m.reg.MustRegister(m.ticks, m.duration, m.processed, m.itemErrors, m.reloads, m.info, m.denied, m.failing, m.lock,
+	m.reg.MustRegister(m.ticks, m.duration, m.processed, m.itemErrors, m.reloads, m.info, m.denied, m.failing, m.lock, m.conflicts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{ReloadLoaded, ReloadReplaced, ReloadRemoved, ReloadFailed} {
 		m.reloads.WithLabelValues(r)
@@ -131,6 +136,16 @@ func (m *metrics) deny(d host.Denial) { m.denied.WithLabelValues(d.Plugin, d.Act
 func (m *metrics) lockHeld(plugin string) func(time.Duration) {
 	h := m.lock.WithLabelValues(plugin)
 	return func(d time.Duration) { h.Observe(d.Seconds()) }
+}
+
+// conflict sets how many files claim the plugin name; below 2 the series
+// is removed.
+func (m *metrics) conflict(plugin string, files int) {
+	if files < 2 {
+		m.conflicts.DeleteLabelValues(plugin)
+		return
+	}
+	m.conflicts.WithLabelValues(plugin).Set(float64(files))
 }
 
 // reload counts one reload result.

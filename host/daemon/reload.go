@@ -5,15 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 )
 
 // entry is one loaded plugin version: a validated file bound to the
-// database and registered with the supervisor.
+// database, registered with the supervisor once its start has run.
 type entry struct {
 	file     string
 	info     os.FileInfo // the file as it was when loaded
@@ -21,19 +25,24 @@ type entry struct {
 	runner   *host.Runner
 	interval time.Duration
 	loadedAt time.Time
-	done     <-chan struct{} // set once removed from the supervisor: closed when its loop has exited
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 func (e *entry) name() string { return e.plugin.Desc.Name }
 
-// close closes the entry's runner, then its plugin. The loop must have
-// exited (or will never tick again).
+// close closes the entry's runner, then its plugin; later calls return the
+// first call's result. The loop must have exited (or never tick again):
+// Runner.Close waits for a tick still running.
 func (e *entry) close(ctx context.Context) error {
-	err := e.runner.Close(ctx)
-	if perr := e.plugin.Close(context.WithoutCancel(ctx)); perr != nil && err == nil {
-		err = fmt.Errorf("close plugin %s: %w", e.name(), perr)
-	}
-	return err
+	e.closeOnce.Do(func() {
+		e.closeErr = e.runner.Close(ctx)
+		if perr := e.plugin.Close(context.WithoutCancel(ctx)); perr != nil && e.closeErr == nil {
+			e.closeErr = fmt.Errorf("close plugin %s: %w", e.name(), perr)
+		}
+	})
+	return e.closeErr
 }
 
 // failure is a file version that did not load. It is not tried again until
@@ -44,13 +53,23 @@ type failure struct {
 	sha   string
 	err   error
 	at    time.Time
-	dupOf string // the plugin name it duplicated, when that was the reason
+	dupOf string // the plugin name it claims, when a name conflict was the reason
 }
 
 // pendingFile is a new or changed file waiting to settle.
 type pendingFile struct {
 	info os.FileInfo
 	seen time.Time
+}
+
+// candidate is a file version that loaded and validated in this scan and
+// waits for the scan to decide whether it may run.
+type candidate struct {
+	file string
+	info os.FileInfo
+	sha  string
+	p    *host.Plugin
+	cur  *entry // the version of the same file that runs now, if any
 }
 
 // sameFile reports whether a and b describe the same file contents as far
@@ -61,19 +80,23 @@ func sameFile(a, b os.FileInfo) bool {
 
 // scan reconciles the loaded plugins with the plugin directory. force
 // forgets past failures first. It returns how long until a file that is
-// still settling should be looked at again, or 0 if none is.
-func (d *Daemon) scan(ctx context.Context, force bool) (retry time.Duration) {
+// still settling should be looked at again (0 if none is), and a channel
+// closed once the loop changes it decided have all been made. It never
+// waits for a tick while holding scanMu: a replaced or removed version's
+// loop is stopped after its current tick by a change that runs after the
+// scan (see chain), so other scans and loads go on meanwhile.
+func (d *Daemon) scan(ctx context.Context, force bool) (retry time.Duration, done <-chan struct{}) {
 	d.scanMu.Lock()
 	defer d.scanMu.Unlock()
 	if p := d.phase.Load(); p == phaseClosing || p == phaseClosed {
-		return 0
+		return 0, allClosed(nil)
 	}
 	// Watch before listing, so a file that arrives meanwhile raises an event.
 	werr := d.ensureWatched()
 	files, err := host.PluginFiles(d.cfg.PluginDir)
 	if err != nil {
 		d.dirUnavailable(err)
-		return 0
+		return 0, allClosed(nil)
 	}
 	d.dirAvailable()
 	if werr != nil && !d.watchWarned {
@@ -93,10 +116,12 @@ func (d *Daemon) scan(ctx context.Context, force bool) (retry time.Duration) {
 	// Removals first, so a plugin moved to another file name frees its
 	// name before the new file claims it.
 	d.mu.Lock()
-	var gone []*entry
+	var gone [][2]*entry // the latest version, and the running one
 	for file, e := range d.entries {
 		if !present[file] {
-			gone = append(gone, e)
+			gone = append(gone, [2]*entry{d.latest(file), e})
+			delete(d.next, file)
+			delete(d.entries, file)
 		}
 	}
 	for file := range d.failed {
@@ -110,48 +135,69 @@ func (d *Daemon) scan(ctx context.Context, force bool) (retry time.Duration) {
 			delete(d.pending, file)
 		}
 	}
-	for _, e := range gone {
-		d.remove(ctx, e)
+	var changes []<-chan struct{}
+	for _, g := range gone {
+		changes = append(changes, d.retire(g[0], g[1]))
 	}
 	now := time.Now()
+	var cands []*candidate
 	for _, f := range files {
-		if wait := d.consider(ctx, f, now); wait > 0 && (retry == 0 || wait < retry) {
+		c, wait := d.consider(ctx, f, now)
+		if wait > 0 && (retry == 0 || wait < retry) {
 			retry = wait
 		}
+		if c != nil {
+			cands = append(cands, c)
+		}
 	}
-	return retry
+	changes = append(changes, d.admit(ctx, cands)...)
+	d.updateConflicts()
+	return retry, allClosed(changes)
 }
 
-// consider loads file if it is new or changed and has settled. It returns
-// how long to wait before looking again if it has not settled.
-func (d *Daemon) consider(ctx context.Context, file string, now time.Time) time.Duration {
+// allClosed returns a channel closed once every channel in chs is.
+func allClosed(chs []<-chan struct{}) <-chan struct{} {
+	out := make(chan struct{})
+	go func() {
+		for _, ch := range chs {
+			<-ch
+		}
+		close(out)
+	}()
+	return out
+}
+
+// consider loads file if it is new or changed and has settled, and
+// returns it as a candidate. Otherwise it returns how long to wait before
+// looking again if the file has not settled.
+func (d *Daemon) consider(ctx context.Context, file string, now time.Time) (*candidate, time.Duration) {
 	fi, err := os.Stat(file)
 	if err != nil {
-		return 0 // gone since the listing; the next scan handles it
+		return nil, 0 // gone since the listing; the next scan handles it
 	}
 	d.mu.Lock()
-	cur, bad := d.entries[file], d.failed[file]
+	cur, bad := d.latest(file), d.failed[file]
 	d.mu.Unlock()
 	if cur != nil && sameFile(cur.info, fi) {
-		return 0
+		return nil, 0
 	}
 	if bad != nil && sameFile(bad.info, fi) {
-		return 0
+		return nil, 0
 	}
 	if wait := d.settle(file, fi, now); wait > 0 {
-		return wait
+		return nil, wait
 	}
 	wasm, err := os.ReadFile(file)
 	if err != nil {
 		d.fail(file, fi, "", fmt.Errorf("read plugin %s: %w", filepath.Base(file), err), cur, "")
-		return 0
+		return nil, 0
 	}
 	if after, err := os.Stat(file); err != nil || !sameFile(fi, after) {
 		if err == nil { // written while we read it: settle again
 			d.pending[file] = pendingFile{info: after, seen: now}
-			return d.cfg.SettleTime
+			return nil, d.cfg.SettleTime
 		}
-		return 0
+		return nil, 0
 	}
 	delete(d.pending, file)
 	sum := sha256.Sum256(wasm)
@@ -161,42 +207,163 @@ func (d *Daemon) consider(ctx context.Context, file string, now time.Time) time.
 		cur.info = fi
 		delete(d.failed, file)
 		d.mu.Unlock()
-		return 0
+		return nil, 0
 	}
 	if bad != nil && bad.sha == sha {
 		d.mu.Lock()
 		bad.info = fi
 		d.mu.Unlock()
-		return 0
+		return nil, 0
 	}
 	p, err := d.load(ctx, file, wasm)
 	if err != nil {
 		d.fail(file, fi, sha, err, cur, "")
-		return 0
+		return nil, 0
 	}
-	name := p.Desc.Name
-	if other := d.byName(name); other != nil && other.file != file {
-		p.Close(ctx)
-		err := fmt.Errorf("load plugin %s: duplicate plugin name %q, already loaded from %s", filepath.Base(file), name, filepath.Base(other.file))
-		d.fail(file, fi, sha, err, cur, name)
-		return 0
+	return &candidate{file: file, info: fi, sha: sha, p: p, cur: cur}, 0
+}
+
+// admit decides which candidates run. A plugin name may run from one file
+// only: a candidate whose name another file's running version holds is
+// refused, and when no version of a name runs and several files claim it,
+// all of them are refused, so that a file that merely sorts first cannot
+// take a name. Files refused for a name stay refused until the files
+// claiming it change; updateConflicts reports the conflict meanwhile.
+func (d *Daemon) admit(ctx context.Context, cands []*candidate) []<-chan struct{} {
+	byName := map[string][]*candidate{}
+	for _, c := range cands {
+		byName[c.p.Desc.Name] = append(byName[c.p.Desc.Name], c)
 	}
-	r, err := host.NewRunner(ctx, d.db, p, host.RunnerOptions{Denied: d.denied, LockHeld: d.metrics.lockHeld(name)})
-	if err != nil {
-		p.Close(ctx)
-		d.fail(file, fi, sha, fmt.Errorf("load plugin %s: %w", filepath.Base(file), err), cur, "")
-		return 0
+	var changes []<-chan struct{}
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		group := byName[name]
+		running := d.byName(name)
+		// Files that claimed the name before and were refused for it, and
+		// have not changed since, still claim it.
+		claimants := d.refusedClaimants(name, group)
+		for _, c := range group {
+			claimants = append(claimants, c.file)
+		}
+		if running != nil && !slices.Contains(claimants, running.file) {
+			claimants = append(claimants, running.file)
+		}
+		slices.Sort(claimants)
+		for _, c := range group {
+			var reason string
+			switch {
+			case running != nil && running.file != c.file:
+				reason = fmt.Sprintf("already running from %s", filepath.Base(running.file))
+			case running == nil && len(claimants) > 1:
+				reason = fmt.Sprintf("also claimed by %s; none of them runs until only one file claims it",
+					strings.Join(baseNames(slices.DeleteFunc(slices.Clone(claimants), func(f string) bool { return f == c.file })), ", "))
+			}
+			if reason != "" {
+				c.p.Close(ctx)
+				err := fmt.Errorf("load plugin %s: duplicate plugin name %q, %s", filepath.Base(c.file), name, reason)
+				d.fail(c.file, c.info, c.sha, err, c.cur, name)
+				continue
+			}
+			if ch := d.accept(ctx, c); ch != nil {
+				changes = append(changes, ch)
+			}
+		}
 	}
-	ne := &entry{file: file, info: fi, plugin: p, runner: r, interval: d.cfg.interval(name, p.Desc.DefaultIntervalMS), loadedAt: time.Now()}
+	return changes
+}
+
+// refusedClaimants returns the files, other than the candidates', that
+// were refused because they claim name.
+func (d *Daemon) refusedClaimants(name string, group []*candidate) []string {
 	d.mu.Lock()
-	delete(d.failed, file)
-	d.mu.Unlock()
-	if cur == nil {
-		d.start(ctx, ne, ReloadLoaded)
-	} else {
-		d.replace(ctx, cur, ne)
+	defer d.mu.Unlock()
+	var out []string
+	for file, f := range d.failed {
+		if f.dupOf == name && !slices.ContainsFunc(group, func(c *candidate) bool { return c.file == file }) {
+			out = append(out, file)
+		}
 	}
-	return 0
+	return out
+}
+
+// accept binds an admitted candidate to the database and schedules its
+// start, or its swap with the version of the same file that runs now.
+func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
+	name := c.p.Desc.Name
+	r, err := host.NewRunner(ctx, d.db, c.p, host.RunnerOptions{Denied: d.denied, LockHeld: d.metrics.lockHeld(name)})
+	if err != nil {
+		c.p.Close(ctx)
+		d.fail(c.file, c.info, c.sha, fmt.Errorf("load plugin %s: %w", filepath.Base(c.file), err), c.cur, "")
+		return nil
+	}
+	ne := &entry{file: c.file, info: c.info, plugin: c.p, runner: r, interval: d.interval(c.p), loadedAt: time.Now()}
+	d.mu.Lock()
+	delete(d.failed, c.file)
+	if c.cur == nil {
+		d.entries[c.file] = ne
+	} else {
+		d.next[c.file] = ne // swapped in by the change below
+	}
+	d.mu.Unlock()
+	if c.cur == nil {
+		return d.chain(name, func() { d.start(ctx, ne, ReloadLoaded) })
+	}
+	cur := c.cur
+	if cur.name() != name { // the file now holds another plugin: two names change
+		stopped := d.chain(cur.name(), func() { d.stopAndClose(ctx, cur, "plugin renamed in its file; old name stopped") })
+		return d.chain(name, func() {
+			<-stopped
+			d.replace(ctx, cur, ne)
+		})
+	}
+	return d.chain(name, func() { d.replace(ctx, cur, ne) })
+}
+
+// latest returns the version of file the last scan decided on: the one
+// waiting to be swapped in, else the one running. The caller holds d.mu.
+func (d *Daemon) latest(file string) *entry {
+	if e := d.next[file]; e != nil {
+		return e
+	}
+	return d.entries[file]
+}
+
+// chain runs op after every change scheduled earlier for the plugin name
+// has finished, on a goroutine of its own, and returns a channel closed
+// when op has run. A name's loop changes thus happen one at a time and in
+// order, without the scan that decided them waiting.
+func (d *Daemon) chain(name string, op func()) <-chan struct{} {
+	done := make(chan struct{})
+	d.mu.Lock()
+	prev := d.changes[name]
+	d.changes[name] = done
+	d.mu.Unlock()
+	go func() {
+		defer func() {
+			d.mu.Lock()
+			if d.changes[name] == done {
+				delete(d.changes, name)
+			}
+			d.mu.Unlock()
+			close(done)
+		}()
+		if prev != nil {
+			<-prev
+		}
+		op()
+	}()
+	return done
+}
+
+// pendingChanges returns a channel closed once every scheduled change has
+// run.
+func (d *Daemon) pendingChanges() <-chan struct{} {
+	d.mu.Lock()
+	chs := make([]<-chan struct{}, 0, len(d.changes))
+	for _, ch := range d.changes {
+		chs = append(chs, ch)
+	}
+	d.mu.Unlock()
+	return allClosed(chs)
 }
 
 // settle reports how long file must still wait before it may be read: 0
@@ -231,11 +398,13 @@ func (d *Daemon) load(ctx context.Context, file string, wasm []byte) (*host.Plug
 	return p, nil
 }
 
+// byName returns the latest version of the file that holds the plugin
+// name, or nil.
 func (d *Daemon) byName(name string) *entry {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, e := range d.entries {
-		if e.name() == name {
+	for file := range d.entries {
+		if e := d.latest(file); e.name() == name {
 			return e
 		}
 	}
@@ -247,7 +416,7 @@ func (d *Daemon) byName(name string) *entry {
 func (d *Daemon) denied(den host.Denial) { d.metrics.deny(den) }
 
 // fail records a version of file that did not load. cur, if not nil, is the
-// version that keeps running.
+// version that keeps running; dupOf is the plugin name it was refused for.
 func (d *Daemon) fail(file string, fi os.FileInfo, sha string, err error, cur *entry, dupOf string) {
 	d.metrics.reload(ReloadFailed)
 	d.mu.Lock()
@@ -261,6 +430,62 @@ func (d *Daemon) fail(file string, fi os.FileInfo, sha string, err error, cur *e
 	d.log.Error("plugin file invalid; skipped", "file", file, "err", err)
 }
 
+// updateConflicts recomputes which plugin names more than one file claims,
+// and lets the files refused for a name that only one file claims now be
+// tried again by the next scan.
+func (d *Daemon) updateConflicts() {
+	d.mu.Lock()
+	claims := map[string][]string{}
+	for file := range d.entries {
+		name := d.latest(file).name()
+		claims[name] = append(claims[name], file)
+	}
+	for file, f := range d.failed {
+		if f.dupOf != "" {
+			claims[f.dupOf] = append(claims[f.dupOf], file)
+		}
+	}
+	conflicts := map[string][]string{}
+	retry := false
+	for name, files := range claims {
+		if len(files) > 1 {
+			slices.Sort(files)
+			conflicts[name] = files
+			continue
+		}
+		if f := d.failed[files[0]]; f != nil && f.dupOf != "" {
+			delete(d.failed, files[0]) // the conflict is over: try it again
+			retry = true
+		}
+	}
+	old := d.conflicts
+	d.conflicts = conflicts
+	d.mu.Unlock()
+	for name := range old {
+		if _, ok := conflicts[name]; !ok {
+			d.metrics.conflict(name, 0)
+			d.log.Info("plugin name conflict resolved", "plugin", name)
+		}
+	}
+	for name, files := range conflicts {
+		d.metrics.conflict(name, len(files))
+		if !slices.Equal(old[name], files) {
+			d.log.Error("plugin name conflict: several files claim one name", "plugin", name, "files", strings.Join(baseNames(files), ", "))
+		}
+	}
+	if retry {
+		d.kick()
+	}
+}
+
+// kick asks the scan loop for a scan soon, without waiting for it.
+func (d *Daemon) kick() {
+	select {
+	case d.kickScan <- struct{}{}:
+	default:
+	}
+}
+
 // start registers ne with the supervisor; its first tick comes one
 // interval later.
 func (d *Daemon) start(ctx context.Context, ne *entry, result string) {
@@ -268,12 +493,10 @@ func (d *Daemon) start(ctx context.Context, ne *entry, result string) {
 	if err := d.sup.Add(job); err != nil {
 		// Only possible while shutting down: the version never runs.
 		d.log.Debug("plugin not started", "plugin", ne.name(), "err", err)
+		d.forget(ne)
 		ne.close(ctx)
 		return
 	}
-	d.mu.Lock()
-	d.entries[ne.file] = ne
-	d.mu.Unlock()
 	d.metrics.loaded(ne.plugin)
 	d.metrics.reload(result)
 	p := ne.plugin
@@ -289,6 +512,16 @@ func (d *Daemon) start(ctx context.Context, ne *entry, result string) {
 	d.log.Info(msg, attrs...)
 }
 
+// forget removes e from the loaded entries, unless a newer version of its
+// file took its place.
+func (d *Daemon) forget(e *entry) {
+	d.mu.Lock()
+	if d.entries[e.file] == e {
+		delete(d.entries, e.file)
+	}
+	d.mu.Unlock()
+}
+
 // tickFunc is the supervisor's tick for ne: one Runner.Tick at the clock's
 // now.
 func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (host.Report, error) {
@@ -301,65 +534,77 @@ func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (host.Repo
 }
 
 // stopLoop removes e from the supervisor and waits for its loop to finish
-// its current tick. It reports false if ctx ended first; e is then left to
-// Close.
-func (d *Daemon) stopLoop(ctx context.Context, e *entry) bool {
+// its current tick, or for the daemon to close.
+func (d *Daemon) stopLoop(e *entry) {
 	done, ok := d.sup.Remove(e.name())
-	if !ok { // disabled: never spawned
-		return true
+	if !ok { // disabled, or the supervisor has shut down: no loop
+		return
 	}
 	select {
 	case <-done:
-		return true
-	case <-ctx.Done():
-		e.done = done
-		d.mu.Lock()
-		d.retiring = append(d.retiring, e)
-		delete(d.entries, e.file)
-		d.mu.Unlock()
-		return false
+	case <-d.closing:
+		select { // the shutdown ends every loop; give it its time
+		case <-done:
+		case <-time.After(closeTimeout):
+		}
 	}
 }
 
 // replace swaps ne in for cur between ticks: cur's loop finishes its
-// current tick and exits, cur is closed, ne starts.
+// current tick and exits, cur is closed, ne starts. If a later scan has
+// meanwhile decided on another version of the file, or the file is gone,
+// ne is closed instead.
 func (d *Daemon) replace(ctx context.Context, cur, ne *entry) {
-	if !d.stopLoop(ctx, cur) {
+	if cur.name() == ne.name() {
+		d.stopLoop(cur)
+	}
+	d.unload(ctx, cur)
+	d.mu.Lock()
+	current := d.next[ne.file] == ne
+	if current {
+		delete(d.next, ne.file)
+		d.entries[ne.file] = ne
+	}
+	d.mu.Unlock()
+	if !current {
 		ne.close(ctx)
 		return
-	}
-	d.mu.Lock()
-	delete(d.entries, cur.file)
-	d.mu.Unlock()
-	d.metrics.unloaded(cur.plugin)
-	if err := cur.close(ctx); err != nil {
-		d.log.Warn("close replaced plugin version", "plugin", cur.name(), "err", err)
 	}
 	d.log.Info("plugin version swapped between ticks", "plugin", ne.name(), "file", ne.file,
 		"old_sha256", short(cur.plugin.SHA256), "new_sha256", short(ne.plugin.SHA256))
 	d.start(ctx, ne, ReloadReplaced)
 }
 
-// remove stops e's loop after its current tick and closes it.
-func (d *Daemon) remove(ctx context.Context, e *entry) {
-	if !d.stopLoop(ctx, e) {
-		return
-	}
-	d.mu.Lock()
-	delete(d.entries, e.file)
-	// A file refused only because it duplicated this name may load now.
-	for file, f := range d.failed {
-		if f.dupOf == e.name() {
-			delete(d.failed, file)
-		}
-	}
-	d.mu.Unlock()
+// unload forgets the metrics of e, a version whose loop has stopped, and
+// closes it.
+func (d *Daemon) unload(ctx context.Context, e *entry) {
 	d.metrics.unloaded(e.plugin)
 	if err := e.close(ctx); err != nil {
-		d.log.Warn("close removed plugin", "plugin", e.name(), "err", err)
+		d.log.Warn("close plugin version", "plugin", e.name(), "err", err)
 	}
-	d.metrics.reload(ReloadRemoved)
-	d.log.Info("plugin removed; its loop stopped after its current tick", "plugin", e.name(), "file", e.file)
+}
+
+// retire schedules the stop of a removed file's versions: the latest one
+// the scans decided on, and the running one if that is older (a swap
+// scheduled before the removal closes them too). Its loop stops after its
+// current tick.
+func (d *Daemon) retire(latest, running *entry) <-chan struct{} {
+	return d.chain(latest.name(), func() {
+		ctx := context.Background()
+		d.stopAndClose(ctx, latest, "plugin removed; its loop stopped after its current tick")
+		if running != latest {
+			d.unload(ctx, running)
+		}
+		d.metrics.reload(ReloadRemoved)
+	})
+}
+
+// stopAndClose stops e's loop after its current tick, closes it and logs
+// msg.
+func (d *Daemon) stopAndClose(ctx context.Context, e *entry, msg string) {
+	d.stopLoop(e)
+	d.unload(ctx, e)
+	d.log.Info(msg, "plugin", e.name(), "file", e.file)
 }
 
 // dirUnavailable records that the plugin directory cannot be read. It is
@@ -393,4 +638,12 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+func baseNames(files []string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = filepath.Base(f)
+	}
+	return out
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -243,28 +245,90 @@ func TestRemovedFileStopsItsLoop(t *testing.T) {
 	}
 }
 
-func TestDuplicateNameWaitsForTheFirstToGo(t *testing.T) {
+// TestNameClaimedTwiceAtStartRunsNeither: a file that merely sorts first
+// (an impostor declaring another plugin's name) does not take the name:
+// when no version of a name runs and two files claim it, neither runs, the
+// daemon is not ready and says why, until one of them goes.
+func TestNameClaimedTwiceAtStartRunsNeither(t *testing.T) {
 	f := newFixture(t, Config{})
-	a := tinyWasm(t, alpha("1"))
-	b := tinyWasm(t, alpha("2"))
-	f.write("a.wasm", a)
-	f.write("b.wasm", b)
+	impostor := tinyWasm(t, alpha("evil"))
+	real := tinyWasm(t, alpha("1"))
+	f.write("aaa_impostor.wasm", impostor)
+	f.write("alpha.wasm", real)
+	f.write("beta.wasm", tinyWasm(t, tinySpec{Name: "beta", Version: "1", IntervalMS: 20}))
 	d := f.open()
 	st := d.Status()
-	if len(st.Plugins) != 1 || st.Plugins[0].SHA256 != sha(a) {
-		t.Fatalf("plugins = %+v, want a.wasm's alpha", st.Plugins)
+	if len(st.Plugins) != 1 || st.Plugins[0].Name != "beta" {
+		t.Fatalf("plugins = %+v, want only beta", st.Plugins)
 	}
-	if len(st.Invalid) != 1 || !strings.Contains(st.Invalid[0].Error, "duplicate plugin name") {
-		t.Fatalf("invalid = %+v, want b.wasm as a duplicate", st.Invalid)
+	if len(st.Invalid) != 2 {
+		t.Fatalf("invalid = %+v, want both claimants of alpha", st.Invalid)
 	}
-	if err := os.Remove(filepath.Join(f.dir, "a.wasm")); err != nil {
+	for _, inv := range st.Invalid {
+		if !strings.Contains(inv.Error, `duplicate plugin name "alpha"`) || !strings.Contains(inv.Error, "none of them runs") {
+			t.Errorf("invalid %s: %q", inv.File, inv.Error)
+		}
+	}
+	want := []NameConflict{{Plugin: "alpha", Files: []string{filepath.Join(f.dir, "aaa_impostor.wasm"), filepath.Join(f.dir, "alpha.wasm")}}}
+	if !reflect.DeepEqual(st.Conflicts, want) {
+		t.Errorf("conflicts = %+v, want %+v", st.Conflicts, want)
+	}
+	if err := d.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "plugin name conflict: alpha is claimed by aaa_impostor.wasm, alpha.wasm") {
+		t.Errorf("Ready = %v, want the conflict", err)
+	}
+	if v, _ := f.metric("ffwasmhost_plugin_name_conflict", "plugin", "alpha"); v != 2 {
+		t.Errorf("ffwasmhost_plugin_name_conflict{alpha} = %v, want 2", v)
+	}
+	// A forced rescan (SIGHUP) tries both again and refuses both again.
+	d.Rescan(context.Background())
+	if st := d.Status(); len(st.Plugins) != 1 || len(st.Conflicts) != 1 {
+		t.Fatalf("after Rescan: plugins %+v, conflicts %+v", st.Plugins, st.Conflicts)
+	}
+
+	// The impostor goes: the real file loads without another change.
+	if err := os.Remove(filepath.Join(f.dir, "aaa_impostor.wasm")); err != nil {
 		t.Fatal(err)
 	}
 	f.scan()
-	f.waitTicks("alpha", sha(b), 1)
-	if st := d.Status(); len(st.Invalid) != 0 {
-		t.Errorf("invalid = %+v, want none", st.Invalid)
+	f.waitTicks("alpha", sha(real), 1)
+	if st := d.Status(); len(st.Invalid) != 0 || len(st.Conflicts) != 0 {
+		t.Errorf("invalid %+v, conflicts %+v, want none", st.Invalid, st.Conflicts)
 	}
+	if err := d.Ready(context.Background()); err != nil {
+		t.Errorf("Ready = %v", err)
+	}
+	if _, ok := f.metric("ffwasmhost_plugin_name_conflict", "plugin", "alpha"); ok {
+		t.Error("ffwasmhost_plugin_name_conflict{alpha} still exported")
+	}
+}
+
+// TestNewcomerCannotTakeARunningName: a file that claims the name of a
+// plugin that already runs is refused loudly; the running one goes on.
+func TestNewcomerCannotTakeARunningName(t *testing.T) {
+	f := newFixture(t, Config{})
+	real := tinyWasm(t, alpha("1"))
+	f.write("alpha.wasm", real)
+	d := f.open()
+	f.waitTicks("alpha", sha(real), 1)
+	f.write("aaa_impostor.wasm", tinyWasm(t, alpha("evil")))
+	f.scan()
+	st := d.Status()
+	if len(st.Plugins) != 1 || st.Plugins[0].SHA256 != sha(real) {
+		t.Fatalf("plugins = %+v, want the real alpha", st.Plugins)
+	}
+	if len(st.Invalid) != 1 || !strings.Contains(st.Invalid[0].Error, `duplicate plugin name "alpha", already running from alpha.wasm`) {
+		t.Fatalf("invalid = %+v", st.Invalid)
+	}
+	if len(st.Conflicts) != 1 || st.Conflicts[0].Running != filepath.Join(f.dir, "alpha.wasm") {
+		t.Errorf("conflicts = %+v, want alpha running from alpha.wasm", st.Conflicts)
+	}
+	if err := d.Ready(context.Background()); err == nil {
+		t.Error("Ready while two files claim alpha")
+	}
+	if !strings.Contains(f.log.String(), "plugin name conflict") {
+		t.Error("the conflict is not logged")
+	}
+	f.waitTicks("alpha", sha(real), st.Plugins[0].Ticks+2) // the real one keeps ticking
 }
 
 func TestUnsettledFileWaits(t *testing.T) {
@@ -352,4 +416,59 @@ func TestFailingTicksShowInStatusAndMetrics(t *testing.T) {
 	if v, _ := f.metric("ffwasmhost_ticks_total", "plugin", "bad", "outcome", "error"); v < 2 {
 		t.Errorf("error ticks = %v, want >= 2", v)
 	}
+}
+
+// TestLoadsDoNotWaitForATick: while a replaced version finishes a long
+// tick, other files load and tick, and a forced rescan (SIGHUP) returns;
+// only the swap itself waits for the tick.
+func TestLoadsDoNotWaitForATick(t *testing.T) {
+	f := newFixture(t, Config{})
+	v1, v2 := tinyWasm(t, alpha("1")), tinyWasm(t, alpha("2"))
+	f.write("alpha.wasm", v1)
+	inTick, release := make(chan struct{}), make(chan struct{})
+	f.cfg.Intervals = map[string]time.Duration{"alpha": 10 * time.Millisecond}
+	d, err := New(f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	d.tickHook = func(_ context.Context, plugin string) {
+		if plugin == "alpha" {
+			once.Do(func() {
+				close(inTick)
+				<-release
+			})
+		}
+	}
+	if err := d.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.d = d
+	<-inTick // v1 is mid-tick, and stays so until release
+
+	f.write("alpha.wasm", v2)
+	f.write("beta.wasm", tinyWasm(t, tinySpec{Name: "beta", Version: "1", IntervalMS: 20}))
+	_, swapped := d.scan(context.Background(), false)
+	f.waitTicks("beta", "", 2)
+	rescanned := make(chan struct{})
+	go func() {
+		d.Rescan(context.Background())
+		close(rescanned)
+	}()
+	select {
+	case <-rescanned:
+	case <-time.After(waitDeadline):
+		t.Fatal("a forced rescan waited for alpha's tick")
+	}
+	select {
+	case <-swapped:
+		t.Fatal("alpha was swapped while v1 was mid-tick")
+	default:
+	}
+	if ps, _ := f.plugin("alpha"); ps.SHA256 != sha(v1) {
+		t.Errorf("status shows %s while v1 is mid-tick", ps.SHA256[:12])
+	}
+	close(release)
+	<-swapped
+	f.waitTicks("alpha", sha(v2), 1)
 }

@@ -3,7 +3,10 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
@@ -22,6 +25,19 @@ type Status struct {
 	// file. A file listed here may also have an older version in Plugins,
 	// still running.
 	Invalid []InvalidFile `json:"invalid"`
+	// Conflicts are the plugin names that more than one file claims, sorted
+	// by name. Only a version that ran before the conflict runs; the
+	// daemon is not ready while any conflict lasts.
+	Conflicts []NameConflict `json:"conflicts"`
+}
+
+// NameConflict is a plugin name that several files claim.
+type NameConflict struct {
+	Plugin string   `json:"plugin"`
+	Files  []string `json:"files"` // sorted
+	// Running is the file whose version runs, if one ran before the
+	// conflict; empty when none runs.
+	Running string `json:"running,omitempty"`
 }
 
 // PluginStatus is one loaded plugin. Tick fields count the ticks of the
@@ -67,7 +83,7 @@ type InvalidFile struct {
 func (d *Daemon) Status() Status {
 	d.mu.Lock()
 	entries := mapValues(d.entries)
-	st := Status{PluginDir: d.cfg.PluginDir, Plugins: []PluginStatus{}, Invalid: []InvalidFile{}}
+	st := Status{PluginDir: d.cfg.PluginDir, Plugins: []PluginStatus{}, Invalid: []InvalidFile{}, Conflicts: d.conflictList()}
 	if d.dirErr != nil {
 		msg := d.dirErr.Error()
 		st.PluginDirError = &msg
@@ -77,10 +93,8 @@ func (d *Daemon) Status() Status {
 	}
 	d.mu.Unlock()
 	jobs := map[string]host.JobStatus{}
-	if d.sup != nil {
-		for _, js := range d.sup.Status() {
-			jobs[js.Name] = js
-		}
+	for _, js := range d.sup.Status() {
+		jobs[js.Name] = js
 	}
 	for _, e := range entries {
 		st.Plugins = append(st.Plugins, pluginStatus(e, jobs))
@@ -128,8 +142,25 @@ func pluginStatus(e *entry, jobs map[string]host.JobStatus) PluginStatus {
 	return ps
 }
 
-// Ready returns nil when the daemon is running, its database answers and
-// at least one plugin is loaded; otherwise an error saying which is not.
+// conflictList returns the name conflicts, sorted by name. The caller
+// holds d.mu.
+func (d *Daemon) conflictList() []NameConflict {
+	out := []NameConflict{}
+	for _, name := range slices.Sorted(maps.Keys(d.conflicts)) {
+		c := NameConflict{Plugin: name, Files: slices.Clone(d.conflicts[name])}
+		for _, f := range c.Files {
+			if e := d.entries[f]; e != nil && e.name() == name {
+				c.Running = f
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Ready returns nil when the daemon is running, its database answers, at
+// least one plugin is loaded and no plugin name is claimed by more than
+// one file; otherwise an error saying which is not.
 func (d *Daemon) Ready(ctx context.Context) error {
 	if p := d.phase.Load(); p != phaseRunning {
 		return fmt.Errorf("daemon %s", p)
@@ -142,9 +173,14 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	}
 	d.mu.Lock()
 	n := len(d.entries)
+	conflicts := d.conflictList()
 	d.mu.Unlock()
 	if n == 0 {
 		return fmt.Errorf("no plugins loaded from %s", d.cfg.PluginDir)
+	}
+	if len(conflicts) > 0 {
+		c := conflicts[0]
+		return fmt.Errorf("plugin name conflict: %s is claimed by %s (remove or rename all but one)", c.Plugin, strings.Join(baseNames(c.Files), ", "))
 	}
 	return nil
 }

@@ -73,7 +73,9 @@ func (d *Daemon) scanLoop(ctx context.Context) {
 	retry.Stop()
 	defer retry.Stop()
 	run := func() {
-		if wait := d.scan(ctx, false); wait > 0 {
+		// The loop changes a scan schedules run on their own; the loop
+		// does not wait for them.
+		if wait, _ := d.scan(ctx, false); wait > 0 {
 			retry.Reset(wait)
 		}
 	}
@@ -98,6 +100,8 @@ func (d *Daemon) scanLoop(ctx context.Context) {
 			d.log.Warn("watch plugin directory", "dir", d.cfg.PluginDir, "err", err)
 			debounce.Reset(debounceDelay)
 		case <-debounce.C:
+			run()
+		case <-d.kickScan:
 			run()
 		case <-retry.C:
 			run()
