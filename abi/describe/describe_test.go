@@ -146,6 +146,9 @@ func TestParseDescriptorInvalid(t *testing.T) {
 		{"abi_version a number", withField(t, "abi_version", `1.0`), "bad JSON"},
 
 		{"negative interval", withField(t, "default_interval_ms", `-1`), "negative"},
+		{"interval over a year", withField(t, "default_interval_ms", `31536000001`), "over the limit of 31536000000"},
+		{"interval of max int64", withField(t, "default_interval_ms", `9223372036854775807`), "over the limit"},
+		{"interval that overflowed a duration", withField(t, "default_interval_ms", `76480200929599801`), "over the limit"},
 
 		{"empty table name", withField(t, "reads", `[""]`), "plain identifier"},
 		{"table with space", withField(t, "writes", `["ff worker"]`), "plain identifier"},
@@ -240,7 +243,7 @@ func TestDescriptorBoundsFitTheLimit(t *testing.T) {
 		Name:              strings.Repeat("z", 64),
 		ABIVersion:        "1.999999999",
 		Version:           strings.Repeat("<", 128),
-		DefaultIntervalMS: 1<<63 - 1,
+		DefaultIntervalMS: describe.MaxIntervalMS,
 		Reads:             tables[:64],
 		Writes:            tables[64:],
 		Description:       strings.Repeat("&", 1024),

@@ -49,6 +49,9 @@ func (a *app) envIntervals() (map[string]time.Duration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s=%q: want whole seconds (0 disables)", v.env, s)
 		}
+		if d := time.Duration(n) * time.Second; d > daemon.MaxInterval {
+			return nil, fmt.Errorf("%s=%q: over the limit of %v", v.env, s, daemon.MaxInterval)
+		}
 		out[v.plugin] = time.Duration(n) * time.Second
 	}
 	return out, nil
@@ -87,6 +90,9 @@ func (f intervalFlag) Set(s string) error {
 	}
 	if d < 0 {
 		return fmt.Errorf("duration %q is negative", dur)
+	}
+	if d > daemon.MaxInterval {
+		return fmt.Errorf("duration %q is over the limit of %v", dur, daemon.MaxInterval)
 	}
 	f[name] = d
 	return nil

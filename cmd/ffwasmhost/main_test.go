@@ -31,6 +31,9 @@ func TestIntervalFlag(t *testing.T) {
 		{"x", "", 0, "want NAME=DURATION"},
 		{"Budget=1s", "", 0, "not a plugin name"},
 		{"budget_reset=-1s", "", 0, "negative"},
+		{"budget_reset=8760h", "budget_reset", 8760 * time.Hour, ""},
+		{"budget_reset=8761h", "", 0, "over the limit of 8760h0m0s"},
+		{"budget_reset=2562047h", "", 0, "over the limit"},
 	} {
 		f := intervalFlag{}
 		err := f.Set(c.in)

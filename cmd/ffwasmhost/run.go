@@ -19,6 +19,7 @@ type runOpts struct {
 	db, plugins, http, cacheDir *string
 	intervals                   intervalFlag
 	grace, standbyPoll          *time.Duration
+	minInterval                 *time.Duration
 	limits                      *limitFlag
 	sync                        *string
 	log                         *logFlags
@@ -31,6 +32,7 @@ func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory, watched for *.wasm files (env "+envPluginsDir+")")
 	o.http = fs.String("http", a.envOr(envHTTPAddr, daemon.DefaultHTTPAddr), `admin address for /healthz, /readyz, /metrics, /v1/plugins; "" disables (env `+envHTTPAddr+")")
 	fs.Var(o.intervals, "interval", "set one plugin's tick interval as `NAME=DURATION`, e.g. budget_reset=2s; repeatable; 0 disables (env FF_BUDGET_RESET_INTERVAL_S and FF_WORKER_REGISTRY_TTL_INTERVAL_S, in seconds, for the built-in two; default: the plugin's own)")
+	o.minInterval = fs.Duration("min-interval", daemon.DefaultMinInterval, "shortest tick interval a plugin's own default_interval_ms may set; shorter defaults are raised to it (an --interval may go lower)")
 	o.standbyPoll = fs.Duration("standby-poll", daemon.DefaultStandbyPoll, "while another daemon is active on the database, how often to try to take over")
 	o.grace = fs.Duration("grace", daemon.DefaultGrace, "on SIGINT/SIGTERM, how long running ticks may take to finish before they are aborted")
 	o.sync = synchronousFlag(fs)
@@ -80,6 +82,7 @@ func (a *app) cmdRun(args []string) int {
 		PluginDir:    *o.plugins,
 		HTTPAddr:     *o.http,
 		Intervals:    intervals,
+		MinInterval:  *o.minInterval,
 		Grace:        *o.grace,
 		StandbyPoll:  *o.standbyPoll,
 		Limits:       o.limits.all,

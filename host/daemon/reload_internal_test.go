@@ -62,18 +62,26 @@ func TestOpenLoadsValidFilesAndSkipsTheRest(t *testing.T) {
 	}
 }
 
+// TestIntervalOverrides: an operator's interval wins, zero disables, and
+// a plugin's own default below the minimum is raised to it (an operator's
+// interval is not).
 func TestIntervalOverrides(t *testing.T) {
-	f := newFixture(t, Config{Intervals: map[string]time.Duration{"alpha": 0, "beta": 15 * time.Millisecond}})
+	f := newFixture(t, Config{MinInterval: 50 * time.Millisecond,
+		Intervals: map[string]time.Duration{"alpha": 0, "beta": 15 * time.Millisecond}})
 	f.write("alpha.wasm", tinyWasm(t, alpha("1")))
 	f.write("beta.wasm", tinyWasm(t, tinySpec{Name: "beta", Version: "1", IntervalMS: 0}))
 	f.write("gamma.wasm", tinyWasm(t, tinySpec{Name: "gamma", Version: "1", IntervalMS: 0}))
+	f.write("delta.wasm", tinyWasm(t, tinySpec{Name: "delta", Version: "1", IntervalMS: 1}))
 	f.open()
 	f.waitTicks("beta", "", 1)
+	if !strings.Contains(f.log.String(), "default interval is below the minimum") {
+		t.Error("raising delta's interval is not logged")
+	}
 	for _, c := range []struct {
 		name    string
 		ms      int64
 		enabled bool
-	}{{"alpha", 0, false}, {"beta", 15, true}, {"gamma", 0, false}} {
+	}{{"alpha", 0, false}, {"beta", 15, true}, {"gamma", 0, false}, {"delta", 50, true}} {
 		ps, ok := f.plugin(c.name)
 		if !ok || ps.IntervalMS != c.ms || ps.Enabled != c.enabled {
 			t.Errorf("%s: interval_ms %d enabled %v, want %d %v", c.name, ps.IntervalMS, ps.Enabled, c.ms, c.enabled)
