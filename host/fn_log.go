@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -13,7 +14,8 @@ import (
 // fnLog: log(level i32, msg_ptr i32, msg_len i32). Writes one line to the
 // host's log at a slog level (-4 debug, 0 info, 4 warn, 8 error), tagged
 // with the plugin's name. A message over MaxOutputBytes is cut; lines over
-// MaxLogLines in one tick are dropped and counted.
+// MaxLogLines in one tick, or over the plugin's log rate, are dropped and
+// counted.
 var fnLog = hostFunc{
 	name:    abi.FnLog,
 	params:  []api.ValueType{i32, i32, i32},
@@ -32,7 +34,15 @@ var fnLog = hostFunc{
 		st.logLines++
 		msg, ok := readString(m.Memory(), api.DecodeU32(stack[1]), api.DecodeU32(stack[2]), st.limits.MaxOutputBytes)
 		if !ok {
-			st.log.Warn("plugin log call with a pointer outside its memory")
+			msg = "plugin log call with a pointer outside its memory"
+			level = slog.LevelWarn
+		}
+		if st.logRate != nil && !st.logRate.allow(time.Now(), len(msg)) {
+			st.rateDropped++
+			return
+		}
+		if !ok {
+			st.log.Warn(msg)
 			return
 		}
 		st.log.Log(ctx, level, msg, "source", "plugin")

@@ -21,11 +21,13 @@ type callState struct {
 	buf     []byte // reused result encoding
 	pending []byte // a result too big for the guest's buffer, until fetch
 
-	rep      Report
-	tickErr  string
-	logLines int
-	dropped  int
-	denials  int // statements the authorizer refused this tick
+	rep         Report
+	tickErr     string
+	logLines    int
+	dropped     int      // log lines over MaxLogLines this tick
+	rateDropped int      // log lines over the plugin's log rate this tick
+	logRate     *logRate // the plugin's log rate, across ticks; nil: none
+	denials     int      // statements the authorizer refused this tick
 }
 
 type stateKey struct{}

@@ -26,6 +26,13 @@ type Limits struct {
 	// MaxLogLines caps the log lines one tick may write; the rest are
 	// dropped and counted. Default 1000.
 	MaxLogLines int
+	// LogLinesPerSecond and LogBytesPerSecond cap a plugin's log over
+	// time, across ticks (a token bucket each, whose burst is MaxLogLines
+	// lines and 4 seconds' worth of bytes, at least MaxOutputBytes);
+	// lines past them are dropped and counted. Defaults 100 lines and
+	// 256 KiB per second.
+	LogLinesPerSecond int
+	LogBytesPerSecond int64
 }
 
 // DefaultLimits are the limits a plugin gets when nothing is configured.
@@ -36,6 +43,9 @@ var DefaultLimits = Limits{
 	MaxResultBytes: 16 << 20,
 	MaxOutputBytes: 64 << 10,
 	MaxLogLines:    1000,
+
+	LogLinesPerSecond: 100,
+	LogBytesPerSecond: 256 << 10,
 }
 
 // wasmPage is the size of one WebAssembly memory page.
@@ -65,6 +75,12 @@ func (l Limits) Merge(base Limits) Limits {
 	if l.MaxLogLines == 0 {
 		l.MaxLogLines = base.MaxLogLines
 	}
+	if l.LogLinesPerSecond == 0 {
+		l.LogLinesPerSecond = base.LogLinesPerSecond
+	}
+	if l.LogBytesPerSecond == 0 {
+		l.LogBytesPerSecond = base.LogBytesPerSecond
+	}
 	return l
 }
 
@@ -83,6 +99,10 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("max output bytes %d: want >= 1 KiB", l.MaxOutputBytes)
 	case l.MaxLogLines < 0:
 		return fmt.Errorf("max log lines %d: want >= 0", l.MaxLogLines)
+	case l.LogLinesPerSecond < 0:
+		return fmt.Errorf("log lines per second %d: want >= 0", l.LogLinesPerSecond)
+	case l.LogBytesPerSecond < 0:
+		return fmt.Errorf("log bytes per second %d: want >= 0", l.LogBytesPerSecond)
 	}
 	return nil
 }

@@ -27,6 +27,9 @@ type RunnerOptions struct {
 	// LockHeld, if set, is told how long each plugin transaction held the
 	// database's write lock, from BEGIN IMMEDIATE to COMMIT or ROLLBACK.
 	LockHeld func(time.Duration)
+	// LogDropped, if set, is told after a tick how many of its log lines
+	// were dropped: over MaxLogLines, and over the plugin's log rate.
+	LogDropped func(overTickLimit, overRate int)
 }
 
 // Runner binds a Plugin to a database and runs its ticks one at a time on
@@ -40,11 +43,20 @@ type Runner struct {
 	inst   *instance
 	st     callState
 	closed bool
+
+	logRate     *logRate // the plugin's log rate, across ticks
+	logDropped  func(overTickLimit, overRate int)
+	rateDropped int       // lines dropped over the rate since the last warning
+	rateWarned  time.Time // when that warning was last logged
 }
+
+// rateWarnEvery is how often a runner says it drops log lines over the
+// plugin's log rate: the warning must not become the flood.
+const rateWarnEvery = 10 * time.Second
 
 // NewRunner opens the plugin's database connection.
 func NewRunner(ctx context.Context, db *DB, p *Plugin, opts RunnerOptions) (*Runner, error) {
-	r := &Runner{p: p, log: p.log}
+	r := &Runner{p: p, log: p.log, logRate: newLogRate(p.Limits, time.Now()), logDropped: opts.LogDropped}
 	denied := func(d Denial) {
 		// Called during a tick, with r.mu held: r.st is this tick's state.
 		if r.st.denials++; r.st.denials <= maxDenialLogs {
@@ -106,7 +118,7 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		r.inst = inst
 	}
 	st := &r.st
-	*st = callState{sess: r.sess, limits: lim, log: r.log, buf: st.buf[:0]}
+	*st = callState{sess: r.sess, limits: lim, log: r.log, buf: st.buf[:0], logRate: r.logRate}
 
 	var (
 		status  int32
@@ -133,9 +145,7 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		}
 		return nil
 	})
-	if st.dropped > 0 {
-		r.log.Warn("plugin log lines dropped", "dropped", st.dropped, "limit", lim.MaxLogLines)
-	}
+	r.reportDropped(st, lim)
 	if n := st.denials - maxDenialLogs; n > 0 {
 		r.log.Warn("more statements denied than logged", "denied", st.denials, "not_logged", n)
 	}
@@ -168,6 +178,27 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 	}
 	st.pending = nil
 	return st.rep, err
+}
+
+// reportDropped logs and reports the log lines a tick dropped: those over
+// the per-tick limit at once, those over the rate at most every
+// rateWarnEvery, with the count since the last warning.
+func (r *Runner) reportDropped(st *callState, lim Limits) {
+	if st.dropped == 0 && st.rateDropped == 0 {
+		return
+	}
+	if st.dropped > 0 {
+		r.log.Warn("plugin log lines dropped", "dropped", st.dropped, "limit", lim.MaxLogLines)
+	}
+	r.rateDropped += st.rateDropped
+	if now := time.Now(); r.rateDropped > 0 && now.Sub(r.rateWarned) >= rateWarnEvery {
+		r.log.Warn("plugin log lines dropped over its log rate", "dropped", r.rateDropped,
+			"lines_per_second", lim.LogLinesPerSecond, "bytes_per_second", lim.LogBytesPerSecond)
+		r.rateDropped, r.rateWarned = 0, now
+	}
+	if r.logDropped != nil {
+		r.logDropped(st.dropped, st.rateDropped)
+	}
 }
 
 // Close rolls back a dry run's transaction, closes the instance and the

@@ -192,3 +192,35 @@ func TestDenialLogIsBounded(t *testing.T) {
 		t.Errorf("one tick logged %d denial lines, more than MaxLogLines (%d)", len(lines), limit)
 	}
 }
+
+// TestLogRateSpansTicks: the per-tick cap bounds one tick, the log rate
+// bounds a plugin that ticks often. Here a burst of 500 lines is spent by
+// the first tick; the next ones, moments later, keep only what the rate of
+// 10 lines a second refilled, and the runner counts the rest.
+func TestLogRateSpansTicks(t *testing.T) {
+	t.Parallel()
+	setup := fxOpen(t, host.DBOptions{})
+	var overTick, overRate int
+	r := fxRunner(t, setup.DB, "log_flood", host.Limits{MaxLogLines: 500, LogLinesPerSecond: 10},
+		host.RunnerOptions{LogDropped: func(tick, rate int) { overTick += tick; overRate += rate }})
+	const ticks = 4
+	start := time.Now()
+	for i := range ticks {
+		if _, err := r.Tick(context.Background(), int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	kept := len(fxEngineLog().fxLines("plugin=log_flood", "log_flood line"))
+	// The burst, plus what 10 lines a second refilled meanwhile (+1 for
+	// the token in flight).
+	if limit := 500 + int(elapsed.Seconds()*10) + 1; kept > limit || kept < 500 {
+		t.Errorf("kept %d log lines in %d ticks over %v, want 500 to %d", kept, ticks, elapsed, limit)
+	}
+	if overTick != 0 || overRate != ticks*500-kept {
+		t.Errorf("LogDropped counted %d over the tick limit and %d over the rate; want 0 and %d", overTick, overRate, ticks*500-kept)
+	}
+	if len(fxEngineLog().fxLines("plugin=log_flood", "dropped over its log rate")) == 0 {
+		t.Error("the drops are not logged")
+	}
+}

@@ -46,6 +46,25 @@ var limitFields = map[string]func(*host.Limits, string) error{
 		l.MaxLogLines = n
 		return nil
 	},
+	"log-lines-per-second": func(l *host.Limits, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q: want a positive whole number", v)
+		}
+		l.LogLinesPerSecond = n
+		return nil
+	},
+	"log-bytes-per-second": func(l *host.Limits, v string) error {
+		n, err := parseSize(v)
+		if err != nil {
+			return err
+		}
+		if n == 0 || n > 1<<40 {
+			return fmt.Errorf("size %q: want 1 B to 1 TiB", v)
+		}
+		l.LogBytesPerSecond = int64(n)
+		return nil
+	},
 }
 
 func sizeField(field func(*host.Limits) *uint32) func(*host.Limits, string) error {

@@ -11,7 +11,8 @@ import (
 func TestLimitFlag(t *testing.T) {
 	var f limitFlag
 	for _, s := range []string{"memory=128MiB", "tick-timeout=5s", "budget_reset.max-result-bytes=2MiB",
-		"budget_reset.memory=32MiB", "worker_ttl.max-log-lines=10", "max-call-bytes=4096"} {
+		"budget_reset.memory=32MiB", "worker_ttl.max-log-lines=10", "max-call-bytes=4096",
+		"worker_ttl.log-lines-per-second=5", "worker_ttl.log-bytes-per-second=8KiB"} {
 		if err := f.Set(s); err != nil {
 			t.Fatalf("Set(%q): %v", s, err)
 		}
@@ -22,7 +23,7 @@ func TestLimitFlag(t *testing.T) {
 	if want := (host.Limits{MemoryBytes: 32 << 20, MaxResultBytes: 2 << 20}); f.plugin["budget_reset"] != want {
 		t.Errorf("budget_reset = %+v, want %+v", f.plugin["budget_reset"], want)
 	}
-	if f.plugin["worker_ttl"].MaxLogLines != 10 {
+	if w := f.plugin["worker_ttl"]; w.MaxLogLines != 10 || w.LogLinesPerSecond != 5 || w.LogBytesPerSecond != 8<<10 {
 		t.Errorf("worker_ttl = %+v", f.plugin["worker_ttl"])
 	}
 }
@@ -39,6 +40,8 @@ func TestLimitFlagRejects(t *testing.T) {
 		{"tick-timeout=-1s", "duration \"-1s\""},
 		{"max-result-bytes=8GiB", "over 4 GiB"},
 		{"max-log-lines=x", "positive whole number"},
+		{"log-lines-per-second=0", "positive whole number"},
+		{"log-bytes-per-second=2048GiB", "want 1 B to 1 TiB"},
 	} {
 		var f limitFlag
 		err := f.Set(tt.in)

@@ -39,6 +39,7 @@ type metrics struct {
 	failing    *prometheus.GaugeVec
 	lock       *prometheus.HistogramVec
 	conflicts  *prometheus.GaugeVec
+	logDropped *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -86,8 +87,12 @@ func newMetrics() *metrics {
 			Name: "ffwasmhost_plugin_name_conflict",
 			Help: "Files that claim a plugin name more than one file claims; none of them but an already running one runs.",
 		}, []string{"plugin"}),
+		logDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ffwasmhost_log_lines_dropped_total",
+			Help: "Plugin log lines dropped, by plugin and reason (tick_limit: over max-log-lines in one tick; rate_limit: over the plugin's log rate).",
+		}, []string{"plugin", "reason"}),
 	}
-	m.reg.MustRegister(m.ticks, m.duration, m.processed, m.itemErrors, m.reloads, m.info, m.denied, m.failing, m.lock, m.conflicts,
+	m.reg.MustRegister(m.ticks, m.duration, m.processed, m.itemErrors, m.reloads, m.info, m.denied, m.failing, m.lock, m.conflicts, m.logDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{ReloadLoaded, ReloadReplaced, ReloadRemoved, ReloadFailed} {
 		m.reloads.WithLabelValues(r)
@@ -146,6 +151,16 @@ func (m *metrics) conflict(plugin string, files int) {
 		return
 	}
 	m.conflicts.WithLabelValues(plugin).Set(float64(files))
+}
+
+// logDroppedBy returns the runner hook that counts plugin's dropped log
+// lines.
+func (m *metrics) logDroppedBy(plugin string) func(overTickLimit, overRate int) {
+	tick, rate := m.logDropped.WithLabelValues(plugin, "tick_limit"), m.logDropped.WithLabelValues(plugin, "rate_limit")
+	return func(overTickLimit, overRate int) {
+		tick.Add(float64(overTickLimit))
+		rate.Add(float64(overRate))
+	}
 }
 
 // reload counts one reload result.
