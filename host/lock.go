@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -65,6 +66,17 @@ func WaitActiveLock(ctx context.Context, dbPath string, poll time.Duration, wait
 		case <-t.C:
 		}
 	}
+}
+
+// LockHolder returns what the holder of the lock for dbPath wrote about
+// itself ("pid N since TIME"), or "" if nothing can be read.
+func LockHolder(dbPath string) string {
+	b, err := os.ReadFile(LockPath(dbPath))
+	if err != nil {
+		return ""
+	}
+	s, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(s)
 }
 
 // Release gives the lock up. It is safe to call more than once.

@@ -17,6 +17,7 @@ type tickOpts struct {
 	db, plugins, cacheDir *string
 	now                   nowFlag
 	untilIdle, dryRun     *bool
+	force                 *bool
 	log                   *logFlags
 	limits                *limitFlag
 }
@@ -28,6 +29,7 @@ func (a *app) tickFlags() (*flag.FlagSet, *tickOpts) {
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory (env "+envPluginsDir+")")
 	fs.Var(&o.now, "now", "now_ms handed to the plugin, in `MS` since the Unix epoch (default: the wall clock, read once)")
 	o.untilIdle = fs.Bool("until-idle", false, "repeat the tick until one processes nothing, then print the totals")
+	o.force = fs.Bool("force", false, "tick even while a daemon is active on the database (its ticks of the plugin may then overlap this one)")
 	o.dryRun = fs.Bool("dry-run", false, "run inside a transaction that is rolled back: report what would happen, change nothing")
 	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
 	o.log = a.addLogFlags(fs)
@@ -60,6 +62,7 @@ func (a *app) cmdTick(args []string) int {
 		NowMS:     now,
 		UntilIdle: *o.untilIdle,
 		DryRun:    *o.dryRun,
+		Force:     *o.force,
 		CacheDir:  *o.cacheDir,
 		Limits:    o.limits.plugin[pos[0]].Merge(o.limits.all),
 		Logger:    o.log.logger(a.stderr),

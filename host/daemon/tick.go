@@ -35,6 +35,11 @@ type TickOptions struct {
 	// end (host.RunnerOptions.DryRun): later ticks see earlier ticks'
 	// changes, the database sees none.
 	DryRun bool
+	// Force ticks even while a daemon is active on the database. Without
+	// it Tick takes the database's active lock for the run, as a daemon
+	// does, so a plugin's ticks never overlap, and refuses (ErrDaemonActive)
+	// when a daemon holds it.
+	Force bool
 	// DBOptions, Limits, CacheDir and Logger are as in Config.
 	DBOptions host.DBOptions
 	Limits    host.Limits
@@ -75,6 +80,8 @@ var (
 	ErrNoDatabase = errors.New("database does not exist")
 	// ErrNotIdle: UntilIdle reached MaxTicks with work still being done.
 	ErrNotIdle = errors.New("still processing")
+	// ErrDaemonActive: a daemon holds the database's active lock.
+	ErrDaemonActive = errors.New("a daemon is active on this database")
 )
 
 // Tick runs the named plugin's scan_tick once (or, with UntilIdle, until a
@@ -103,6 +110,21 @@ func Tick(ctx context.Context, opts TickOptions) (sum TickSummary, err error) {
 	}
 	if _, err := os.Stat(opts.DBPath); errors.Is(err, fs.ErrNotExist) {
 		return sum, fmt.Errorf("database %s: %w (create it with: ffwasmhost migrate --db %s)", opts.DBPath, ErrNoDatabase, opts.DBPath)
+	}
+	if !opts.Force {
+		lock, err := host.TryActiveLock(opts.DBPath)
+		if errors.Is(err, host.ErrLocked) {
+			holder := host.LockHolder(opts.DBPath)
+			if holder != "" {
+				holder = ", " + holder
+			}
+			return sum, fmt.Errorf("database %s: %w (lock %s%s); a tick beside it could overlap the daemon's ticks: stop the daemon or pass --force",
+				opts.DBPath, ErrDaemonActive, host.LockPath(opts.DBPath), holder)
+		}
+		if err != nil {
+			return sum, fmt.Errorf("database %s: %w", opts.DBPath, err)
+		}
+		defer lock.Release()
 	}
 	db, err := host.OpenDB(ctx, opts.DBPath, opts.DBOptions)
 	if err != nil {

@@ -81,3 +81,34 @@ func TestTick(t *testing.T) {
 		t.Errorf("dry run = %v", err)
 	}
 }
+
+// TestTickBesideADaemon: a one-shot tick takes the database's active lock,
+// so it refuses to run beside a live daemon (whose ticks of the plugin it
+// could overlap) unless forced, and a daemon started meanwhile waits.
+func TestTickBesideADaemon(t *testing.T) {
+	opts := tickFixture(t, map[string]tinySpec{"alpha.wasm": alpha("1")})
+	opts.Plugin = "alpha"
+	lock, err := host.TryActiveLock(opts.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Tick(context.Background(), opts)
+	if !errors.Is(err, ErrDaemonActive) || !strings.Contains(err.Error(), host.LockPath(opts.DBPath)) ||
+		!strings.Contains(err.Error(), "pid ") || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("tick beside a daemon = %v, want ErrDaemonActive naming the lock, its holder and --force", err)
+	}
+	opts.Force = true
+	if sum, err := Tick(context.Background(), opts); err != nil || sum.Ticks != 1 {
+		t.Errorf("forced tick = %+v, %v", sum, err)
+	}
+	lock.Release()
+	opts.Force = false
+	if _, err := Tick(context.Background(), opts); err != nil {
+		t.Errorf("tick with no daemon = %v", err)
+	}
+	if l, err := host.TryActiveLock(opts.DBPath); err != nil {
+		t.Errorf("the tick kept the active lock: %v", err)
+	} else {
+		l.Release()
+	}
+}
