@@ -29,7 +29,9 @@ import (
 type EngineConfig struct {
 	// CacheDir holds wazero's compilation cache, so a plugin compiled once
 	// loads in a fraction of the time afterwards. Empty keeps the cache in
-	// memory for the Engine's life.
+	// memory for the Engine's life. It holds machine code the process
+	// runs: NewEngine makes it 0700 and refuses one another user owns
+	// (PrivateDir).
 	CacheDir string
 	// Limits are the defaults for every plugin; zero fields take
 	// DefaultLimits.
@@ -58,6 +60,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.CacheDir == "" {
 		e.cache = wazero.NewCompilationCache()
 	} else {
+		if err := PrivateDir(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("compilation cache: %w", err)
+		}
 		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
 			return nil, fmt.Errorf("compilation cache %s: %w", cfg.CacheDir, err)

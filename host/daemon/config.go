@@ -229,18 +229,9 @@ func NewEngine(cacheDir string, lim host.Limits, log *slog.Logger) (*host.Engine
 	if !explicit {
 		cacheDir = DefaultCacheDir()
 	}
-	if cacheDir != "" {
-		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-			if explicit {
-				return nil, fmt.Errorf("compilation cache %s: %w", cacheDir, err)
-			}
-			log.Debug("compilation cache directory unusable; caching in memory", "dir", cacheDir, "err", err)
-			cacheDir = ""
-		}
-	}
 	eng, err := host.NewEngine(host.EngineConfig{CacheDir: cacheDir, Limits: lim, Logger: log})
 	if err != nil && !explicit && cacheDir != "" {
-		log.Debug("compilation cache directory unusable; caching in memory", "dir", cacheDir, "err", err)
+		log.Warn("compilation cache directory unusable; caching in memory", "dir", cacheDir, "err", err)
 		eng, err = host.NewEngine(host.EngineConfig{Limits: lim, Logger: log})
 	}
 	return eng, err

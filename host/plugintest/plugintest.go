@@ -64,8 +64,8 @@ func BuildWasm(pkg string) (string, error) {
 	if p, ok := builds.paths[abs]; ok {
 		return p, nil
 	}
-	dir := filepath.Join(os.TempDir(), "ffwasmhost-plugintest")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir := filepath.Join(userTempDir(), "plugintest")
+	if err := host.PrivateDir(dir); err != nil {
 		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	sum := sha256.Sum256([]byte(abs))
@@ -97,8 +97,16 @@ var shared struct {
 // CacheDir is the wazero compilation cache every test engine shares. The
 // cache's files are written atomically, so concurrent test processes may
 // share it, and a plugin compiled by a plain test run is reused by a -race
-// run, whose compiles are many times slower.
-func CacheDir() string { return filepath.Join(os.TempDir(), "ffwasmhost-test-wazero-cache") }
+// run, whose compiles are many times slower. It is private to the user
+// (host.PrivateDir), never the user's real cache directory.
+func CacheDir() string { return filepath.Join(userTempDir(), "wazero-cache") }
+
+// userTempDir is this user's directory under os.TempDir for test builds
+// and caches: a fixed, private path, so that test processes share it and
+// other users cannot write to it.
+func userTempDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("ffwasmhost-%d", os.Getuid()))
+}
 
 // Engine returns an engine shared by the tests of one process, so each
 // plugin compiles once, and at most once across processes (CacheDir).

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 )
 
 var (
@@ -58,10 +60,9 @@ func setup(m *testing.M) (int, error) {
 			return 0, err
 		}
 	}
-	cacheDir = filepath.Join(tmp, "cache")
-	if dir, err := os.UserCacheDir(); err == nil && os.MkdirAll(filepath.Join(dir, "ffwasmhost"), 0o755) == nil {
-		cacheDir = filepath.Join(dir, "ffwasmhost") // reused across runs: compiling is the slow part
-	}
+	// The tests' private cache, reused across runs (compiling is the slow
+	// part), never the user's real one.
+	cacheDir = plugintest.CacheDir()
 	// Compile both plugins into the cache before the tests start their clocks.
 	cmd := exec.Command(bin, "validate", "--cache-dir", cacheDir,
 		filepath.Join(pluginDir, "budget_reset.wasm"), filepath.Join(pluginDir, "worker_ttl.wasm"))
