@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -227,7 +228,7 @@ var requiredExports = map[string][2][]api.ValueType{
 
 func checkExports(mod wazero.CompiledModule) error {
 	exports := mod.ExportedFunctions()
-	for _, name := range sortedKeys(requiredExports) {
+	for _, name := range slices.Sorted(maps.Keys(requiredExports)) {
 		sig := requiredExports[name]
 		f, ok := exports[name]
 		if !ok {

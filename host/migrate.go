@@ -2,26 +2,67 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	_ "embed"
+	"encoding/hex"
+	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
+	"time"
 )
 
 //go:embed schema.sql
 var schemaSQL string
 
-// Migrate creates the reconciler tables and index where they are missing.
-// It is idempotent, and on a database where the tables already exist it
-// changes nothing. If an existing table lacks a column the reconcilers
-// need, it returns an error naming the table and column and changes
-// nothing at all.
+// migration is one numbered step of the host's schema. Steps are applied
+// in order, each once, and recorded in ffwasmhost_migrations; a step is
+// never edited once released, only followed by another.
+type migration struct {
+	version int
+	name    string
+	sql     string
+	// check, if set, runs before the step and may refuse it; the error
+	// then names what is wrong and nothing is changed.
+	check func(ctx context.Context, tx *sql.Tx) error
+}
+
+// hostMigrations are the host's schema steps. On a database FlowFabric
+// created, they drop, rewrite and reorder nothing: every statement creates
+// only what is missing.
+var hostMigrations = []migration{
+	{version: 1, name: "reconciler tables", sql: schemaSQL, check: checkReconcilerColumns},
+}
+
+// SchemaVersion is the host schema version this binary migrates to.
+var SchemaVersion = len(hostMigrations)
+
+// ledgerSQL creates the table that records applied migrations, by owner:
+// "host" for the host's own steps.
+const ledgerSQL = `CREATE TABLE IF NOT EXISTS ffwasmhost_migrations (
+    owner          TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    name           TEXT    NOT NULL,
+    checksum       TEXT    NOT NULL,
+    applied_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (owner, version)
+)`
+
+// hostOwner is the owner of the host's own steps in ffwasmhost_migrations.
+const hostOwner = "host"
+
+// ErrSchemaTooNew is wrapped by Migrate when the database's host schema is
+// newer than this binary's.
+var ErrSchemaTooNew = errors.New("database schema is newer than this ffwasmhost")
+
+// Migrate applies the host schema steps the database has not had yet, in
+// one transaction, and records each. It is idempotent. It refuses, changing
+// nothing, a database whose schema version is newer than SchemaVersion,
+// and one where an existing reconciler table lacks a column the
+// reconcilers need (the error names the table and column).
 func Migrate(ctx context.Context, db *DB) error {
-	want, err := schemaColumns(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	conn, err := db.SQL.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -32,25 +73,83 @@ func Migrate(ctx context.Context, db *DB) error {
 		return fmt.Errorf("migrate: begin: %w", err)
 	}
 	defer tx.Rollback()
-	for _, table := range sortedKeys(want) {
-		have, err := tableColumns(ctx, tx, table)
-		if err != nil {
-			return fmt.Errorf("migrate: read columns of %s: %w", table, err)
-		}
-		if len(have) == 0 {
-			continue // created below
-		}
-		for _, col := range want[table] {
-			if !have[col] {
-				return fmt.Errorf("migrate: table %s exists but lacks column %s; nothing was changed", table, col)
+	if _, err := tx.ExecContext(ctx, ledgerSQL); err != nil {
+		return fmt.Errorf("migrate: create ffwasmhost_migrations: %w", err)
+	}
+	have, err := appliedVersion(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if have > SchemaVersion {
+		return fmt.Errorf("migrate: database has host schema version %d, this ffwasmhost knows up to %d: %w (upgrade ffwasmhost)",
+			have, SchemaVersion, ErrSchemaTooNew)
+	}
+	for _, m := range hostMigrations[have:] {
+		if m.check != nil {
+			if err := m.check(ctx, tx); err != nil {
+				return fmt.Errorf("migrate: %w", err)
 			}
 		}
-	}
-	if _, err := tx.ExecContext(ctx, schemaSQL); err != nil {
-		return fmt.Errorf("migrate: create schema: %w", err)
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("migrate: step %d (%s): %w", m.version, m.name, err)
+		}
+		sum := sha256.Sum256([]byte(m.sql))
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ffwasmhost_migrations (owner, version, name, checksum, applied_at_ms)
+VALUES (?, ?, ?, ?, ?)`, hostOwner, m.version, m.name, hex.EncodeToString(sum[:]), time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("migrate: record step %d: %w", m.version, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// AppliedSchemaVersion returns the database's host schema version: the
+// last host step applied, 0 before the first Migrate.
+func AppliedSchemaVersion(ctx context.Context, db *DB) (int, error) {
+	var n int
+	err := db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'ffwasmhost_migrations'`).Scan(&n)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	return appliedVersion(ctx, db.SQL)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func appliedVersion(ctx context.Context, q querier) (int, error) {
+	var v sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT max(version) FROM ffwasmhost_migrations WHERE owner = ?`, hostOwner).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read host schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// checkReconcilerColumns refuses step 1 when a reconciler table exists but
+// lacks a column the reconcilers need: schema.sql creates only missing
+// tables, so it would not add the column.
+func checkReconcilerColumns(ctx context.Context, tx *sql.Tx) error {
+	want, err := schemaColumns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, table := range slices.Sorted(maps.Keys(want)) {
+		have, err := tableColumns(ctx, tx, table)
+		if err != nil {
+			return fmt.Errorf("read columns of %s: %w", table, err)
+		}
+		if len(have) == 0 {
+			continue // created by the step
+		}
+		for _, col := range want[table] {
+			if !have[col] {
+				return fmt.Errorf("table %s exists but lacks column %s; nothing was changed", table, col)
+			}
+		}
 	}
 	return nil
 }
@@ -88,16 +187,9 @@ func schemaColumns(ctx context.Context) (map[string][]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		for c := range cols {
-			out[t] = append(out[t], c)
-		}
-		sort.Strings(out[t])
+		out[t] = slices.Sorted(maps.Keys(cols))
 	}
 	return out, nil
-}
-
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // tableColumns returns the lowercased column names of table, or none if it
@@ -117,13 +209,4 @@ func tableColumns(ctx context.Context, q querier, table string) (map[string]bool
 		cols[strings.ToLower(c)] = true
 	}
 	return cols, rows.Err()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

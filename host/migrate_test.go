@@ -206,7 +206,7 @@ func TestMigrateTwiceChangesNothing(t *testing.T) {
 	}
 	first := snapshotDB(t, db)
 	wantSchema := []string{"ff_budget_policy", "ff_budget_policy_reset_due_idx", "ff_budget_usage",
-		"ff_worker_registry", "ff_worker_registry_event"}
+		"ff_worker_registry", "ff_worker_registry_event", "ffwasmhost_migrations"}
 	if got := queryTexts(t, db, `SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'`); !slices.Equal(got, wantSchema) {
 		t.Fatalf("after Migrate, schema objects are %q, want %q", got, wantSchema)
 	}
@@ -233,8 +233,8 @@ VALUES (0, 'b1', 'd', 7, 2)`,
 
 // TestMigrateKeepsExistingTables: on a database whose reconciler tables
 // already exist, with columns of their own and data, Migrate drops and
-// rewrites nothing. The one object it may add is the due index, when it is
-// missing.
+// rewrites nothing. It adds its own ffwasmhost_* tables, and the due index
+// when it is missing.
 func TestMigrateKeepsExistingTables(t *testing.T) {
 	ctx := context.Background()
 	for _, withIndex := range []bool{true, false} {
@@ -255,18 +255,10 @@ func TestMigrateKeepsExistingTables(t *testing.T) {
 					t.Fatal(err)
 				}
 				after := snapshotDB(t, db)
-				if withIndex {
-					checkSnapshotsEqual(t, before, after)
-					continue
-				}
-				// Only the index is new; every table and row is as it was.
-				if !maps.EqualFunc(before.Rows, after.Rows, slices.Equal) {
-					t.Errorf("rows changed:\nbefore %q\n after %q", before.Rows, after.Rows)
-				}
-				var added []string
-				for _, s := range after.Schema {
-					if !slices.Contains(before.Schema, s) {
-						added = append(added, s)
+				// Every table and row that was there is as it was.
+				for table, rows := range before.Rows {
+					if !slices.Equal(rows, after.Rows[table]) {
+						t.Errorf("rows of %s changed:\nbefore %q\n after %q", table, rows, after.Rows[table])
 					}
 				}
 				for _, s := range before.Schema {
@@ -274,8 +266,15 @@ func TestMigrateKeepsExistingTables(t *testing.T) {
 						t.Errorf("schema entry changed or dropped: %q", s)
 					}
 				}
-				if len(added) != 1 || !strings.HasPrefix(added[0], "index ff_budget_policy_reset_due_idx ff_budget_policy: ") {
-					t.Errorf("Migrate added %q, want only the due index", added)
+				for _, s := range after.Schema {
+					if slices.Contains(before.Schema, s) {
+						continue
+					}
+					ours := strings.Contains(s, " ffwasmhost_")
+					due := !withIndex && strings.HasPrefix(s, "index ff_budget_policy_reset_due_idx ff_budget_policy: ")
+					if !ours && !due {
+						t.Errorf("Migrate added %q; want only ffwasmhost_* objects and the missing due index", s)
+					}
 				}
 			}
 
@@ -344,6 +343,37 @@ func TestMigrateMissingColumn(t *testing.T) {
 			checkSnapshotsEqual(t, before, snapshotDB(t, db))
 		})
 	}
+}
+
+// TestMigrateVersions: the steps applied are recorded with the binary's
+// version, shown by AppliedSchemaVersion; a database whose host schema is
+// newer than the binary is refused with both versions named, changing
+// nothing.
+func TestMigrateVersions(t *testing.T) {
+	ctx := context.Background()
+	db := emptyDB(t)
+	if v, err := host.AppliedSchemaVersion(ctx, db); err != nil || v != 0 {
+		t.Fatalf("before Migrate: version %d, %v; want 0", v, err)
+	}
+	if err := host.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := host.AppliedSchemaVersion(ctx, db); err != nil || v != host.SchemaVersion {
+		t.Fatalf("after Migrate: version %d, %v; want %d", v, err, host.SchemaVersion)
+	}
+	var steps int
+	if err := db.SQL.QueryRow(`SELECT count(*) FROM ffwasmhost_migrations WHERE owner = 'host' AND length(checksum) = 64`).Scan(&steps); err != nil || steps != host.SchemaVersion {
+		t.Errorf("recorded steps = %d, %v; want %d", steps, err, host.SchemaVersion)
+	}
+	newer := host.SchemaVersion + 1
+	execStmts(t, db, fmt.Sprintf(`INSERT INTO ffwasmhost_migrations VALUES ('host', %d, 'from the future', 'x', 1)`, newer))
+	before := snapshotDB(t, db)
+	err := host.Migrate(ctx, db)
+	if !errors.Is(err, host.ErrSchemaTooNew) || !strings.Contains(err.Error(), fmt.Sprintf("version %d", newer)) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("up to %d", host.SchemaVersion)) {
+		t.Errorf("Migrate of a newer database = %v, want ErrSchemaTooNew naming %d and %d", err, newer, host.SchemaVersion)
+	}
+	checkSnapshotsEqual(t, before, snapshotDB(t, db))
 }
 
 // TestOpenDBNotSQLite: OpenDB on a file that is not a SQLite database fails

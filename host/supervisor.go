@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -176,7 +178,7 @@ func (s *Supervisor) Start() error {
 		return ErrShutdown
 	}
 	s.started = true
-	for _, name := range sortedKeys(s.loops) {
+	for _, name := range slices.Sorted(maps.Keys(s.loops)) {
 		s.spawn(s.loops[name])
 	}
 	s.log.Info("supervisor started", "jobs", len(s.loops))

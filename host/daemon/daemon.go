@@ -36,7 +36,8 @@ type Daemon struct {
 	ln  net.Listener
 	srv *http.Server
 
-	phase atomic.Value // string: phaseNew, phaseStarting, phaseRunning, phaseClosing, phaseClosed
+	phase         atomic.Value // string: phaseNew, phaseStarting, phaseRunning, phaseClosing, phaseClosed
+	schemaVersion atomic.Int64 // the database's host schema version, once migrated
 
 	// scanMu serializes scans; the fields after it are written only while
 	// it is held.
@@ -158,6 +159,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := host.Migrate(ctx, d.db); err != nil {
 		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
 	}
+	d.schemaVersion.Store(int64(host.SchemaVersion))
 	if d.eng, err = NewEngine(d.cfg.CacheDir, d.cfg.Limits, d.log); err != nil {
 		return err
 	}

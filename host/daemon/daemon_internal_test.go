@@ -206,6 +206,9 @@ func TestHTTPEndpoints(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
 		t.Fatalf("/v1/plugins = %d %v: %s", code, err, body)
 	}
+	if st.SchemaVersion != int64(host.SchemaVersion) {
+		t.Errorf("/v1/plugins schema_version = %d, want %d", st.SchemaVersion, host.SchemaVersion)
+	}
 	if len(st.Plugins) != 1 || st.Plugins[0].Name != "alpha" || st.Plugins[0].IntervalMS != 20 || st.Plugins[0].LastTick == nil {
 		t.Errorf("/v1/plugins = %+v", st.Plugins)
 	}

@@ -14,6 +14,9 @@ import (
 
 // Status is the daemon's state, as /v1/plugins serves it.
 type Status struct {
+	// SchemaVersion is the database's host schema version (0 until the
+	// daemon has migrated it).
+	SchemaVersion int64 `json:"schema_version"`
 	// PluginDir is the watched directory.
 	PluginDir string `json:"plugin_dir"`
 	// PluginDirError says why the directory cannot be read (the loaded
@@ -83,7 +86,8 @@ type InvalidFile struct {
 func (d *Daemon) Status() Status {
 	d.mu.Lock()
 	entries := mapValues(d.entries)
-	st := Status{PluginDir: d.cfg.PluginDir, Plugins: []PluginStatus{}, Invalid: []InvalidFile{}, Conflicts: d.conflictList()}
+	st := Status{SchemaVersion: d.schemaVersion.Load(), PluginDir: d.cfg.PluginDir, Plugins: []PluginStatus{},
+		Invalid: []InvalidFile{}, Conflicts: d.conflictList()}
 	if d.dirErr != nil {
 		msg := d.dirErr.Error()
 		st.PluginDirError = &msg

@@ -131,6 +131,12 @@ func Tick(ctx context.Context, opts TickOptions) (sum TickSummary, err error) {
 		return sum, err
 	}
 	defer db.Close()
+	if v, err := host.AppliedSchemaVersion(ctx, db); err != nil {
+		return sum, fmt.Errorf("database %s: %w", opts.DBPath, err)
+	} else if v > host.SchemaVersion {
+		return sum, fmt.Errorf("database %s: host schema version %d, this ffwasmhost knows up to %d: %w (upgrade ffwasmhost)",
+			opts.DBPath, v, host.SchemaVersion, host.ErrSchemaTooNew)
+	}
 	eng, err := NewEngine(opts.CacheDir, opts.Limits, opts.Logger)
 	if err != nil {
 		return sum, err
