@@ -110,6 +110,9 @@ func (d Descriptor) Validate() error {
 		if strings.HasPrefix(strings.ToLower(t), "sqlite_") {
 			return fmt.Errorf("describe: table %q is internal to SQLite and cannot be declared", t)
 		}
+		if strings.HasPrefix(strings.ToLower(t), "ffwasmhost_") {
+			return fmt.Errorf("describe: table %q belongs to the host and cannot be declared", t)
+		}
 	}
 	return checkLine("description", d.Description, maxDescriptionLen)
 }

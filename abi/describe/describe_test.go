@@ -151,6 +151,8 @@ func TestParseDescriptorInvalid(t *testing.T) {
 		{"interval that overflowed a duration", withField(t, "default_interval_ms", `76480200929599801`), "over the limit"},
 
 		{"empty table name", withField(t, "reads", `[""]`), "plain identifier"},
+		{"host table", withField(t, "reads", `["ffwasmhost_migrations"]`), "belongs to the host"},
+		{"host table in capitals", withField(t, "writes", `["FFWASMHOST_Lease"]`), "belongs to the host"},
 		{"table with space", withField(t, "writes", `["ff worker"]`), "plain identifier"},
 		{"table with schema", withField(t, "writes", `["main.ff_worker"]`), "plain identifier"},
 		{"table with quote", withField(t, "reads", `["\"t\""]`), "plain identifier"},
