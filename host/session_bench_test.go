@@ -22,7 +22,7 @@ func benchSession(b *testing.B) *session {
 	db, _ := mustSession(b)
 	ctx := context.Background()
 	s, err := openSession(ctx, db, describe.Descriptor{Name: "bench",
-		Writes: []string{"ff_worker_registry", "ff_worker_registry_event"}}, DefaultLimits, nil)
+		Writes: []string{"ff_worker_registry", "ff_worker_registry_event"}}, DefaultLimits, false, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
