@@ -17,7 +17,9 @@ import (
 // through. ff_worker_registry_event stands for any undeclared table.
 func TestAuthorizer(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`)
+	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
+		// sqlite_sequence, sqlite_stat1 and sqlite_stat4 exist
+		`CREATE TABLE probe_seq (id INTEGER PRIMARY KEY AUTOINCREMENT)`, `INSERT INTO probe_seq DEFAULT VALUES`, `ANALYZE`)
 	fxSeed(t, setup.DB.SQL)
 	var denials []host.Denial
 	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{Denied: func(d host.Denial) { denials = append(denials, d) }})
@@ -64,6 +66,51 @@ func TestAuthorizer(t *testing.T) {
 		{
 			name: "load_extension", sql: `SELECT load_extension('x')`, want: "ffhost not_authorized",
 		},
+		{name: "a table-valued JSON function", sql: `SELECT count(*), sum(e.value) FROM json_each('[1,2]') AS e JOIN json_tree('{"a":1}')`, want: allowed},
+		{name: "a pragma function on a declared table", sql: `SELECT name FROM pragma_table_info('ff_budget_policy')`, want: allowed},
+		{name: "count(*) of a CTE", sql: `WITH c AS (SELECT 1 AS z) SELECT count(*) FROM c`, want: allowed},
+		{name: "an SQL function not listed", sql: `SELECT sqlite_version()`, want: "not authorized: function sqlite_version: function not allowed"},
+	}
+	// SQLite's own tables and its virtual tables that read the database's
+	// pages, in every form: with no column read SQLite names no database.
+	for _, q := range []string{
+		`SELECT count(*) FROM sqlite_dbpage`,
+		`SELECT 1 FROM sqlite_dbpage LIMIT 1`,
+		`SELECT data FROM sqlite_dbpage WHERE pgno = 1`,
+		`SELECT count(*) FROM sqlite_schema`,
+		`SELECT count(*) FROM main.sqlite_master`,
+		`SELECT count(*) FROM sqlite_temp_schema`,
+		`SELECT count(*) FROM temp.sqlite_schema`,
+		`SELECT count(*) FROM sqlite_temp_master`,
+		`SELECT count(*) FROM sqlite_sequence`,
+		`SELECT seq FROM sqlite_sequence`,
+		`SELECT count(*) FROM sqlite_stat1`,
+		`SELECT 1 FROM sqlite_stat4 LIMIT 1`,
+		`SELECT count(*) FROM dbstat`,
+		`SELECT name, pgsize FROM dbstat`,
+		`SELECT (SELECT count(*) FROM sqlite_schema)`,
+		`WITH x AS (SELECT * FROM sqlite_master) SELECT 1 FROM x`,
+		`SELECT count(*) FROM pragma_database_list`,
+		`SELECT * FROM pragma_compile_options`,
+		`SELECT count(*) FROM pragma_module_list`,
+		`SELECT name FROM pragma_function_list`,
+		`SELECT count(*) FROM pragma_table_info('ff_worker_registry_event')`,
+		`SELECT count(*) FROM pragma_index_list('sqlite_stat1')`,
+	} {
+		tests = append(tests, struct {
+			name string
+			sql  string
+			want string
+		}{name: q, sql: q, want: "ffhost not_authorized"})
+	}
+	// Not in this build, or refused: either way they do not run.
+	for _, name := range []string{"sqlite_dbdata", "sqlite_dbptr", "sqlite_stmt"} {
+		q := `SELECT count(*) FROM ` + name
+		tests = append(tests, struct {
+			name string
+			sql  string
+			want string
+		}{name: q, sql: q, want: name})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
