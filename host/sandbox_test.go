@@ -239,3 +239,20 @@ func TestDenialLogIsBounded(t *testing.T) {
 		t.Errorf("one tick logged %d denial lines, more than MaxLogLines (%d)", len(lines), limit)
 	}
 }
+
+// TestSQLClockFollowsTick: a plugin's SQL reads the tick's now_ms as the
+// time, whatever the host's clock says; the probe's statement fails
+// (integer overflow) unless it does.
+func TestSQLClockFollowsTick(t *testing.T) {
+	t.Parallel()
+	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
+		`INSERT INTO probe_input (sql) VALUES ('SELECT CASE WHEN strftime(''%Y-%m-%d %H:%M:%f'', ''now'') = ''2023-11-14 22:15:23.456''
+		 AND current_timestamp = ''2023-11-14 22:15:23'' THEN 1 ELSE abs(-9223372036854775807 - 1) END')`)
+	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{})
+	if rep, err := r.Tick(context.Background(), 1_700_000_123_456); err != nil || rep.Processed != 1 {
+		t.Errorf("tick at 2023-11-14T22:15:23.456Z: %+v, %v; want SQL to see that time", rep, err)
+	}
+	if _, err := r.Tick(context.Background(), 1_700_000_123_457); err == nil {
+		t.Error("a tick a millisecond later passed the probe too")
+	}
+}
