@@ -256,3 +256,32 @@ func TestSQLClockFollowsTick(t *testing.T) {
 		t.Error("a tick a millisecond later passed the probe too")
 	}
 }
+
+// TestSQLHeapBombFailsTick: a statement that makes SQLite allocate without
+// bound fails the tick with out of memory at the plugin connection's heap
+// cap; the plugin's next tick and another plugin run normally.
+func TestSQLHeapBombFailsTick(t *testing.T) {
+	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`)
+	if _, err := setup.DB.SQL.Exec(`INSERT INTO probe_input (sql) VALUES (?)`, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)
+SELECT json_group_array(hex(zeroblob(500)) || x), json_group_array(x), json_group_array(x), json_group_array(x),
+       json_group_array(x), json_group_array(x), json_group_array(x), json_group_array(x) FROM c`); err != nil {
+		t.Fatal(err)
+	}
+	bad := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{})
+	good := fxRunner(t, setup.DB, "good", host.Limits{}, host.RunnerOptions{})
+	start := time.Now()
+	_, err := bad.Tick(context.Background(), 1)
+	fxWantErr(t, err, nil, "ffhost other: out of memory")
+	if d := time.Since(start); d > fxSlowBound {
+		t.Errorf("the bomb's tick ran %v", d)
+	}
+	if _, err := good.Tick(context.Background(), 1); err != nil {
+		t.Errorf("another plugin's tick after the bomb: %v", err)
+	}
+	if _, err := setup.DB.SQL.Exec(`UPDATE probe_input SET sql = 'SELECT count(*) FROM ff_budget_policy'`); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := bad.Tick(context.Background(), 2); err != nil || rep.Processed != 1 {
+		t.Errorf("the plugin's next tick: %+v, %v", rep, err)
+	}
+}
