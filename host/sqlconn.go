@@ -68,7 +68,6 @@ type sqlGlue struct {
 	// mayCommit tells the commit hook whether a commit may go through; it
 	// runs on the goroutine of the statement that commits.
 	mayCommit func() bool
-	vetoed    int64 // commits the hook refused
 }
 
 // newSQLGlue registers a VFS for one plugin connection, to be opened with
@@ -276,6 +275,5 @@ func commitHook(_ *libc.TLS, arg uintptr) int32 {
 	if g == nil || g.mayCommit == nil || g.mayCommit() {
 		return 0
 	}
-	g.vetoed++
 	return 1
 }

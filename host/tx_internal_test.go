@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -245,4 +246,84 @@ func mustArgs(t *testing.T, args ...any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestTransactionLossCauses: whatever SQLite does with the transaction on
+// an error that may end it, the session agrees with SQLite: if it is gone
+// the next statement fails until tx_rollback, if not the next statement
+// runs in it; either way nothing of it reaches the database.
+func TestTransactionLossCauses(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		opts     DBOptions
+		trap     string
+		wantLost bool // SQLite always rolls back on this one
+	}{
+		{name: "on conflict rollback", trap: `INSERT OR ROLLBACK INTO ff_worker_registry VALUES ('ns', 'a', 'w', '', '', 0, 0, 0)`, wantLost: true},
+		{name: "heap cap in a read", trap: `SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT DISTINCT hex(zeroblob(1000)) || x FROM c)`},
+		{name: "heap cap in a write", trap: `INSERT INTO ff_worker_registry SELECT 'ns', x, 'w', '', '', 0, 0, 0 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT DISTINCT hex(zeroblob(1000)) || x AS x FROM c)`},
+		{name: "database full", opts: DBOptions{MaxSizeBytes: 256 << 10}, trap: `INSERT INTO ff_worker_registry SELECT 'ns', 'f' || x, hex(zeroblob(1000)), '', '', 0, 0, 0 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT x FROM c)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db := mustDB(t, tc.opts)
+			s, err := openSession(ctx, db, describe.Descriptor{Name: "t", Writes: []string{"ff_worker_registry"}}, DefaultLimits, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.close()
+			mustRun(t, s, func() error {
+				if err := s.begin(ctx); err != nil {
+					return err
+				}
+				if _, err := s.exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'a', 'w', '', '', 0, 0, 0)`), nil); err != nil {
+					return err
+				}
+				_, trapErr := s.query(ctx, nil, []byte(tc.trap), nil, 1<<20)
+				if trapErr == nil {
+					t.Fatal("the trap statement succeeded")
+				}
+				lost := s.glue.autocommit()
+				t.Logf("SQLite rolled back the transaction: %v", lost)
+				if tc.wantLost && !lost {
+					t.Errorf("SQLite kept the transaction after %v", trapErr)
+				}
+				if lost != errors.Is(trapErr, errTxLost) {
+					t.Errorf("SQLite lost the transaction: %v; the statement's error: %v", lost, trapErr)
+				}
+				_, err := s.exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'b', 'w', '', '', 0, 0, 0)`), nil)
+				if lost && !errors.Is(err, errTxLost) {
+					t.Errorf("a write after the loss = %v, want it refused", err)
+				}
+				if !lost && err != nil {
+					t.Errorf("a write in the transaction SQLite kept = %v", err)
+				}
+				return s.rollback(ctx)
+			})
+			var n int
+			db.SQL.QueryRow(`SELECT count(*) FROM ff_worker_registry`).Scan(&n)
+			if n != 0 {
+				t.Errorf("%d rows of the transaction reached the database", n)
+			}
+			if err := tryWrite(t, db); err != nil {
+				t.Errorf("another writer cannot take the lock: %v", err)
+			}
+		})
+	}
+}
+
+// mustDB opens a migrated database with opts.
+func mustDB(t *testing.T, opts DBOptions) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := OpenDB(ctx, filepath.Join(t.TempDir(), "s.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
