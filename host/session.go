@@ -83,7 +83,7 @@ func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limi
 	sqldb, err := sql.Open("sqlite", db.dsn(glue.vfsName))
 	if err != nil {
 		glue.close()
-		return nil, err
+		return nil, fmt.Errorf("open connection: %w", err)
 	}
 	sqldb.SetMaxOpenConns(1)
 	sqldb.SetConnMaxLifetime(0)
@@ -98,7 +98,7 @@ func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limi
 		return nil, fmt.Errorf("find connection handle: %w", err)
 	}
 	if s.conn, err = sqldb.Conn(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open connection: %w", err)
 	}
 	h, err := findHandle(ctx, s.conn)
 	if err != nil {
