@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -31,11 +32,73 @@ var readPragmas = map[string]bool{
 	"table_info": true, "table_xinfo": true, "index_list": true, "foreign_key_list": true,
 }
 
-// deniedFunctions reach outside the database or change how it is read.
-var deniedFunctions = map[string]bool{
-	"load_extension": true, "fts3_tokenizer": true, "readfile": true, "writefile": true,
-	"edit": true, "sqlite_dbpage": true,
+// sqlFunction is one SQL function plugins may call.
+type sqlFunction struct {
+	name string // as SQLite names it, lowercase
+	kind string // core, aggregate, window, date, json or math, as SQLite's documentation groups them
 }
+
+// allowedFunctions are the only SQL functions a plugin may call, sorted by
+// name: SQLite's core scalar functions, its aggregate and window
+// functions, its date and time, JSON and math functions. random() and
+// randomblob() are the host's deterministic replacements (sqlconn.go).
+// Left out: load_extension, the sqlite_ introspection functions
+// (sqlite_version, sqlite_source_id, sqlite_compileoption_get and _used,
+// sqlite_offset, sqlite_log), the FTS5, R-Tree and Geopoly functions,
+// subtype, and whatever the driver, an extension or a later SQLite adds.
+var allowedFunctions = []sqlFunction{
+	{"->", "json"}, {"->>", "json"},
+	{"abs", "core"}, {"acos", "math"}, {"acosh", "math"}, {"asin", "math"}, {"asinh", "math"},
+	{"atan", "math"}, {"atan2", "math"}, {"atanh", "math"}, {"avg", "aggregate"},
+	{"ceil", "math"}, {"ceiling", "math"}, {"changes", "core"}, {"char", "core"},
+	{"coalesce", "core"}, {"concat", "core"}, {"concat_ws", "core"}, {"cos", "math"},
+	{"cosh", "math"}, {"count", "aggregate"}, {"cume_dist", "window"},
+	{"current_date", "date"}, {"current_time", "date"}, {"current_timestamp", "date"},
+	{"date", "date"}, {"datetime", "date"}, {"degrees", "math"}, {"dense_rank", "window"},
+	{"exp", "math"}, {"first_value", "window"}, {"floor", "math"}, {"format", "core"},
+	{"glob", "core"}, {"group_concat", "aggregate"}, {"hex", "core"}, {"if", "core"},
+	{"ifnull", "core"}, {"iif", "core"}, {"instr", "core"},
+	{"json", "json"}, {"json_array", "json"}, {"json_array_insert", "json"},
+	{"json_array_length", "json"}, {"json_error_position", "json"}, {"json_extract", "json"},
+	{"json_group_array", "json"}, {"json_group_object", "json"}, {"json_insert", "json"},
+	{"json_object", "json"}, {"json_patch", "json"}, {"json_pretty", "json"},
+	{"json_quote", "json"}, {"json_remove", "json"}, {"json_replace", "json"},
+	{"json_set", "json"}, {"json_type", "json"}, {"json_valid", "json"},
+	{"jsonb", "json"}, {"jsonb_array", "json"}, {"jsonb_array_insert", "json"},
+	{"jsonb_extract", "json"}, {"jsonb_group_array", "json"}, {"jsonb_group_object", "json"},
+	{"jsonb_insert", "json"}, {"jsonb_object", "json"}, {"jsonb_patch", "json"},
+	{"jsonb_remove", "json"}, {"jsonb_replace", "json"}, {"jsonb_set", "json"},
+	{"julianday", "date"}, {"lag", "window"}, {"last_insert_rowid", "core"},
+	{"last_value", "window"}, {"lead", "window"}, {"length", "core"}, {"like", "core"},
+	{"likelihood", "core"}, {"likely", "core"}, {"ln", "math"}, {"log", "math"},
+	{"log10", "math"}, {"log2", "math"}, {"lower", "core"}, {"ltrim", "core"},
+	{"max", "core"}, {"min", "core"}, {"mod", "math"}, {"nth_value", "window"},
+	{"ntile", "window"}, {"nullif", "core"}, {"octet_length", "core"},
+	{"percent_rank", "window"}, {"pi", "math"}, {"pow", "math"}, {"power", "math"},
+	{"printf", "core"}, {"quote", "core"}, {"radians", "math"}, {"random", "core"},
+	{"randomblob", "core"}, {"rank", "window"}, {"replace", "core"}, {"round", "core"},
+	{"row_number", "window"}, {"rtrim", "core"}, {"sign", "core"}, {"sin", "math"},
+	{"sinh", "math"}, {"soundex", "core"}, {"sqrt", "math"}, {"strftime", "date"},
+	{"string_agg", "aggregate"}, {"substr", "core"}, {"substring", "core"},
+	{"sum", "aggregate"}, {"tan", "math"}, {"tanh", "math"}, {"time", "date"},
+	{"timediff", "date"}, {"total", "aggregate"}, {"total_changes", "core"},
+	{"trim", "core"}, {"trunc", "math"}, {"typeof", "core"}, {"unhex", "core"},
+	{"unicode", "core"}, {"unistr", "core"}, {"unistr_quote", "core"},
+	{"unixepoch", "date"}, {"unlikely", "core"}, {"upper", "core"}, {"zeroblob", "core"},
+}
+
+// functionAllowed reports whether name, lowercase, is in allowedFunctions.
+func functionAllowed(name string) bool {
+	_, ok := slices.BinarySearchFunc(allowedFunctions, name, func(f sqlFunction, n string) int {
+		return strings.Compare(f.name, n)
+	})
+	return ok
+}
+
+// tableFunctions are the table-valued functions, SQLite's eponymous
+// virtual tables, a plugin may read; pragma_NAME functions follow the
+// pragma rules instead.
+var tableFunctions = map[string]bool{"json_each": true, "json_tree": true, "jsonb_each": true, "jsonb_tree": true}
 
 // authorizer is the SQLite authorizer of one plugin's connection. It is
 // deny-by-default: only reads of declared tables, writes of tables declared
@@ -47,18 +110,23 @@ var deniedFunctions = map[string]bool{
 // subquery, a CTE body, a view or a trigger alike (the tables an operator's
 // view or trigger reads must be declared too). A name that is no table or
 // view of the database, read with no database name, is a CTE or subquery
-// of the statement itself and is allowed. Inserts, updates and deletes
+// of the statement itself and is allowed, unless it is SQLite's: a name
+// starting with sqlite_, a virtual table module of the connection (dbstat
+// and the like, which read the database's pages) or a pragma_ function.
+// SQLite reports a read with no column (count(*), SELECT 1 FROM x) without
+// a database name whatever x is, so the name alone decides. Inserts, updates and deletes
 // inside a trigger (the schema owner's code, which no plugin can create)
 // are allowed, so a declared write may fire an operator's trigger; a CTE
 // body cannot write, so nothing else reaches that rule.
 type authorizer struct {
-	plugin string
-	reads  map[string]bool // every declared table, lowercased
-	writes map[string]bool // tables declared for writing, lowercased
-	real   map[string]bool // the database's tables and views, lowercased
-	host   bool            // the host is running its own statement
-	last   Denial          // the most recent denial, for the error message
-	denied func(Denial)
+	plugin  string
+	reads   map[string]bool // every declared table, lowercased
+	writes  map[string]bool // tables declared for writing, lowercased
+	real    map[string]bool // the database's tables and views, lowercased
+	modules map[string]bool // the connection's virtual table modules, lowercased
+	host    bool            // the host is running its own statement
+	last    Denial          // the most recent denial, for the error message
+	denied  func(Denial)
 }
 
 func newAuthorizer(d describe.Descriptor, denied func(Denial)) *authorizer {
@@ -100,11 +168,27 @@ func (a *authorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, dbNam
 		switch {
 		case dbName != "main" && dbName != "":
 			return "only the main database may be read", arg1
+		case strings.HasPrefix(table, "sqlite_"):
+			return "SQLite's own table", arg1
 		case a.reads[table]:
 			return "", ""
-		case dbName == "" && !a.real[table]:
+		case a.real[table]:
+			return "table not declared", arg1
+		case tableFunctions[table]:
+			return "", ""
+		case strings.HasPrefix(table, "pragma_"):
+			if _, ok := readPragmas[strings.TrimPrefix(table, "pragma_")]; ok {
+				return "", "" // SQLite checks the pragma next, with its argument
+			}
+			return "pragma not allowed", arg1
+		case a.modules[table]:
+			return "virtual table not allowed", arg1
+		case dbName == "":
 			return "", "" // the statement's own CTE or subquery
 		}
+		// A column of main that is no table, view or known function: a
+		// table created since the tick began, or a virtual table of
+		// SQLite's.
 		return "table not declared", arg1
 	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
 		if inside != "" || (dbName == "main" && a.writes[table]) {
@@ -115,7 +199,7 @@ func (a *authorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, dbNam
 		}
 		return "table not declared for writing", arg1
 	case sqlite.AuthFunction:
-		if deniedFunctions[strings.ToLower(arg2)] {
+		if !functionAllowed(strings.ToLower(arg2)) {
 			return "function not allowed", arg2
 		}
 		return "", ""

@@ -29,6 +29,7 @@ func TestOpenDBRejectsBadInput(t *testing.T) {
 		{"missing parent", filepath.Join(dir, "no", "such", "ff.db"), host.DBOptions{}, "open database"},
 		{"bad synchronous", filepath.Join(dir, "s.db"), host.DBOptions{Synchronous: "OFF"}, "want NORMAL or FULL"},
 		{"negative size", filepath.Join(dir, "n.db"), host.DBOptions{MaxSizeBytes: -1}, "negative"},
+		{"plugin heap too small", filepath.Join(dir, "h.db"), host.DBOptions{PluginHeapBytes: 1 << 20}, "plugin heap 1048576 bytes: want at least"},
 	}
 	if os.Geteuid() != 0 { // root writes through file modes
 		tests = append(tests, struct {

@@ -41,7 +41,7 @@ func FuzzHostFunctions(f *testing.F) {
 		f.Fatal(err)
 	}
 	desc := describe.Descriptor{Name: "fuzz", Writes: []string{"ff_worker_registry"}}
-	sess, err := openSession(ctx, db, desc, DefaultLimits, nil)
+	sess, err := openSession(ctx, db, desc, DefaultLimits, false, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -21,15 +21,17 @@ import (
 // modernc.org/sqlite does not export sqlite3_interrupt on a connection nor
 // the connection's sqlite3 handle. SQLite's own sqlite3_auto_extension,
 // which modernc.org/sqlite/lib exports, hands every new connection's handle
-// to a function of ours: it gives the connection an SQL function that
-// returns an id under which the handle is kept. openSession calls it once
-// on its new connection, takes the handle and drops the function again.
+// to a function of ours, called with the *libc.TLS the driver runs all of
+// that connection's calls with: it gives the connection an SQL function
+// that returns an id under which the handle and the TLS's id are kept.
+// openSession calls it once on its new connection, takes them and drops
+// the function again.
 
 // connIDFunc is the SQL function that names a connection's handle.
 const connIDFunc = "ffwasmhost_conn_id"
 
 var (
-	connHandles sync.Map // id (int64) -> sqlite3 handle (uintptr) of an open connection
+	connHandles sync.Map // id (int64) -> connHandle of an open connection
 	connIDs     atomic.Int64
 
 	connIDsOnce sync.Once
@@ -60,9 +62,9 @@ func installConnIDs() error {
 // it opens, before the driver runs anything on it. It never fails the open.
 func connOpened(tls *libc.TLS, db, _, _ uintptr) int32 {
 	id := connIDs.Add(1)
-	connHandles.Store(id, db)
+	connHandles.Store(id, connHandle{db: db, tlsID: tls.ID})
 	// If this fails, SQLite calls connClosed at once; the session then
-	// finds no handle and keeps the driver's per-statement interrupts.
+	// finds no handle and does not open.
 	sqlite3.Xsqlite3_create_function_v2(tls, db, connIDName, 0, sqlite3.SQLITE_UTF8|sqlite3.SQLITE_DIRECTONLY,
 		uintptr(id), cFunc(connIDValue), 0, 0, cFunc(connClosed))
 	return sqlite3.SQLITE_OK
@@ -88,39 +90,43 @@ func cFunc[T any](f T) uintptr {
 	return *(*uintptr)(unsafe.Pointer(&struct{ f T }{f}))
 }
 
-// newInterrupter finds conn's sqlite3 handle and drops connIDFunc from the
+// connHandle is what the auto extension learnt of a connection.
+type connHandle struct {
+	db    uintptr // the sqlite3 handle
+	tlsID int32   // the id of the TLS the driver calls SQLite with
+}
+
+// findHandle finds conn's sqlite3 handle and drops connIDFunc from the
 // connection, so that the plugin cannot call it. It must run before the
 // authorizer is installed and before any other statement is prepared.
-// It returns nil, and the session keeps the driver's per-statement
-// interrupts, if the handle cannot be found.
-func newInterrupter(ctx context.Context, conn *sql.Conn) (*interrupter, error) {
-	if installConnIDs() != nil {
-		return nil, nil
+func findHandle(ctx context.Context, conn *sql.Conn) (connHandle, error) {
+	if err := installConnIDs(); err != nil {
+		return connHandle{}, err
 	}
 	var id int64
 	if err := conn.QueryRowContext(ctx, "SELECT "+connIDFunc+"()").Scan(&id); err != nil {
 		// No function: the connection was opened before installConnIDs
 		// could register it, or it failed on this connection.
-		return nil, nil
+		return connHandle{}, fmt.Errorf("call %s: %w", connIDFunc, err)
 	}
 	v, ok := connHandles.LoadAndDelete(id)
 	if !ok {
-		return nil, nil
+		return connHandle{}, fmt.Errorf("connection %d has no handle", id)
 	}
-	in := &interrupter{db: v.(uintptr)}
+	h := v.(connHandle)
 	err := conn.Raw(func(any) error {
 		// The connection is ours alone inside Raw and runs no statement.
 		tls := libc.NewTLS()
 		defer tls.Close()
-		if rc := sqlite3.Xsqlite3_create_function_v2(tls, in.db, connIDName, 0, sqlite3.SQLITE_UTF8, 0, 0, 0, 0, 0); rc != sqlite3.SQLITE_OK {
+		if rc := sqlite3.Xsqlite3_create_function_v2(tls, h.db, connIDName, 0, sqlite3.SQLITE_UTF8, 0, 0, 0, 0, 0); rc != sqlite3.SQLITE_OK {
 			return fmt.Errorf("drop %s: code %d", connIDFunc, rc)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return connHandle{}, err
 	}
-	return in, nil
+	return h, nil
 }
 
 // reinterruptEvery is how often a watcher repeats its interrupt while it is

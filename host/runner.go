@@ -66,11 +66,10 @@ func NewRunner(ctx context.Context, db *DB, p *Plugin, opts RunnerOptions) (*Run
 			opts.Denied(d)
 		}
 	}
-	sess, err := openSession(ctx, db, p.Desc, p.Limits, denied)
+	sess, err := openSession(ctx, db, p.Desc, p.Limits, opts.DryRun, denied)
 	if err != nil {
 		return nil, fmt.Errorf("open connection for plugin %s: %w", p.Desc.Name, err)
 	}
-	sess.hold = opts.DryRun
 	sess.lockHeld = opts.LockHeld
 	r.sess = sess
 	return r, nil
@@ -125,6 +124,7 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		callErr error
 		leftErr error
 		overran error // the tick's context ended before scan_tick returned
+		lostErr error
 	)
 	runErr := r.sess.run(func() error {
 		if err := r.sess.refreshSchema(tctx); err != nil {
@@ -133,15 +133,16 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		if err := r.sess.startHold(tctx); err != nil {
 			return fmt.Errorf("begin dry-run transaction: %w", err)
 		}
+		r.sess.glue.setNow(nowMS)
 		status, callErr = r.inst.call(withState(tctx, st), nowMS)
 		overran = tctx.Err()
-		if r.sess.inTx {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-			defer cancel()
-			leftErr = ErrLeftOpen
-			if err := r.sess.rollback(cctx); err != nil {
-				leftErr = fmt.Errorf("transaction left open; rollback: %w", err)
-			}
+		// Whatever the plugin did, and however the tick ended: roll back
+		// what it left open, under a context the tick's end does not reach.
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		leftErr = r.sess.endTick(cctx)
+		if r.sess.holdLost {
+			lostErr = ErrDryRunLost
 		}
 		return nil
 	})
@@ -171,6 +172,10 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 	if leftErr != nil {
 		r.log.Warn("plugin fault: transaction left open at the end of its tick; rolled back")
 		err = errors.Join(err, leftErr)
+	}
+	if lostErr != nil && !errors.Is(err, ErrDryRunLost) {
+		r.log.Warn("dry run ended: SQLite rolled back its transaction")
+		err = errors.Join(err, lostErr)
 	}
 	if err != nil || r.inst.tripped.Load() { // tripped: the deadline hit as the tick ended
 		r.inst.close(ctx)

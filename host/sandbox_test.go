@@ -17,7 +17,9 @@ import (
 // through. ff_worker_registry_event stands for any undeclared table.
 func TestAuthorizer(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`)
+	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
+		// sqlite_sequence, sqlite_stat1 and sqlite_stat4 exist
+		`CREATE TABLE probe_seq (id INTEGER PRIMARY KEY AUTOINCREMENT)`, `INSERT INTO probe_seq DEFAULT VALUES`, `ANALYZE`)
 	fxSeed(t, setup.DB.SQL)
 	var denials []host.Denial
 	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{Denied: func(d host.Denial) { denials = append(denials, d) }})
@@ -64,6 +66,51 @@ func TestAuthorizer(t *testing.T) {
 		{
 			name: "load_extension", sql: `SELECT load_extension('x')`, want: "ffhost not_authorized",
 		},
+		{name: "a table-valued JSON function", sql: `SELECT count(*), sum(e.value) FROM json_each('[1,2]') AS e JOIN json_tree('{"a":1}')`, want: allowed},
+		{name: "a pragma function on a declared table", sql: `SELECT name FROM pragma_table_info('ff_budget_policy')`, want: allowed},
+		{name: "count(*) of a CTE", sql: `WITH c AS (SELECT 1 AS z) SELECT count(*) FROM c`, want: allowed},
+		{name: "an SQL function not listed", sql: `SELECT sqlite_version()`, want: "not authorized: function sqlite_version: function not allowed"},
+	}
+	// SQLite's own tables and its virtual tables that read the database's
+	// pages, in every form: with no column read SQLite names no database.
+	for _, q := range []string{
+		`SELECT count(*) FROM sqlite_dbpage`,
+		`SELECT 1 FROM sqlite_dbpage LIMIT 1`,
+		`SELECT data FROM sqlite_dbpage WHERE pgno = 1`,
+		`SELECT count(*) FROM sqlite_schema`,
+		`SELECT count(*) FROM main.sqlite_master`,
+		`SELECT count(*) FROM sqlite_temp_schema`,
+		`SELECT count(*) FROM temp.sqlite_schema`,
+		`SELECT count(*) FROM sqlite_temp_master`,
+		`SELECT count(*) FROM sqlite_sequence`,
+		`SELECT seq FROM sqlite_sequence`,
+		`SELECT count(*) FROM sqlite_stat1`,
+		`SELECT 1 FROM sqlite_stat4 LIMIT 1`,
+		`SELECT count(*) FROM dbstat`,
+		`SELECT name, pgsize FROM dbstat`,
+		`SELECT (SELECT count(*) FROM sqlite_schema)`,
+		`WITH x AS (SELECT * FROM sqlite_master) SELECT 1 FROM x`,
+		`SELECT count(*) FROM pragma_database_list`,
+		`SELECT * FROM pragma_compile_options`,
+		`SELECT count(*) FROM pragma_module_list`,
+		`SELECT name FROM pragma_function_list`,
+		`SELECT count(*) FROM pragma_table_info('ff_worker_registry_event')`,
+		`SELECT count(*) FROM pragma_index_list('sqlite_stat1')`,
+	} {
+		tests = append(tests, struct {
+			name string
+			sql  string
+			want string
+		}{name: q, sql: q, want: "ffhost not_authorized"})
+	}
+	// Not in this build, or refused: either way they do not run.
+	for _, name := range []string{"sqlite_dbdata", "sqlite_dbptr", "sqlite_stmt"} {
+		q := `SELECT count(*) FROM ` + name
+		tests = append(tests, struct {
+			name string
+			sql  string
+			want string
+		}{name: q, sql: q, want: name})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,5 +269,51 @@ func TestLogRateSpansTicks(t *testing.T) {
 	}
 	if len(fxEngineLog().fxLines("plugin=log_flood", "dropped over its log rate")) == 0 {
 		t.Error("the drops are not logged")
+	}
+}
+
+// TestSQLClockFollowsTick: a plugin's SQL reads the tick's now_ms as the
+// time, whatever the host's clock says; the probe's statement fails
+// (integer overflow) unless it does.
+func TestSQLClockFollowsTick(t *testing.T) {
+	t.Parallel()
+	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
+		`INSERT INTO probe_input (sql) VALUES ('SELECT CASE WHEN strftime(''%Y-%m-%d %H:%M:%f'', ''now'') = ''2023-11-14 22:15:23.456''
+		 AND current_timestamp = ''2023-11-14 22:15:23'' THEN 1 ELSE abs(-9223372036854775807 - 1) END')`)
+	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{})
+	if rep, err := r.Tick(context.Background(), 1_700_000_123_456); err != nil || rep.Processed != 1 {
+		t.Errorf("tick at 2023-11-14T22:15:23.456Z: %+v, %v; want SQL to see that time", rep, err)
+	}
+	if _, err := r.Tick(context.Background(), 1_700_000_123_457); err == nil {
+		t.Error("a tick a millisecond later passed the probe too")
+	}
+}
+
+// TestSQLHeapBombFailsTick: a statement that makes SQLite allocate without
+// bound fails the tick with out of memory at the plugin connection's heap
+// cap; the plugin's next tick and another plugin run normally.
+func TestSQLHeapBombFailsTick(t *testing.T) {
+	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`)
+	if _, err := setup.DB.SQL.Exec(`INSERT INTO probe_input (sql) VALUES (?)`, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)
+SELECT json_group_array(hex(zeroblob(500)) || x), json_group_array(x), json_group_array(x), json_group_array(x),
+       json_group_array(x), json_group_array(x), json_group_array(x), json_group_array(x) FROM c`); err != nil {
+		t.Fatal(err)
+	}
+	bad := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{})
+	good := fxRunner(t, setup.DB, "good", host.Limits{}, host.RunnerOptions{})
+	start := time.Now()
+	_, err := bad.Tick(context.Background(), 1)
+	fxWantErr(t, err, nil, "ffhost other: out of memory")
+	if d := time.Since(start); d > fxSlowBound {
+		t.Errorf("the bomb's tick ran %v", d)
+	}
+	if _, err := good.Tick(context.Background(), 1); err != nil {
+		t.Errorf("another plugin's tick after the bomb: %v", err)
+	}
+	if _, err := setup.DB.SQL.Exec(`UPDATE probe_input SET sql = 'SELECT count(*) FROM ff_budget_policy'`); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := bad.Tick(context.Background(), 2); err != nil || rep.Processed != 1 {
+		t.Errorf("the plugin's next tick: %+v, %v", rep, err)
 	}
 }

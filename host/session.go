@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -38,22 +39,31 @@ type session struct {
 	db    *sql.DB
 	conn  *sql.Conn
 	auth  *authorizer
+	glue  *sqlGlue    // the connection's VFS, functions, commit hook and heap cap
 	dc    driver.Conn // the driver connection, set only inside run
 	stmts map[string]driver.Stmt
 
 	// intr interrupts the connection's statement once the context of the
-	// host call that runs it is done; nil if the connection's handle could
-	// not be found, and the driver watches every statement's context.
+	// host call that runs it is done.
 	intr     *interrupter
 	watching <-chan struct{} // the Done channel intr is armed for
 	disarm   func()
 
 	schemaVersion int64 // of the table names the authorizer knows
-	inTx          bool
-	txStart       time.Time           // when the open transaction got the write lock
-	lockHeld      func(time.Duration) // told how long each transaction held it
-	hold          bool                // dry run: one outer transaction spans every tick
-	holdOpen      bool
+
+	// The plugin's transaction as the plugin sees it: tx_begin succeeded
+	// and neither tx_commit nor tx_rollback has since. Whether SQLite
+	// still has it open is asked of SQLite (glue.autocommit) after every
+	// statement: txLost once SQLite rolled it back on its own.
+	inTx       bool
+	txLost     bool
+	committing bool                // the host runs the plugin's COMMIT
+	txStart    time.Time           // when the open transaction got the write lock
+	lockHeld   func(time.Duration) // told how long each transaction held it
+
+	hold     bool // dry run: one outer transaction spans every tick
+	holdOpen bool // the outer transaction was begun
+	holdLost bool // SQLite rolled the outer transaction back: nothing runs any more
 
 	args []any
 	nvs  []driver.NamedValue
@@ -61,32 +71,40 @@ type session struct {
 }
 
 // openSession opens a connection for plugin desc with defensive mode,
-// trusted_schema off, SQLite limits from lim, ATTACH disabled and the
-// plugin's authorizer installed before the plugin runs anything.
-func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limits, denied func(Denial)) (_ *session, err error) {
-	sqldb, err := sql.Open("sqlite", db.dsn(true))
+// trusted_schema off, SQLite limits from lim, ATTACH disabled, the host's
+// VFS, functions, commit hook and heap cap, and the plugin's authorizer
+// installed before the plugin runs anything. hold makes it a dry run's
+// connection, on which nothing ever commits.
+func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limits, hold bool, denied func(Denial)) (_ *session, err error) {
+	glue, err := newSQLGlue()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("prepare connection: %w", err)
+	}
+	sqldb, err := sql.Open("sqlite", db.dsn(glue.vfsName))
+	if err != nil {
+		glue.close()
+		return nil, fmt.Errorf("open connection: %w", err)
 	}
 	sqldb.SetMaxOpenConns(1)
 	sqldb.SetConnMaxLifetime(0)
-	// Before the connection opens, so that it gets connIDFunc; if this
-	// fails, newInterrupter finds no handle.
-	_ = installConnIDs()
-	conn, err := sqldb.Conn(ctx)
-	if err != nil {
-		sqldb.Close()
-		return nil, err
-	}
-	s := &session{busy: db.opts.BusyTimeout, db: sqldb, conn: conn, stmts: map[string]driver.Stmt{}, auth: newAuthorizer(desc, denied)}
+	s := &session{busy: db.opts.BusyTimeout, db: sqldb, glue: glue, hold: hold, stmts: map[string]driver.Stmt{}, auth: newAuthorizer(desc, denied)}
 	defer func() {
 		if err != nil {
 			s.close()
 		}
 	}()
-	if s.intr, err = newInterrupter(ctx, conn); err != nil {
+	// Before the connection opens, so that it gets connIDFunc.
+	if err := installConnIDs(); err != nil {
 		return nil, fmt.Errorf("find connection handle: %w", err)
 	}
+	if s.conn, err = sqldb.Conn(ctx); err != nil {
+		return nil, fmt.Errorf("open connection: %w", err)
+	}
+	h, err := findHandle(ctx, s.conn)
+	if err != nil {
+		return nil, fmt.Errorf("find connection handle: %w", err)
+	}
+	s.intr = &interrupter{db: h.db}
 	// A result row has at most maxColumns values and each value is at most
 	// valueLimit bytes, so the one row the driver hands the host at a time
 	// fits in MaxResultBytes however the statement is written, and long
@@ -98,21 +116,53 @@ func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limi
 		{sqlite3.SQLITE_LIMIT_LENGTH, valueLimit(lim)},
 		{sqlite3.SQLITE_LIMIT_COLUMN, maxColumns},
 	} {
-		if _, err := sqlite.Limit(conn, l.id, l.v); err != nil {
+		if _, err := sqlite.Limit(s.conn, l.id, l.v); err != nil {
 			return nil, fmt.Errorf("set sqlite limit %d: %w", l.id, err)
 		}
 	}
-	err = conn.Raw(func(dc any) error {
+	if s.auth.modules, err = moduleNames(ctx, s.conn); err != nil {
+		return nil, err
+	}
+	s.glue.mayCommit = s.mayCommit
+	err = s.conn.Raw(func(dc any) error {
+		if err := s.glue.attach(h.db, h.tlsID, db.opts.PluginHeapBytes); err != nil {
+			return err
+		}
 		reg, ok := dc.(sqlite.AuthorizerRegisterer)
 		if !ok {
 			return fmt.Errorf("driver connection %T has no authorizer", dc)
 		}
-		return reg.RegisterAuthorizer(s.auth.authorize)
+		if err := reg.RegisterAuthorizer(s.auth.authorize); err != nil {
+			return fmt.Errorf("install authorizer: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("install authorizer: %w", err)
+		return nil, err
 	}
 	return s, nil
+}
+
+// moduleNames returns the virtual table modules the connection has,
+// lowercased: the authorizer refuses reads of any of them.
+func moduleNames(ctx context.Context, conn *sql.Conn) (map[string]bool, error) {
+	rows, err := conn.QueryContext(ctx, "PRAGMA module_list")
+	if err != nil {
+		return nil, fmt.Errorf("list sqlite modules: %w", err)
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("list sqlite modules: %w", err)
+		}
+		names[strings.ToLower(n)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sqlite modules: %w", err)
+	}
+	return names, nil
 }
 
 // run calls fn with the session's driver connection available to the host
@@ -129,16 +179,13 @@ func (s *session) run(fn func() error) error {
 }
 
 // driverCtx returns the context to run a statement of a host call with ctx
-// under. With an interrupter it is one that is never done, so that the
-// driver adds no goroutine and no progress callback per statement, and
-// intr interrupts the statement instead once ctx is done: one watcher per
-// context, armed at its first statement and disarmed when another context
-// takes over or run returns. A ctx that is done already fails the call
-// before the statement starts, as the driver does.
+// under: one that is never done, so that the driver adds no goroutine and
+// no progress callback per statement, while intr interrupts the statement
+// instead once ctx is done: one watcher per context, armed at its first
+// statement and disarmed when another context takes over or run returns.
+// A ctx that is done already fails the call before the statement starts,
+// as the driver does.
 func (s *session) driverCtx(ctx context.Context) (context.Context, error) {
-	if s.intr == nil {
-		return ctx, nil
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -163,7 +210,7 @@ func (s *session) unwatch() {
 // error: the interrupter's SQLITE_INTERRUPT, or whatever else it ran into,
 // reads as the driver's cancellation did.
 func (s *session) interrupted(ctx context.Context, err error) error {
-	if err != nil && s.intr != nil {
+	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
@@ -186,7 +233,8 @@ func (s *session) close() {
 		s.stmts = nil
 		s.conn.Close()
 	}
-	s.db.Close()
+	s.db.Close() // closes the connection: the VFS is free to go
+	s.glue.close()
 }
 
 // stmt returns the prepared statement for text, preparing it on first use.
@@ -281,6 +329,15 @@ func (s *session) bind(args []byte) error {
 
 // exec runs one statement and appends its exec result to buf.
 func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, error) {
+	if err := s.guard(); err != nil {
+		return buf, err
+	}
+	s.glue.heap.reset()
+	buf, err := s.execStmt(ctx, buf, text, args)
+	return buf, s.track(s.overHeap(err))
+}
+
+func (s *session) execStmt(ctx context.Context, buf, text, args []byte) ([]byte, error) {
 	s.auth.last = Denial{}
 	st, err := s.stmt(ctx, text)
 	if err != nil {
@@ -312,6 +369,15 @@ func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, err
 // query runs one statement and appends every row to buf, failing once the
 // encoding passes limit bytes.
 func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
+	if err := s.guard(); err != nil {
+		return buf, err
+	}
+	s.glue.heap.reset()
+	buf, err := s.queryStmt(ctx, buf, text, args, limit)
+	return buf, s.track(s.overHeap(err))
+}
+
+func (s *session) queryStmt(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
 	s.auth.last = Denial{}
 	st, err := s.stmt(ctx, text)
 	if err != nil {
@@ -365,19 +431,39 @@ func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint3
 	return buf, nil
 }
 
+// heapError is a statement that needed more SQLite heap than its plugin's
+// connection may have.
+type heapError struct{ limit int64 }
+
+func (e *heapError) Error() string {
+	return fmt.Sprintf("out of memory: the statement needs more than the plugin's %d-byte SQLite heap (DBOptions.PluginHeapBytes)", e.limit)
+}
+
+// overHeap reports a statement's failure after the heap cap refused an
+// allocation as that refusal: the cap also interrupts the statement, and
+// SQLite reports what it ran into first.
+func (s *session) overHeap(err error) error {
+	if err != nil && s.glue.heap.tripped.Load() {
+		return &heapError{limit: s.glue.heap.limit}
+	}
+	return err
+}
+
 // control runs one of the host's own statements, which the authorizer lets
 // through only while it runs.
 func (s *session) control(ctx context.Context, stmt string) error {
 	s.auth.host = true
 	defer func() { s.auth.host = false }()
+	s.glue.heap.reset()
 	dctx, err := s.driverCtx(ctx)
 	if err != nil {
 		return err
 	}
-	return s.busyWait(ctx, func() error {
+	err = s.busyWait(ctx, func() error {
 		_, err := s.dc.(driver.ExecerContext).ExecContext(dctx, stmt, nil)
 		return s.interrupted(ctx, err)
 	})
+	return s.overHeap(err)
 }
 
 // busyWaits are the pauses between attempts of a statement that found the
@@ -410,10 +496,94 @@ func (s *session) busyWait(ctx context.Context, fn func() error) error {
 	}
 }
 
+// errTxLost fails a plugin's calls between SQLite rolling back its
+// transaction (a statement's ON CONFLICT ROLLBACK or RAISE(ROLLBACK), an
+// interrupted write, SQLITE_FULL, NOMEM and some IOERR) and the plugin's
+// tx_rollback: the plugin must not go on as if its earlier statements
+// still stood, nor write outside the transaction it thinks it is in.
+var errTxLost = errors.New("the transaction was rolled back by SQLite; call tx_rollback")
+
+// ErrDryRunLost is wrapped by every tick, and every statement, of a dry
+// run after SQLite rolled back the dry run's outer transaction on its own
+// (as it does for ON CONFLICT ROLLBACK): the changes of earlier ticks are
+// gone and nothing more may run, since it would write to the database.
+var ErrDryRunLost = errors.New("the dry run's transaction was rolled back by SQLite; the dry run runs nothing more")
+
+// lostError is a statement's result (nil if it succeeded) after which
+// SQLite had rolled back the transaction it ran in.
+type lostError struct {
+	cause error
+	lost  error // errTxLost or ErrDryRunLost
+}
+
+func (e *lostError) Error() string {
+	if e.cause == nil {
+		return e.lost.Error()
+	}
+	return e.cause.Error() + "; " + e.lost.Error()
+}
+
+func (e *lostError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.lost}
+	}
+	return []error{e.cause, e.lost}
+}
+
+// guard refuses a plugin's call once SQLite has rolled back the plugin's
+// transaction, or a dry run's. In a dry run it asks SQLite first: a write
+// outside the outer transaction would reach the database.
+func (s *session) guard() error {
+	if s.hold && s.holdOpen && !s.holdLost && s.glue.autocommit() {
+		s.holdLost = true
+	}
+	switch {
+	case s.holdLost:
+		return ErrDryRunLost
+	case s.txLost:
+		return errTxLost
+	}
+	return nil
+}
+
+// track asks SQLite, after a plugin's statement, whether it still has the
+// transaction the statement ran in, and makes the statement's result say
+// so when SQLite rolled it back.
+func (s *session) track(err error) error {
+	if !s.glue.autocommit() {
+		return err
+	}
+	var lost error
+	if s.hold && s.holdOpen && !s.holdLost {
+		s.holdLost, lost = true, ErrDryRunLost
+	}
+	if s.inTx && !s.txLost {
+		s.txLost = true
+		if lost == nil {
+			lost = errTxLost
+		}
+	}
+	if lost == nil {
+		return err
+	}
+	return &lostError{cause: err, lost: lost}
+}
+
+// mayCommit is the commit hook's rule: nothing commits in a dry run, and
+// while the plugin has a transaction only the host's COMMIT does. A write
+// of the plugin can commit on its own there only after SQLite rolled the
+// transaction back, in the rest of a text of several statements.
+func (s *session) mayCommit() bool {
+	return !s.hold && (!s.inTx || s.committing)
+}
+
 // savepoint is the name plugin transactions take inside a dry run.
 const savepoint = "ffwasmhost_plugin_tx"
 
 func (s *session) begin(ctx context.Context) error {
+	if err := s.guard(); err != nil {
+		return err
+	}
 	if s.inTx {
 		return invalidf("a transaction is already open")
 	}
@@ -433,12 +603,18 @@ func (s *session) commit(ctx context.Context) error {
 	if !s.inTx {
 		return invalidf("no transaction is open")
 	}
+	if err := s.guard(); err != nil {
+		return err
+	}
 	stmt := "COMMIT"
 	if s.hold {
 		stmt = "RELEASE " + savepoint
 	}
-	if err := s.control(ctx, stmt); err != nil {
-		return err
+	s.committing = true
+	err := s.control(ctx, stmt)
+	s.committing = false
+	if err != nil { // the transaction is still open, unless SQLite rolled it back
+		return s.track(err)
 	}
 	s.endTx()
 	return nil
@@ -446,29 +622,85 @@ func (s *session) commit(ctx context.Context) error {
 
 // endTx marks the transaction ended and reports how long it was open.
 func (s *session) endTx() {
-	s.inTx = false
+	s.inTx, s.txLost = false, false
 	if s.lockHeld != nil {
 		s.lockHeld(time.Since(s.txStart))
 	}
 }
 
+// rollback is tx_rollback: it closes the plugin's transaction whatever
+// happens, and rolls back what SQLite still has of it under a context of
+// its own, so that a tick past its deadline still releases the write lock.
 func (s *session) rollback(ctx context.Context) error {
 	if !s.inTx {
 		return invalidf("no transaction is open")
 	}
 	s.endTx()
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	return s.rollbackOpen(cctx)
+}
+
+// cleanupContext returns a context for statements that must run even when
+// ctx is done: not canceled with it, bounded by cleanupTimeout.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+}
+
+// rollbackOpen rolls back what SQLite has open of the plugin's
+// transaction: the whole transaction, or in a dry run the plugin's
+// savepoint.
+func (s *session) rollbackOpen(ctx context.Context) error {
 	if s.hold {
+		if s.holdLost || s.glue.autocommit() {
+			return nil // SQLite rolled back the savepoint with the rest
+		}
 		if err := s.control(ctx, "ROLLBACK TO "+savepoint); err != nil {
 			return err
 		}
 		return s.control(ctx, "RELEASE "+savepoint)
 	}
+	if s.glue.autocommit() {
+		return nil
+	}
 	return s.control(ctx, "ROLLBACK")
 }
 
-// startHold begins the outer transaction of a dry run.
+// endTick runs after every tick, whatever the plugin did, under ctx, which
+// is not the tick's: it disarms the tick's interrupter, rolls back the
+// plugin's transaction if it is still open, as the plugin or as SQLite
+// sees it, and reports that with ErrLeftOpen.
+func (s *session) endTick(ctx context.Context) error {
+	s.unwatch()
+	left := s.inTx
+	if left {
+		s.endTx()
+	}
+	if !s.hold && !s.glue.autocommit() {
+		left = true
+	}
+	if s.hold && s.holdOpen && !s.holdLost && s.glue.autocommit() {
+		s.holdLost = true
+	}
+	if !left {
+		return nil
+	}
+	if err := s.rollbackOpen(ctx); err != nil {
+		return fmt.Errorf("transaction left open; rollback: %w", err)
+	}
+	return ErrLeftOpen
+}
+
+// startHold begins the outer transaction of a dry run, before its first
+// tick, and refuses every later tick once SQLite rolled it back.
 func (s *session) startHold(ctx context.Context) error {
-	if !s.hold || s.holdOpen {
+	if !s.hold {
+		return nil
+	}
+	if s.holdLost {
+		return ErrDryRunLost
+	}
+	if s.holdOpen {
 		return nil
 	}
 	if err := s.control(ctx, "BEGIN IMMEDIATE"); err != nil {
@@ -478,13 +710,19 @@ func (s *session) startHold(ctx context.Context) error {
 	return nil
 }
 
-// endHold rolls back the outer transaction of a dry run.
+// endHold rolls back the outer transaction of a dry run, if SQLite still
+// has it.
 func (s *session) endHold(ctx context.Context) error {
 	if !s.holdOpen {
 		return nil
 	}
 	s.holdOpen = false
-	return s.run(func() error { return s.control(ctx, "ROLLBACK") })
+	return s.run(func() error {
+		if s.glue.autocommit() {
+			return nil
+		}
+		return s.control(ctx, "ROLLBACK")
+	})
 }
 
 // explain maps a host call's error to its status and message. A denial by
@@ -512,6 +750,14 @@ func invalidf(format string, args ...any) error {
 
 // classify maps an error from a host call to its ABI status and message.
 func classify(err error) (abi.Status, string) {
+	var lost *lostError
+	if errors.As(err, &lost) {
+		if lost.cause == nil {
+			return abi.StatusOther, lost.lost.Error()
+		}
+		status, msg := classify(lost.cause)
+		return status, msg + "; " + lost.lost.Error()
+	}
 	var inv *invalidError
 	if errors.As(err, &inv) {
 		return abi.StatusInvalid, inv.msg

@@ -22,7 +22,7 @@ func benchSession(b *testing.B) *session {
 	db, _ := mustSession(b)
 	ctx := context.Background()
 	s, err := openSession(ctx, db, describe.Descriptor{Name: "bench",
-		Writes: []string{"ff_worker_registry", "ff_worker_registry_event"}}, DefaultLimits, nil)
+		Writes: []string{"ff_worker_registry", "ff_worker_registry_event"}}, DefaultLimits, false, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +61,8 @@ func benchArgs(b *testing.B, args ...any) []byte {
 // (what the native baseline uses) and with a tick's deadline one hour out,
 // timing every run. The machine is noisy, so it reports the medians
 // of both and the median of the paired differences: bg-ns/op,
-// deadline-ns/op and extra-ns/op. ns/op is one pair.
+// deadline-ns/op and extra-ns/op, and the most SQLite heap the connection
+// has held so far (sqlite-heap-peak-MiB). ns/op is one pair.
 func benchPaired(b *testing.B, s *session, op func(ctx context.Context) error) {
 	var bg, dl, diff []float64
 	tctx, cancel := context.WithTimeout(context.Background(), time.Hour)
@@ -93,6 +94,8 @@ func benchPaired(b *testing.B, s *session, op func(ctx context.Context) error) {
 	b.ReportMetric(median(bg), "bg-ns/op")
 	b.ReportMetric(median(dl), "deadline-ns/op")
 	b.ReportMetric(median(diff), "extra-ns/op")
+	// what the connection's SQLite heap reached, against its cap
+	b.ReportMetric(float64(s.glue.heap.peak.Load())/(1<<20), "sqlite-heap-peak-MiB")
 }
 
 func median(xs []float64) float64 {

@@ -22,7 +22,7 @@ func mustSession(tb testing.TB) (*DB, *session) {
 	if err := Migrate(ctx, db); err != nil {
 		tb.Fatal(err)
 	}
-	s, err := openSession(ctx, db, describe.Descriptor{Name: "t", Writes: []string{"ff_worker_registry"}}, DefaultLimits, nil)
+	s, err := openSession(ctx, db, describe.Descriptor{Name: "t", Writes: []string{"ff_worker_registry"}}, DefaultLimits, false, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

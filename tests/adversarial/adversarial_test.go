@@ -71,6 +71,7 @@ var suite = []badPlugin{
 	{fixture: "slow_query", limits: quick, fails: true, reasons: []string{"too many columns"}},
 	{fixture: "slow_init", limits: quick, fails: true, reasons: []string{"tick timeout"}},
 	{fixture: "deny_flood", fails: true, reasons: []string{"not authorized", "statement denied", "more statements denied than logged"}},
+	{fixture: "sql_bomb", fails: true, reasons: []string{"out of memory"}, never: escaped},
 }
 
 // goodTable is the good fixture's own table, left out of the checksum.
