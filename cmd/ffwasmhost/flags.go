@@ -152,6 +152,24 @@ func (lf *logFlags) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// pluginHeapFlag is --plugin-sqlite-heap: SQLite's heap cap for each
+// plugin connection (host.DBOptions.PluginHeapBytes).
+func pluginHeapFlag(fs *flag.FlagSet) *int64 {
+	v := new(int64)
+	fs.Func("plugin-sqlite-heap", "`SIZE` of the memory SQLite may allocate for one plugin's connection, e.g. 64MiB (default 64MiB); a statement past it fails with out of memory", func(s string) error {
+		n, err := parseSize(s)
+		if err != nil {
+			return err
+		}
+		if n < 8<<20 || n > 1<<40 {
+			return fmt.Errorf("size %q: want 8MiB to 1TiB", s)
+		}
+		*v = int64(n)
+		return nil
+	})
+	return v
+}
+
 // synchronousFlag is --synchronous.
 func synchronousFlag(fs *flag.FlagSet) *string {
 	v := new(string)

@@ -22,6 +22,7 @@ type runOpts struct {
 	minInterval                 *time.Duration
 	limits                      *limitFlag
 	sync                        *string
+	pluginHeap                  *int64
 	log                         *logFlags
 }
 
@@ -36,6 +37,7 @@ func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	o.standbyPoll = fs.Duration("standby-poll", daemon.DefaultStandbyPoll, "while another daemon is active on the database, how often to try to take over")
 	o.grace = fs.Duration("grace", daemon.DefaultGrace, "on SIGINT/SIGTERM, how long running ticks may take to finish before they are aborted")
 	o.sync = synchronousFlag(fs)
+	o.pluginHeap = pluginHeapFlag(fs)
 	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
 	o.log = a.addLogFlags(fs)
 	o.limits = addLimitFlag(fs)
@@ -88,7 +90,7 @@ func (a *app) cmdRun(args []string) int {
 		Limits:       o.limits.all,
 		PluginLimits: o.limits.plugin,
 		CacheDir:     *o.cacheDir,
-		DBOptions:    host.DBOptions{Synchronous: *o.sync},
+		DBOptions:    host.DBOptions{Synchronous: *o.sync, PluginHeapBytes: *o.pluginHeap},
 		Logger:       log,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 )
 
@@ -18,6 +19,7 @@ type tickOpts struct {
 	now                   nowFlag
 	untilIdle, dryRun     *bool
 	force                 *bool
+	pluginHeap            *int64
 	log                   *logFlags
 	limits                *limitFlag
 }
@@ -31,6 +33,7 @@ func (a *app) tickFlags() (*flag.FlagSet, *tickOpts) {
 	o.untilIdle = fs.Bool("until-idle", false, "repeat the tick until one processes nothing, then print the totals")
 	o.force = fs.Bool("force", false, "tick even while a daemon is active on the database (its ticks of the plugin may then overlap this one)")
 	o.dryRun = fs.Bool("dry-run", false, "run inside a transaction that is rolled back: report what would happen, change nothing")
+	o.pluginHeap = pluginHeapFlag(fs)
 	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
 	o.log = a.addLogFlags(fs)
 	o.limits = addLimitFlag(fs)
@@ -63,6 +66,7 @@ func (a *app) cmdTick(args []string) int {
 		UntilIdle: *o.untilIdle,
 		DryRun:    *o.dryRun,
 		Force:     *o.force,
+		DBOptions: host.DBOptions{PluginHeapBytes: *o.pluginHeap},
 		CacheDir:  *o.cacheDir,
 		Limits:    o.limits.plugin[pos[0]].Merge(o.limits.all),
 		Logger:    o.log.logger(a.stderr),
