@@ -1,4 +1,4 @@
-package main
+package reconcilertest
 
 import (
 	"database/sql"
@@ -10,10 +10,6 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 )
-
-// The tests build this package to wasm and run its ticks through the host
-// harness against a fresh database. Every tick runs at a fixed now_ms; no
-// test reads the wall clock.
 
 // policy is one ff_budget_policy row.
 type policy struct {
@@ -93,12 +89,12 @@ func usageAfterReset(u usage, now int64) usage {
 	return u
 }
 
-func newHarness(t *testing.T) *plugintest.Harness {
+func newHarness(t *testing.T, wasm string) *plugintest.Harness {
 	t.Helper()
-	return plugintest.New(t, plugintest.Build(t, "."))
+	return plugintest.New(t, wasm)
 }
 
-func seed(t *testing.T, h *plugintest.Harness, ps []policy, us []usage) {
+func seedBudgets(t *testing.T, h *plugintest.Harness, ps []policy, us []usage) {
 	t.Helper()
 	for _, p := range ps {
 		h.Exec(`INSERT INTO ff_budget_policy (partition_key, budget_id, policy_json, created_at_ms,
@@ -182,10 +178,10 @@ func checkTick(t *testing.T, h *plugintest.Harness, now int64, want host.Report)
 	}
 }
 
-// TestTick seeds the tables, runs one tick at now and compares both tables
+// budgetResetTick seeds the tables, runs one tick at now and compares both tables
 // in full with what the contract says they must hold. A second tick at the
 // same now must then find nothing due and change nothing.
-func TestTick(t *testing.T) {
+func budgetResetTick(t *testing.T, wasm string) {
 	const now = 1_000_000
 	tests := []struct {
 		name     string
@@ -322,8 +318,8 @@ func TestTick(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
-			seed(t, h, tt.policies, tt.usages)
+			h := newHarness(t, wasm)
+			seedBudgets(t, h, tt.policies, tt.usages)
 			checkTick(t, h, now, tt.want)
 			checkState(t, h, tt.wantP, tt.wantU)
 
@@ -333,10 +329,10 @@ func TestTick(t *testing.T) {
 	}
 }
 
-// TestTickUnusableIntervalClearsSchedule: a due budget whose policy has no
+// budgetResetUnusableIntervalClearsSchedule: a due budget whose policy has no
 // usable reset_interval_ms (not a positive integer JSON number) is still
 // reset, and its schedule becomes NULL so it never fires again.
-func TestTickUnusableIntervalClearsSchedule(t *testing.T) {
+func budgetResetUnusableIntervalClearsSchedule(t *testing.T, wasm string) {
 	const now = 2_000_000
 	tests := []struct {
 		name       string
@@ -357,10 +353,10 @@ func TestTickUnusableIntervalClearsSchedule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
+			h := newHarness(t, wasm)
 			p := budget("a", at(now-10), tt.policyJSON)
 			u := spent("a", "d", 5)
-			seed(t, h, []policy{p}, []usage{u})
+			seedBudgets(t, h, []policy{p}, []usage{u})
 
 			checkTick(t, h, now, host.Report{Processed: 1})
 			checkState(t, h, []policy{afterReset(p, now, null)}, []usage{usageAfterReset(u, now)})
@@ -372,16 +368,16 @@ func TestTickUnusableIntervalClearsSchedule(t *testing.T) {
 	}
 }
 
-// TestTickBatchesOf20InDueOrder: 45 due budgets take three ticks at the
+// budgetResetBatchesOf20InDueOrder: 45 due budgets take three ticks at the
 // same now, reporting 20, 20 and 5, and the earliest next_reset_at_ms go
 // first. The ids are not in due order, so neither insertion nor id order
 // can pass for due order.
-func TestTickBatchesOf20InDueOrder(t *testing.T) {
+func budgetResetBatchesOf20InDueOrder(t *testing.T, wasm string) {
 	const (
 		now = 5_000_000
 		n   = 45
 	)
-	h := newHarness(t)
+	h := newHarness(t, wasm)
 	dueAt := map[string]int64{}
 	var ps []policy
 	var us []usage
@@ -393,7 +389,7 @@ func TestTickBatchesOf20InDueOrder(t *testing.T) {
 		ps = append(ps, budget(id, at(dueAt[id]), every(minute)))
 		us = append(us, spent(id, "d", int64(i+1)))
 	}
-	seed(t, h, ps, us)
+	seedBudgets(t, h, ps, us)
 
 	// resetSet returns the ids whose usage the ticks so far have reset.
 	resetSet := func() []string {
@@ -433,7 +429,7 @@ func TestTickBatchesOf20InDueOrder(t *testing.T) {
 	}
 }
 
-// TestTickSkipsBudgetChangedAfterScan: a budget that the scan found due but
+// budgetResetSkipsBudgetChangedAfterScan: a budget that the scan found due but
 // that someone else reset, unscheduled or deleted before its own
 // transaction began is left alone.
 //
@@ -444,7 +440,7 @@ func TestTickBatchesOf20InDueOrder(t *testing.T) {
 // "first"'s transaction. When the plugin then re-reads "second" in its own
 // transaction, the change is committed and visible, exactly as if another
 // writer had got in between the scan and the apply.
-func TestTickSkipsBudgetChangedAfterScan(t *testing.T) {
+func budgetResetSkipsBudgetChangedAfterScan(t *testing.T, wasm string) {
 	const now = 3_000_000
 	tests := []struct {
 		name  string
@@ -470,10 +466,10 @@ func TestTickSkipsBudgetChangedAfterScan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
+			h := newHarness(t, wasm)
 			first := budget("first", at(now-20), every(minute))
 			second := budget("second", at(now-10), every(minute))
-			seed(t, h, []policy{first, second},
+			seedBudgets(t, h, []policy{first, second},
 				[]usage{spent("first", "d", 1), spent("second", "d", 2)})
 			h.Exec(`CREATE TRIGGER interfere AFTER UPDATE ON ff_budget_usage
 WHEN NEW.partition_key = 0 AND NEW.budget_id = 'first'
@@ -489,18 +485,18 @@ BEGIN ` + tt.act + ` END`)
 	}
 }
 
-// TestTickCountsFailuresAndGoesOn: a budget whose reset fails (here a
+// budgetResetCountsFailuresAndGoesOn: a budget whose reset fails (here a
 // trigger, created host-side, aborts the usage update of budget "bad") is
 // counted in errors and rolled back whole; the budgets around it are still
 // reset and counted in processed.
-func TestTickCountsFailuresAndGoesOn(t *testing.T) {
+func budgetResetCountsFailuresAndGoesOn(t *testing.T, wasm string) {
 	const now = 4_000_000
-	h := newHarness(t)
+	h := newHarness(t, wasm)
 	a := budget("a", at(now-30), every(minute))
 	bad := budget("bad", at(now-20), every(minute))
 	c := budget("c", at(now-10), every(minute))
 	ua, ubad, uc := spent("a", "d", 1), spent("bad", "d", 2), spent("c", "d", 3)
-	seed(t, h, []policy{a, bad, c}, []usage{ua, ubad, uc})
+	seedBudgets(t, h, []policy{a, bad, c}, []usage{ua, ubad, uc})
 	h.Exec(`CREATE TRIGGER boom BEFORE UPDATE ON ff_budget_usage
 WHEN OLD.budget_id = 'bad'
 BEGIN SELECT RAISE(ABORT, 'boom'); END`)

@@ -1,4 +1,4 @@
-package main
+package reconcilertest
 
 import (
 	"database/sql"
@@ -8,10 +8,6 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 )
-
-// The tests build this package to wasm and run its ticks through the host
-// harness against a fresh database. Every tick runs at a fixed now_ms; no
-// test reads the wall clock.
 
 // worker is one ff_worker_registry row.
 type worker struct {
@@ -40,7 +36,7 @@ func swept(w worker, now int64) event {
 	return event{Namespace: w.Namespace, InstanceID: w.InstanceID, Kind: "ttl_swept", At: now}
 }
 
-func seed(t *testing.T, h *plugintest.Harness, ws []worker, es []event) {
+func seedWorkers(t *testing.T, h *plugintest.Harness, ws []worker, es []event) {
 	t.Helper()
 	for _, w := range ws {
 		h.Exec(`INSERT INTO ff_worker_registry (namespace, worker_instance_id, worker_id, lanes,
@@ -101,10 +97,10 @@ FROM ff_worker_registry_event ORDER BY namespace, worker_instance_id, event_at_m
 	return out
 }
 
-// TestSweep seeds the registry and its events, runs one tick at now and
+// workerTTLSweep seeds the registry and its events, runs one tick at now and
 // compares both tables in full with what the contract says they must hold.
 // A second tick at the same now must then find nothing and change nothing.
-func TestSweep(t *testing.T) {
+func workerTTLSweep(t *testing.T, wasm string) {
 	const now = 1_000_000
 	var (
 		expired    = live("ns", "expired", now-30_001, 30_000) // deadline now-1
@@ -204,8 +200,8 @@ func TestSweep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := plugintest.New(t, plugintest.Build(t, "."))
-			seed(t, h, tt.workers, tt.events)
+			h := plugintest.New(t, wasm)
+			seedWorkers(t, h, tt.workers, tt.events)
 			for i, want := range []host.Report{tt.want, {}} {
 				if got := h.MustTick(now); got != want {
 					t.Errorf("tick %d at %d reported %+v, want %+v", i+1, now, got, want)
@@ -221,13 +217,13 @@ func TestSweep(t *testing.T) {
 	}
 }
 
-// TestSweepLaterTickSweepsWhatBecameExpired: a worker kept at its deadline
+// workerTTLLaterTickSweepsWhatBecameExpired: a worker kept at its deadline
 // is swept by the first tick past it, with that tick's now as event time.
-func TestSweepLaterTickSweepsWhatBecameExpired(t *testing.T) {
+func workerTTLLaterTickSweepsWhatBecameExpired(t *testing.T, wasm string) {
 	const deadline = 2_000_000
-	h := plugintest.New(t, plugintest.Build(t, "."))
+	h := plugintest.New(t, wasm)
 	w := live("ns", "w", deadline-30_000, 30_000)
-	seed(t, h, []worker{w}, nil)
+	seedWorkers(t, h, []worker{w}, nil)
 
 	ticks := []struct {
 		now   int64
