@@ -92,7 +92,7 @@ func needC(t testing.TB) {
 	t.Helper()
 	cProbe.once.Do(func() {
 		src := filepath.Join(buildDir, "probe.c")
-		if err := os.WriteFile(src, []byte("#include <stdlib.h>\nint probe(void) { return abs(-1); }\n"), 0o644); err != nil {
+		if err := os.WriteFile(src, []byte("#include <stdio.h>\n__attribute__((export_name(\"probe\"))) int probe(char *b, double d) { return snprintf(b, 8, \"%f\", d); }\n"), 0o644); err != nil {
 			cProbe.skip = err.Error()
 			return
 		}
