@@ -262,3 +262,6 @@ event_at_ms, reason) VALUES (?,?,?,?,?)`, ns, id, "ttl_swept", int64(now)+pick[i
 	}
 	compareBuilds(t, goWasm, workerTTLPorts, w)
 }
+
+// newLogger is a logger that keeps plugin lines in lines.
+func newLogger(lines pluginLines) *slog.Logger { return slog.New(lines) }
