@@ -20,8 +20,8 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
-// binary builds the ffwasmhost command once.
-func binary(t *testing.T) string {
+// ffwasmhostBinary builds the ffwasmhost command once.
+func ffwasmhostBinary(t *testing.T) string {
 	t.Helper()
 	return once(t, "ffwasmhost", func(out string) error {
 		_, err := run("go", "build", "-o", out, "./cmd/ffwasmhost")
@@ -63,7 +63,7 @@ func ffwasmhost(t *testing.T, args ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd := exec.CommandContext(ctx, ffwasmhostBinary(t), args...)
 	cmd.Env = cleanEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil && cmd.ProcessState == nil {
@@ -214,7 +214,7 @@ func TestDaemon(t *testing.T) {
 
 			addr := testutil.FreeAddr(t)
 			var log testutil.SyncBuffer
-			cmd := exec.Command(binary(t), "run", "--db", path, "--plugins", dir, "--http", addr,
+			cmd := exec.Command(ffwasmhostBinary(t), "run", "--db", path, "--plugins", dir, "--http", addr,
 				"--cache-dir", plugintest.CacheDir(), "--min-interval", "100ms",
 				"--interval", br+"=200ms", "--interval", wt+"=200ms",
 				"--interval", "budget_reset=0", "--interval", "worker_ttl=0")
