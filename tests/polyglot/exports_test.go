@@ -79,7 +79,8 @@ func TestExports(t *testing.T) {
 }
 
 // TestRustUnits runs the Rust SDK's and the budget_reset port's own unit
-// tests, natively (rustc --test), where every host call fails invalid.
+// tests, natively (rustc --test), where every host call fails invalid,
+// and compiles the SDK's documentation examples (rustdoc --test).
 func TestRustUnits(t *testing.T) {
 	needRust(t)
 	for _, src := range []string{"abi/rust/ffhost/src/lib.rs", "plugins/rust/budget_reset/policyjson.rs"} {
@@ -94,4 +95,17 @@ func TestRustUnits(t *testing.T) {
 			}
 		})
 	}
+	// The examples in the SDK's documentation compile against a native build of it.
+	t.Run("doc examples", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, err := run(rustcPath, "--edition", "2021", "--crate-type", "rlib", "--crate-name", "ffhost",
+			"-o", filepath.Join(dir, "libffhost.rlib"), "abi/rust/ffhost/src/lib.rs"); err != nil {
+			t.Fatal(err)
+		}
+		rustdoc := envOr("RUSTDOC", filepath.Join(filepath.Dir(rustcPath), "rustdoc"))
+		out, err := run(rustdoc, "--edition", "2021", "--test", "--crate-name", "ffhost", "-L", dir, "abi/rust/ffhost/src/lib.rs")
+		if err != nil || !strings.Contains(string(out), "test result: ok") {
+			t.Fatalf("rustdoc --test: %v\n%s", err, out)
+		}
+	})
 }
