@@ -179,6 +179,15 @@ func sdkScenarios() []sdkScenario {
 			logs:  []string{"constraint 20000"},
 		},
 		{
+			name: "a result within the first 16 KiB is not fetched, after describe too",
+			now:  17,
+			script: func(t *testing.T, h *fakeHost) {
+				h.queue("sql_query", reply{payload: queryResult([]string{"t"}, []any{strings.Repeat("m", 10_000)})})
+			},
+			calls: []string{"sql_query SELECT t FROM mid|(none)"},
+			logs:  []string{"mid 10000"},
+		},
+		{
 			name:   "retry makes three attempts while busy",
 			now:    15,
 			script: func(t *testing.T, h *fakeHost) { h.queue("sql_query", busy, busy, busy) },
@@ -205,6 +214,7 @@ func TestSDK(t *testing.T) {
 						sc.script(t, h)
 					}
 					mod := h.instantiate(t, wasm)
+					describeJSON(t, mod) // as the host does first
 					if got := scanTick(t, mod, sc.now); got != sc.result {
 						t.Errorf("scan_tick returned %d, want %d (tick error %q)", got, sc.result, h.tickErr)
 					}

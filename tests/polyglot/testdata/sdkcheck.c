@@ -227,6 +227,18 @@ static ff_status tick(int64_t now_ms, ff_report *rep, ff_error *err) {
     case 16:
         bad_descriptor();
         break;
+    case 17: {
+        ff_rows rows;
+        const char *t;
+        size_t n;
+        if (ff_query("SELECT t FROM mid", FF_NO_ARGS, &rows, &e) != FF_OK || ff_rows_next(&rows, &e) <= 0 ||
+            ff_rows_text(&rows, 0, &t, &n, &e) != FF_OK)
+            logerr("mid", &e);
+        else
+            ff_logf(FF_LEVEL_INFO, "mid %zu", n);
+        ff_rows_close(&rows);
+        break;
+    }
     default:
         return ff_error_set(err, FF_INVALID, "unknown scenario");
     }

@@ -128,6 +128,11 @@ fn tick(db: &mut Conn, now: i64, rep: &mut Report) -> Result<()> {
             let status = r.err().map_or(Status::Ok, |e| e.status());
             info(&format!("retry {} attempts={}", status, attempts));
         }
+        17 => match db.query_row("SELECT t FROM mid", args![]) {
+            Ok(Some(row)) => info(&format!("mid {}", row.get_bytes(0)?.len())),
+            Ok(None) => info("mid no row"),
+            Err(e) => info(&format!("mid {}", e)),
+        },
         _ => return Err(Error::new(Status::Invalid, "unknown scenario")),
     }
     Ok(())

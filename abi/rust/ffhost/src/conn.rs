@@ -165,11 +165,14 @@ impl Conn {
         })
     }
 
-    /// Points the out buffer at `bytes` and returns where they are, for
-    /// describe's result.
+    /// Copies `bytes` to the start of the out buffer, which keeps at least
+    /// its first size, and returns where they are, for describe's result.
     pub(crate) fn hold(&mut self, bytes: &[u8]) -> (u32, u32) {
-        self.out.clear();
-        self.out.extend_from_slice(bytes);
+        let size = bytes.len().max(INITIAL_OUT);
+        if self.out.len() < size {
+            self.out = vec![0; size];
+        }
+        self.out[..bytes.len()].copy_from_slice(bytes);
         (self.out.as_ptr() as usize as u32, bytes.len() as u32)
     }
 }
