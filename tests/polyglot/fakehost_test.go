@@ -38,6 +38,9 @@ type fakeHost struct {
 
 	pending []byte // a payload too big for the guest's buffer, until fetch
 	noFetch bool
+
+	// skipInit leaves _initialize uncalled, as a host that ignores it would.
+	skipInit bool
 }
 
 // queue adds replies for fn.
@@ -159,7 +162,7 @@ func (h *fakeHost) instantiate(t *testing.T, wasm []byte) api.Module {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
+	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil && !h.skipInit {
 		if _, err := init.Call(ctx); err != nil {
 			t.Fatalf("_initialize: %v", err)
 		}

@@ -199,9 +199,21 @@ func sdkScenarios() []sdkScenario {
 
 // TestSDK runs every scenario through the C and Rust SDKs against the
 // scripted host: both must make the same host calls, sleep the same
-// backoff, and see the same values and errors.
+// backoff, and see the same values and errors. "Rust without
+// _initialize" runs them with _initialize never called: the SDK's
+// allocator and statics need no constructor.
 func TestSDK(t *testing.T) {
+	type module struct {
+		lang     string
+		build    func(testing.TB) string
+		skipInit bool
+	}
+	var modules []module
 	for _, m := range sdkModules {
+		modules = append(modules, module{m.lang, m.build, false})
+	}
+	modules = append(modules, module{"Rust without _initialize", sdkModules[1].build, true})
+	for _, m := range modules {
 		t.Run(m.lang, func(t *testing.T) {
 			wasm, err := os.ReadFile(m.build(t))
 			if err != nil {
@@ -209,7 +221,7 @@ func TestSDK(t *testing.T) {
 			}
 			for _, sc := range sdkScenarios() {
 				t.Run(sc.name, func(t *testing.T) {
-					h := &fakeHost{}
+					h := &fakeHost{skipInit: m.skipInit}
 					if sc.script != nil {
 						sc.script(t, h)
 					}
