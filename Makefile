@@ -22,7 +22,7 @@ $(BIN): $(shell find cmd host abi -name '*.go' -not -path '*/testdata/*' 2>/dev/
 # build/plugins/NAME_rust.wasm, each when its toolchain is present.
 plugins: $(WASM) c-plugins rust-plugins
 
-$(WASM): build/plugins/%.wasm: $(shell find plugins abi -name '*.go' 2>/dev/null) go.mod go.sum
+$(WASM): build/plugins/%.wasm: $(shell find plugins abi internal/policyjson -name '*.go' 2>/dev/null) go.mod go.sum
 	@mkdir -p build/plugins
 	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASMFLAGS) -o $@.tmp ./plugins/$*
 	@mv $@.tmp $@
