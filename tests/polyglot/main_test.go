@@ -13,6 +13,7 @@ package polyglot
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -73,7 +74,7 @@ func run(name string, args ...string) ([]byte, error) {
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return out, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		return out, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return out, nil
 }
@@ -96,8 +97,8 @@ func needC(t testing.TB) {
 			cProbe.skip = err.Error()
 			return
 		}
-		if _, err := run(clangPath, "--target="+clangTarget, "-mexec-model=reactor", "-o", filepath.Join(buildDir, "probe-c.wasm"), src); err != nil {
-			cProbe.skip = "no C toolchain for " + clangTarget + " (" + firstLine(err) + "): skipping the C builds; " +
+		if why := probeFails(clangPath, "--target="+clangTarget, "-mexec-model=reactor", "-o", filepath.Join(buildDir, "probe-c.wasm"), src); why != "" {
+			cProbe.skip = clangPath + " cannot build " + clangTarget + " (" + why + "): skipping the C builds; " +
 				"install the Debian packages clang lld wasi-libc libclang-rt-dev-wasm32 (or set CLANG)"
 		}
 	})
@@ -115,8 +116,8 @@ func needRust(t testing.TB) {
 			rustProbe.skip = err.Error()
 			return
 		}
-		if _, err := run(rustcPath, "--target", rustTarget, "--crate-type", "cdylib", "-o", filepath.Join(buildDir, "probe-rust.wasm"), src); err != nil {
-			rustProbe.skip = "no Rust toolchain for " + rustTarget + " (" + firstLine(err) + "): skipping the Rust builds; " +
+		if why := probeFails(rustcPath, "--target", rustTarget, "--crate-type", "cdylib", "-o", filepath.Join(buildDir, "probe-rust.wasm"), src); why != "" {
+			rustProbe.skip = rustcPath + " cannot build " + rustTarget + " (" + why + "): skipping the Rust builds; " +
 				"install the Debian packages rustc libstd-rust-dev-wasm32 lld (or set RUSTC)"
 		}
 	})
@@ -125,9 +126,23 @@ func needRust(t testing.TB) {
 	}
 }
 
-func firstLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
+// probeFails runs a toolchain probe and returns why it failed in a few
+// words (the compiler's first line of complaint), or "" if it worked.
+func probeFails(name string, args ...string) string {
+	out, err := run(name, args...)
+	if err == nil {
+		return ""
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return errors.Unwrap(err).Error() // it did not start
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ee.Error()
 }
 
 // builds remembers what this process built: output path or error, by name.
