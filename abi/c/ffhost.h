@@ -6,9 +6,9 @@
  *   clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wl,--strip-all \
  *       -Wl,--stack-first -Iabi/c -o my_plugin.wasm my_plugin.c abi/c/ffhost.c
  *
- * (--target=wasm32-wasip1 on clang 17 and later; pass
- * --sysroot=/path/to/wasi-sysroot when wasi-libc is not where clang looks,
- * as with wasi-sdk.)
+ * That is Debian 12's clang 14 and wasi-libc. With wasi-sdk 22 or later,
+ * name its sysroot and the newer target name:
+ * --target=wasm32-wasip1 --sysroot=$WASI_SDK/share/wasi-sysroot.
  *
  * A plugin declares a descriptor and a tick function and exports them with
  * FF_PLUGIN:
