@@ -161,10 +161,10 @@ ff_status ff_error_wrap(ff_error *err, const char *what) {
     if (err->context != NULL)
         buf_str(&b, err->context);
     char *ctx = buf_take(&b);
-    if (ctx != NULL) { /* out of memory: keep the old context */
-        free(err->context);
-        err->context = ctx;
-    }
+    if (ctx == NULL)
+        return err->status; /* out of memory: the old context stays */
+    free(err->context);
+    err->context = ctx;
     return err->status;
 }
 
@@ -194,7 +194,7 @@ char *ff_error_string(const ff_error *err) {
 
 /* ---- The connection buffer ------------------------------------------------------ */
 
-/* initial_out is the connection buffer's first size; it grows to the largest payload seen. */
+/* INITIAL_OUT is the connection buffer's first size; it grows to the largest payload seen. */
 #define INITIAL_OUT (16u << 10)
 
 /* conn is the one piece of global state: the buffer host results land in. */
