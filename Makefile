@@ -1,12 +1,14 @@
-# ffwasmhost — build, test, run. Needs only Go (see go.mod for the version).
+# ffwasmhost — build, test, run. Needs only Go (see go.mod for the version);
+# the C and Rust plugins need clang and rustc for wasm32-wasi as well, and
+# are skipped, with a line saying so, without them.
 GO       ?= go
-PLUGINS  := $(notdir $(wildcard plugins/*))
+PLUGINS  := $(sort $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.go))))
 WASM     := $(PLUGINS:%=build/plugins/%.wasm)
 BIN      := build/ffwasmhost
 DB       ?= ff.db
 WASMFLAGS := -buildmode=c-shared -trimpath -ldflags='-s -w'
 
-.PHONY: all build plugins test vet fmt-check check bench abicompare run clean
+.PHONY: all build plugins c-plugins rust-plugins c-wasm rust-wasm test vet fmt-check check bench abicompare run clean
 
 all: build plugins
 
@@ -15,12 +17,72 @@ build: $(BIN)
 $(BIN): $(shell find cmd host abi -name '*.go' -not -path '*/testdata/*' 2>/dev/null) go.mod go.sum
 	$(GO) build -trimpath -o $@ ./cmd/ffwasmhost
 
-# Every plugins/NAME/ becomes build/plugins/NAME.wasm.
-plugins: $(WASM)
+# Every Go plugins/NAME/ becomes build/plugins/NAME.wasm; plugins/c/NAME.c
+# becomes build/plugins/NAME_c.wasm and plugins/rust/NAME/ becomes
+# build/plugins/NAME_rust.wasm, each when its toolchain is present.
+plugins: $(WASM) c-plugins rust-plugins
 
-build/plugins/%.wasm: $(shell find plugins abi -name '*.go' 2>/dev/null) go.mod go.sum
+$(WASM): build/plugins/%.wasm: $(shell find plugins abi internal/policyjson -name '*.go' 2>/dev/null) go.mod go.sum
 	@mkdir -p build/plugins
 	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASMFLAGS) -o $@.tmp ./plugins/$*
+	@mv $@.tmp $@
+
+# C plugins: clang 14+ with lld, wasi-libc and the wasm32 compiler-rt
+# (Debian: clang lld wasi-libc libclang-rt-dev-wasm32). Newer toolchains
+# call the target wasm32-wasip1; wasi-sdk needs --sysroot as well.
+CLANG        ?= clang
+CLANG_TARGET ?= wasm32-wasi
+CFLAGS_WASM  := --target=$(CLANG_TARGET) -mexec-model=reactor -O2 -Wall -Wextra -Werror \
+                -Wl,--strip-all -Wl,--stack-first -Iabi/c
+C_SDK        := abi/c/ffhost.h abi/c/ffhost.c
+C_WASM       := $(patsubst plugins/c/%.c,build/plugins/%_c.wasm,$(filter-out plugins/c/policyjson.c,$(wildcard plugins/c/*.c)))
+
+# Rust plugins: Debian's rustc 1.63 with its wasm32 std (rustc
+# libstd-rust-dev-wasm32 lld), invoked directly: the SDK as an rlib, then
+# each plugin as a cdylib against it. Newer toolchains call the target
+# wasm32-wasip1.
+RUSTC          ?= /usr/bin/rustc
+RUST_TARGET    ?= wasm32-wasi
+RUSTFLAGS_WASM := --edition 2021 --target $(RUST_TARGET) -C opt-level=s
+RUST_SDK       := build/rust/libffhost.rlib
+RUST_WASM      := $(patsubst plugins/rust/%/lib.rs,build/plugins/%_rust.wasm,$(wildcard plugins/rust/*/lib.rs))
+
+# Each probe builds a tiny module; without a working toolchain the
+# language's plugins are skipped with one line.
+C_PROBE    = mkdir -p build/probe && printf '\043include <stdio.h>\n__attribute__((export_name("probe"))) int probe(char *b, double d) { return snprintf(b, 8, "%%f", d); }\n' >build/probe/probe.c && \
+             $(CLANG) --target=$(CLANG_TARGET) -mexec-model=reactor -o build/probe/probe-c.wasm build/probe/probe.c >/dev/null 2>&1
+RUST_PROBE = mkdir -p build/probe && printf '\043[no_mangle]\npub extern "C" fn probe() -> usize { vec![1u8].len() }\n' >build/probe/probe.rs && \
+             $(RUSTC) --target $(RUST_TARGET) --crate-type cdylib -o build/probe/probe-rust.wasm build/probe/probe.rs >/dev/null 2>&1
+
+c-plugins:
+	@if $(C_PROBE); then $(MAKE) --no-print-directory c-wasm; else \
+	echo "make: skipping the C plugins ($(notdir $(C_WASM))): $(CLANG) cannot build $(CLANG_TARGET); install the Debian packages clang lld wasi-libc libclang-rt-dev-wasm32"; fi
+
+rust-plugins:
+	@if $(RUST_PROBE); then $(MAKE) --no-print-directory rust-wasm; else \
+	echo "make: skipping the Rust plugins ($(notdir $(RUST_WASM))): $(RUSTC) cannot build $(RUST_TARGET); install the Debian packages rustc libstd-rust-dev-wasm32 lld"; fi
+
+# The builds themselves, once the probes passed.
+c-wasm: $(C_WASM)
+	@:
+rust-wasm: $(RUST_WASM)
+	@:
+
+build/plugins/budget_reset_c.wasm: plugins/c/policyjson.c plugins/c/policyjson.h
+build/plugins/%_c.wasm: plugins/c/%.c $(C_SDK)
+	@mkdir -p build/plugins
+	$(CLANG) $(CFLAGS_WASM) -o $@.tmp $(filter plugins/%.c,$^) $(filter abi/%.c,$^)
+	@mv $@.tmp $@
+
+$(RUST_SDK): $(wildcard abi/rust/ffhost/src/*.rs)
+	@mkdir -p $(@D)
+	$(RUSTC) $(RUSTFLAGS_WASM) --crate-type rlib --crate-name ffhost -o $@ abi/rust/ffhost/src/lib.rs
+
+.SECONDEXPANSION:
+build/plugins/%_rust.wasm: $$(wildcard plugins/rust/$$*/*.rs) $(RUST_SDK)
+	@mkdir -p build/plugins
+	$(RUSTC) $(RUSTFLAGS_WASM) --crate-type cdylib --crate-name $*_rust -C link-arg=--strip-all \
+		--extern ffhost=$(RUST_SDK) -o $@.tmp plugins/rust/$*/lib.rs
 	@mv $@.tmp $@
 
 vet:
