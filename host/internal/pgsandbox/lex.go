@@ -39,7 +39,7 @@ var errSyntax = errors.New("syntax error")
 // could differ, it fails instead:
 //
 //   - '...' strings with ” as the only escape; E'...' strings, where a
-//     backslash escapes any character; B'', X'', N'' and U&'' strings;
+//     backslash escapes any character; B”, X”, N” and U&” strings;
 //     each continued by another '...' after white space holding a newline,
 //     in the same mode, as the server does;
 //   - $tag$...$tag$ dollar quoting ($ inside an identifier is part of it;
