@@ -38,8 +38,9 @@ var errSyntax = errors.New("syntax error")
 // the server sees a string or a comment, or the reverse; where the two
 // could differ, it fails instead:
 //
-//   - '...' strings with ” as the only escape; E'...' strings, where a
-//     backslash escapes any character; B”, X”, N” and U&” strings;
+//   - '...' strings, where a doubled quote is the only escape; E'...'
+//     strings, where a backslash escapes any character; B'...', X'...',
+//     N'...' and U&'...' strings;
 //     each continued by another '...' after white space holding a newline,
 //     in the same mode, as the server does;
 //   - $tag$...$tag$ dollar quoting ($ inside an identifier is part of it;
