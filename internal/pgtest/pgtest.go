@@ -348,8 +348,8 @@ func NewRole(tb testing.TB, attributes string) string {
 
 // DropRoles drops every role whose name starts with prefix. A role cannot
 // be dropped while it holds privileges or owns objects anywhere, so first,
-// in each database that records such a dependency, DROP OWNED BY revokes
-// and drops them.
+// in the admin database (for shared objects) and in each database that
+// records such a dependency, DROP OWNED BY revokes and drops them.
 func DropRoles(admin, prefix string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
@@ -381,6 +381,11 @@ GROUP BY r.rolname`, prefix)
 	}
 	var errs []error
 	for role, dbs := range deps {
+		// Here first: privileges on shared objects, such as databases,
+		// are revoked by DROP OWNED in any database.
+		if _, err := conn.Exec(ctx, "DROP OWNED BY "+pgx.Identifier{role}.Sanitize()); err != nil {
+			errs = append(errs, fmt.Errorf("drop owned by %s: %w", role, err))
+		}
 		for _, db := range dbs {
 			if err := dropOwned(ctx, admin, db, role); err != nil {
 				errs = append(errs, fmt.Errorf("drop owned by %s in %s: %w", role, db, err))

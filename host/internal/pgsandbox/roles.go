@@ -234,20 +234,58 @@ func (r Roles) Ensure(ctx context.Context, admin Beginner, plugin string, reads,
 	if err != nil {
 		return fmt.Errorf("ensure role: %w", err)
 	}
+	r = r.withDefaults()
 	role, _ := r.Name(plugin)
 	err = pgx.BeginFunc(ctx, admin, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, rolesLockKey); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, script) // no arguments: the simple protocol, several statements
-		return err
+		if _, err := tx.Exec(ctx, script); err != nil { // no arguments: the simple protocol, several statements
+			return err
+		}
+		// A GRANT on a table the admin neither owns nor may grant on only
+		// warns: check that every privilege is there.
+		return verifyGrants(ctx, tx, role, r.Schema, reads, writes)
 	})
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "42501" {
+	if errors.As(err, &pe) && pe.Code == "42501" || errors.Is(err, errMissingGrant) {
 		return fmt.Errorf("ensure role %s: %w: %w", role, ErrInsufficientPrivilege, err)
 	}
 	if err != nil {
 		return fmt.Errorf("ensure role %s: %w", role, err)
+	}
+	return nil
+}
+
+// errMissingGrant is a privilege Ensure granted but the role lacks.
+var errMissingGrant = errors.New("a grant did not take")
+
+// verifyGrants checks that role has every privilege its declaration asks.
+func verifyGrants(ctx context.Context, tx pgx.Tx, role, schema string, reads, writes []string) error {
+	readT, writeT, _ := tables(reads, writes)
+	check := func(table, priv string) error {
+		var ok bool
+		err := tx.QueryRow(ctx, `SELECT has_table_privilege($1, format('%I.%I', $2::text, $3::text), $4)`,
+			role, schema, table, priv).Scan(&ok)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s lacks %s on %s.%s (may the admin grant on it?)", errMissingGrant, role, priv, schema, table)
+		}
+		return nil
+	}
+	for _, t := range readT {
+		if err := check(t, "SELECT"); err != nil {
+			return err
+		}
+	}
+	for _, t := range writeT {
+		for _, p := range []string{"SELECT", "INSERT", "UPDATE", "DELETE"} {
+			if err := check(t, p); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
