@@ -31,7 +31,7 @@ INSERT INTO items (id, name) VALUES (100, 'shelved');
 INSERT INTO shelf VALUES (1, 100, 'a');
 `
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	ctx := context.Background()
@@ -47,7 +47,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // exec runs sql on the admin pool, failing the test on error.
-func (e *env) exec(t *testing.T, sql string, args ...any) {
+func (e *env) exec(t testing.TB, sql string, args ...any) {
 	t.Helper()
 	if _, err := e.admin.Exec(context.Background(), sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
@@ -55,7 +55,7 @@ func (e *env) exec(t *testing.T, sql string, args ...any) {
 }
 
 // count returns the admin's count(*) of query.
-func (e *env) count(t *testing.T, query string) int {
+func (e *env) count(t testing.TB, query string) int {
 	t.Helper()
 	var n int
 	if err := e.admin.QueryRow(context.Background(), query).Scan(&n); err != nil {
@@ -66,7 +66,7 @@ func (e *env) count(t *testing.T, query string) int {
 
 // plugin makes the role of plugin "p" with the given grants and opens a
 // session as it.
-func (e *env) plugin(t *testing.T, reads, writes []string, opts Options) *Session {
+func (e *env) plugin(t testing.TB, reads, writes []string, opts Options) *Session {
 	t.Helper()
 	ctx := context.Background()
 	if err := e.roles.Ensure(ctx, e.admin, "p", reads, writes); err != nil {
@@ -86,13 +86,13 @@ func (e *env) plugin(t *testing.T, reads, writes []string, opts Options) *Sessio
 }
 
 // writer is the usual session: items for writing, shelf for reading.
-func (e *env) writer(t *testing.T) *Session {
+func (e *env) writer(t testing.TB) *Session {
 	t.Helper()
 	return e.plugin(t, []string{"shelf"}, []string{"items"}, Options{})
 }
 
 // encodeArgs encodes args as a plugin does.
-func encodeArgs(t *testing.T, args []any) []byte {
+func encodeArgs(t testing.TB, args []any) []byte {
 	t.Helper()
 	if len(args) == 0 {
 		return nil
