@@ -45,7 +45,7 @@
 // Values. Arguments bind as their wire type: int as bigint, float as
 // double precision, text as text, blob as bytea; a NULL's type is inferred
 // by the server from the statement (cast it, $1::bigint, where it cannot
-// be). Results map as appendResult says: integers and oid to int, boolean
+// be). Results map so: integers and oid to int, boolean
 // to int 0 or 1, real and double precision to float, numeric to int when
 // integral and within int64 (so sum() of bigints reads as on SQLite), else
 // float, bytea to blob, text[] (FlowFabric's lanes) to its elements joined
