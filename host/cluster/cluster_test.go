@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
@@ -541,5 +542,52 @@ func TestJoinRefusesBadConfig(t *testing.T) {
 			m.Close(context.Background())
 			t.Errorf("Join(%+v) succeeded", cfg)
 		}
+	}
+}
+
+// TestFenceInSerializableTransactions: a renewal (a heartbeat) during a
+// SERIALIZABLE transaction does not fence it, as renewals never write the
+// lease row; a takeover does, though the transaction's snapshot predates
+// it.
+func TestFenceInSerializableTransactions(t *testing.T) {
+	t.Parallel()
+	_, pool := migrated(t)
+	ctx := context.Background()
+	clock := newClock()
+	a := join(t, pool, "a", clock)
+	lease, _ := a.Lease("budget_reset", 0)
+	begin := func() pgx.Tx {
+		t.Helper()
+		tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback(ctx) })
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ff_budget_policy`).Scan(&n); err != nil { // takes the snapshot
+			t.Fatal(err)
+		}
+		return tx
+	}
+
+	tx := begin()
+	clock.Advance(ttl / 3)
+	step(t, a) // renews a's membership while tx is open
+	if err := a.Fence(ctx, tx, lease.Plugin, lease.Partition, lease.Epoch); err != nil {
+		t.Errorf("fence after a renewal: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Errorf("commit after a renewal: %v", err)
+	}
+
+	tx = begin()
+	clock.Advance(ttl + time.Second) // a pauses; b takes over
+	b := join(t, pool, "b", clock)
+	if _, ok := b.Lease("budget_reset", 0); !ok {
+		t.Fatal("b did not take the lease over")
+	}
+	err := a.Fence(ctx, tx, lease.Plugin, lease.Partition, lease.Epoch)
+	if !errors.Is(err, ErrFenced) {
+		t.Errorf("fence after a takeover: %v, want ErrFenced", err)
 	}
 }
