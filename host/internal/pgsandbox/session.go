@@ -370,7 +370,15 @@ func (s *Session) failed(ctx context.Context, err error) error {
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan") {
-		clear(s.stmts) // the schema changed under a prepared statement
+		// The schema changed under a prepared statement: prepare them all
+		// again. Close messages work even in an aborted transaction.
+		for k, st := range s.stmts {
+			if s.conn.PgConn().Deallocate(ctx, st.name) != nil {
+				s.closeConn()
+				break
+			}
+			delete(s.stmts, k)
+		}
 	}
 	return err
 }

@@ -630,3 +630,22 @@ func TestOpenRefusesUnfitRoles(t *testing.T) {
 		t.Errorf("Open as the wrong role = %v", err)
 	}
 }
+
+// TestSchemaChangeUnderPreparedStatement: a column type changed by the
+// operator fails the statement prepared before it once; the next call
+// prepares it again.
+func TestSchemaChangeUnderPreparedStatement(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.writer(t)
+	ctx := context.Background()
+	must(t, querySQL(t, ctx, s, `SELECT * FROM items WHERE id = 100`))
+	e.exec(t, `ALTER TABLE items ADD COLUMN extra int`)
+	r := querySQL(t, ctx, s, `SELECT * FROM items WHERE id = 100`)
+	if r.status != abi.StatusOther || !strings.Contains(r.msg, "cached plan must not change result type") {
+		t.Errorf("first call after the change: %s %q", r.status, r.msg)
+	}
+	if got := must(t, querySQL(t, ctx, s, `SELECT * FROM items WHERE id = 100`)); len(got.cols) != 9 {
+		t.Errorf("after re-preparing: columns %v", got.cols)
+	}
+}
