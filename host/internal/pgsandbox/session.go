@@ -368,8 +368,7 @@ func (s *Session) failed(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return &interruptedError{err}
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan") {
+	if isStalePlan(err) {
 		// The schema changed under a prepared statement: prepare them all
 		// again. Close messages work even in an aborted transaction.
 		for k, st := range s.stmts {
@@ -447,7 +446,10 @@ func (s *Session) Query(ctx context.Context, buf, sql, args []byte, limit uint32
 
 // run checks, binds and prepares a plugin statement and calls do with it.
 // With a fence set and no transaction open, the statement runs in a
-// transaction of its own that is fenced before it commits.
+// transaction of its own that is fenced before it commits. A statement
+// outside a transaction whose prepared form the schema outdated is
+// prepared and run once more, as SQLite does; inside one, PostgreSQL has
+// aborted the transaction already.
 func (s *Session) run(ctx context.Context, sql, args []byte, do func(*stmt) error) error {
 	if err := s.ready(ctx, sql); err != nil {
 		return err
@@ -455,6 +457,14 @@ func (s *Session) run(ctx context.Context, sql, args []byte, do func(*stmt) erro
 	if err := s.bind(sql, args); err != nil {
 		return err
 	}
+	err := s.runPrepared(ctx, sql, do)
+	if s.tx == txNone && isStalePlan(err) {
+		err = s.runPrepared(ctx, sql, do)
+	}
+	return err
+}
+
+func (s *Session) runPrepared(ctx context.Context, sql []byte, do func(*stmt) error) error {
 	st, err := s.prepare(ctx, sql)
 	if err != nil {
 		return err
@@ -474,6 +484,13 @@ func (s *Session) run(ctx context.Context, sql, args []byte, do func(*stmt) erro
 		return s.failed(ctx, err)
 	}
 	return s.commitServer(ctx)
+}
+
+// isStalePlan reports an error of a prepared statement whose result type
+// the schema changed since it was prepared.
+func isStalePlan(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan")
 }
 
 // control runs one of the host's own statements on the connection.

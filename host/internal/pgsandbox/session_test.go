@@ -631,21 +631,30 @@ func TestOpenRefusesUnfitRoles(t *testing.T) {
 	}
 }
 
-// TestSchemaChangeUnderPreparedStatement: a column type changed by the
-// operator fails the statement prepared before it once; the next call
-// prepares it again.
+// TestSchemaChangeUnderPreparedStatement: a column added by the operator
+// changes the result of a statement prepared before it. Outside a
+// transaction the session prepares it again and the call succeeds; inside
+// one the transaction has failed, and the statement works again after it.
 func TestSchemaChangeUnderPreparedStatement(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	s := e.writer(t)
 	ctx := context.Background()
-	must(t, querySQL(t, ctx, s, `SELECT * FROM items WHERE id = 100`))
+	const sql = `SELECT * FROM items WHERE id = 100`
+	must(t, querySQL(t, ctx, s, sql))
 	e.exec(t, `ALTER TABLE items ADD COLUMN extra int`)
-	r := querySQL(t, ctx, s, `SELECT * FROM items WHERE id = 100`)
-	if r.status != abi.StatusOther || !strings.Contains(r.msg, "cached plan must not change result type") {
-		t.Errorf("first call after the change: %s %q", r.status, r.msg)
+	if got := must(t, querySQL(t, ctx, s, sql)); len(got.cols) != 9 {
+		t.Errorf("outside a transaction: columns %v", got.cols)
 	}
-	if got := must(t, querySQL(t, ctx, s, `SELECT * FROM items WHERE id = 100`)); len(got.cols) != 9 {
-		t.Errorf("after re-preparing: columns %v", got.cols)
+
+	e.exec(t, `ALTER TABLE items ADD COLUMN extra2 int`)
+	must(t, wrapErr(s.Begin(ctx)))
+	r := querySQL(t, ctx, s, sql)
+	if r.status != abi.StatusOther || !strings.Contains(r.msg, "cached plan must not change result type") {
+		t.Errorf("in a transaction: %s %q", r.status, r.msg)
+	}
+	must(t, wrapErr(s.Rollback(ctx)))
+	if got := must(t, querySQL(t, ctx, s, sql)); len(got.cols) != 10 {
+		t.Errorf("after the transaction: columns %v", got.cols)
 	}
 }
