@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -513,6 +514,10 @@ SELECT set_config('statement_timeout', '1ms', false) || set_config('application_
 	if err := s.conn.QueryRow(ctx, `SELECT current_setting('statement_timeout'), current_setting('application_name')`).Scan(&timeout, &app); err != nil || app != "evil" {
 		t.Fatalf("the tweak did not take: %v %q", err, app)
 	}
+	locks := fmt.Sprintf(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = %d`, s.conn.PgConn().PID())
+	if n := e.count(t, locks); n != 1 {
+		t.Fatalf("the tweak holds %d advisory locks, want 1", n)
+	}
 	endTick(t, s)
 	if err := s.conn.QueryRow(ctx, `SELECT current_setting('statement_timeout'), current_setting('application_name')`).Scan(&timeout, &app); err != nil {
 		t.Fatal(err)
@@ -520,7 +525,7 @@ SELECT set_config('statement_timeout', '1ms', false) || set_config('application_
 	if timeout != "0" || app != "ffwasmhost plugin p" {
 		t.Errorf("after EndTick: statement_timeout %q, application_name %q", timeout, app)
 	}
-	if n := e.count(t, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'`); n != 0 {
+	if n := e.count(t, locks); n != 0 {
 		t.Errorf("%d advisory locks survive the tick", n)
 	}
 	if len(s.stmts) < prepared || len(s.stmts) == 0 {
