@@ -151,6 +151,11 @@ type stmt struct {
 // else with an error naming the role and what is wrong.
 func Open(ctx context.Context, dsn string, opts Options) (*Session, error) {
 	opts = opts.withDefaults()
+	switch opts.Isolation {
+	case pgx.ReadCommitted, pgx.RepeatableRead, pgx.Serializable:
+	default:
+		return nil, fmt.Errorf("open session of plugin %s: isolation %q: want read committed, repeatable read or serializable", opts.Plugin, opts.Isolation)
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open session of plugin %s: %w", opts.Plugin, err)

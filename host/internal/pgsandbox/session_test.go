@@ -634,6 +634,9 @@ func TestOpenRefusesUnfitRoles(t *testing.T) {
 	if _, err := Open(ctx, e.dsn, Options{Plugin: "p", Role: "ffwasmhost_plugin_p"}); err == nil || !strings.Contains(err.Error(), "want its role") {
 		t.Errorf("Open as the wrong role = %v", err)
 	}
+	if _, err := Open(ctx, e.dsn, Options{Plugin: "p", Isolation: "read uncommitted; DROP"}); err == nil || !strings.Contains(err.Error(), "isolation") {
+		t.Errorf("Open with a bad isolation = %v", err)
+	}
 }
 
 // TestSchemaChangeUnderPreparedStatement: a column added by the operator
