@@ -2,7 +2,9 @@
 ;; same call, arguments read from the SQL text, and a fetch over the SQL
 ;; text. The host must read its inputs before it writes the payload, and
 ;; answer each call as ABI.md says; anything else is logged as UNEXPECTED
-;; and fails the tick.
+;; and fails the tick. The texts and arguments are passive data segments,
+;; copied into place (memory.init) at every tick, since the calls overwrite
+;; them.
 ;; Built with: wat2wasm ptr_overlap.wat -o ptr_overlap.wasm
 (module
   (import "ffhost" "sql_exec" (func $sql_exec (param i32 i32 i32 i32 i32 i32) (result i64)))
@@ -18,11 +20,11 @@
   (data $desc (i32.const 1024) "{\"name\":\"ptr_overlap\",\"abi_version\":\"1.0\",\"version\":\"1\",\"default_interval_ms\":1000}")
   (func (export "describe") (result i64)
     (i64.or (i64.const 0x40000000000) (i64.const 83)))
-  (data $select (i32.const 2048) "SELECT 7 AS x")
+  (data $select "SELECT 7 AS x")
   (data $param (i32.const 2100) "SELECT ?")
-  (data $big (i32.const 2200) "SELECT zeroblob(3000)")
-  ;; One blob argument of 32 bytes at 4096: count 1, tag 4, length 32.
-  (data $args (i32.const 4096) "\01\00\00\00\04\20\00\00\00" "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345")
+  (data $big "SELECT zeroblob(3000)")
+  ;; One blob argument of 32 bytes: count 1, tag 4, length 32.
+  (data $args "\01\00\00\00\04\20\00\00\00" "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345")
   (global $bad (mut i32) (i32.const 0))
   (data $unexpected (i32.const 1536) "UNEXPECTED: a host call answered against ABI.md; processed is the number of the first failed check")
   ;; $status checks the status half of a packed (status << 32 | length).
@@ -57,19 +59,21 @@
     (memory.init $select (i32.const 3000) (i32.const 0) (i32.const 13))
     (call $status (call $sql_query (i32.const 3000) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 3000) (i32.const 1000)) (i64.const 0) (i32.const 1))
     (call $is64 (i64.load (i32.const 3014)) (i64.const 7) (i32.const 2))
-    ;; 3-4: the out buffer is the arguments, shifted by 4 bytes. Payload:
-    ;; 1 column "?", 1 row, blob tag at 13, length at 14, bytes at 18.
+    ;; 3-5: the out buffer is the arguments, shifted by 4 bytes. Payload:
+    ;; 1 column "?", 1 row, blob tag at 13, length at 14, bytes at 18:
+    ;; "ABCDEFGH" first and "YZ012345" last.
     (memory.init $args (i32.const 5000) (i32.const 0) (i32.const 41))
     (call $status (call $sql_query (i32.const 2100) (i32.const 8) (i32.const 5000) (i32.const 41) (i32.const 5004) (i32.const 1000)) (i64.const 0) (i32.const 3))
-    (call $is64 (i64.load (i32.const 5022)) (i64.load (i32.const 4105)) (i32.const 4))
-    (call $is64 (i64.load (i32.const 5046)) (i64.load (i32.const 4129)) (i32.const 5))
-    ;; 6: sql_exec whose out buffer is its arguments: rows affected 0.
+    (call $is64 (i64.load (i32.const 5022)) (i64.const 0x4847464544434241) (i32.const 4))
+    (call $is64 (i64.load (i32.const 5046)) (i64.const 0x3534333231305a59) (i32.const 5))
+    ;; 6-7: sql_exec whose out buffer is its arguments: rows affected 0.
     (memory.init $args (i32.const 5000) (i32.const 0) (i32.const 41))
     (call $status (call $sql_exec (i32.const 2100) (i32.const 8) (i32.const 5000) (i32.const 41) (i32.const 5000) (i32.const 16)) (i64.const 0) (i32.const 6))
     (call $is64 (i64.load (i32.const 5000)) (i64.const 0) (i32.const 7))
     ;; 8: the SQL text read again as the arguments: a bad encoding, invalid.
     (call $status (call $sql_query (i32.const 2100) (i32.const 8) (i32.const 2100) (i32.const 8) (i32.const 8192) (i32.const 4096)) (i64.const 5) (i32.const 8))
-    ;; 9-10: a payload kept for fetch, fetched over the SQL text itself.
+    ;; 9-10: a payload kept for fetch (4 + 4 + 14 + 4 + 1 + 4 + 3000 bytes),
+    ;; fetched over the SQL text itself.
     (memory.init $big (i32.const 3000) (i32.const 0) (i32.const 21))
     (call $is64 (i64.and (call $sql_query (i32.const 3000) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 8192) (i32.const 16)) (i64.const 0xffffffff)) (i64.const 3031) (i32.const 9))
     (call $is32 (call $fetch (i32.const 3000) (i32.const 3031)) (i32.const 3031) (i32.const 10))
