@@ -49,9 +49,14 @@ type module struct {
 	reasons []string
 	// never must not appear in a log line naming the plugin.
 	never []string
-	// daemon names the live daemon (TestDaemon) the module runs in;
-	// several modules share one where they cannot blur each other's
-	// checks.
+	// daemon names the live daemon (TestDaemon) the module runs in.
+	// Several modules share one where they cannot blur each other's
+	// checks: at most one module per daemon holds the write lock for
+	// whole ticks (a second one, or a module that needs the lock, would
+	// wait behind it and fail for the wrong reason), and a module that may
+	// take the whole daemon down on a host without its fix (a memory bomb,
+	// a guest that freezes the runtime) shares its daemon only with
+	// modules of its kind.
 	daemon string
 
 	// limits override the in-process limits (inProcessLimits) field by
@@ -160,27 +165,27 @@ var corpus = []module{
 
 	// Transactions left open in every way.
 	{file: "tx_return_open", category: "transactions", attack: "returns 0 with its transaction open",
-		outcome: tickFails, reasons: []string{leftOpen}, daemon: "tx-a"},
+		outcome: tickFails, reasons: []string{leftOpen}, daemon: "tx-quick"},
 	{file: "tx_trap_open", category: "transactions", attack: "traps with its transaction open",
-		outcome: tickFails, reasons: []string{trapped, leftOpen}, daemon: "tx-a"},
+		outcome: tickFails, reasons: []string{trapped, leftOpen}, daemon: "tx-quick"},
 	{file: "tx_endless_cte", category: "transactions", attack: "deadline in the middle of an endless CTE inside the transaction",
-		outcome: tickFails, reasons: []string{timeout500, leftOpen}, daemon: "tx-a"},
+		outcome: tickFails, reasons: []string{timeout500, leftOpen}, daemon: "recursion"},
 	{file: "tx_busy_wait", category: "transactions", attack: "busy-waits on WASI's clock holding the write lock",
-		outcome: tickFails, reasons: []string{timeout500, leftOpen}, daemon: "tx-a"},
+		outcome: tickFails, reasons: []string{timeout500, leftOpen}, daemon: "unwind"},
 	{file: "tx_sleep", category: "transactions", attack: "sleeps through poll_oneoff by recursion holding the write lock",
-		outcome: tickFails, reasons: []string{timeout500, leftOpen}, daemon: "tx-b"},
+		outcome: tickFails, reasons: []string{timeout500, leftOpen}, daemon: "memory"},
 	// The plugin rolled back (too late); whether the host then reports the
 	// transaction as left open is its choice.
 	{file: "tx_rollback_late", category: "transactions", attack: "tx_rollback after the deadline",
-		outcome: tickFails, reasons: []string{timeout500}, daemon: "tx-b"},
+		outcome: tickFails, reasons: []string{timeout500}, daemon: "sql-bombs"},
 	{file: "tx_commit_late", category: "transactions", attack: "tx_commit after the deadline",
-		outcome: tickFails, reasons: []string{timeout500, leftOpen}, daemon: "tx-c"},
+		outcome: tickFails, reasons: []string{timeout500, leftOpen}, daemon: "load-time"},
 	{file: "tx_begin_twice", category: "transactions", attack: "tx_begin twice, then returns with the transaction open",
-		outcome: tickFails, reasons: []string{leftOpen}, never: []string{unexpected}, daemon: "tx-b"},
+		outcome: tickFails, reasons: []string{leftOpen}, never: []string{unexpected}, daemon: "tx-quick"},
 	// Whatever the host does about OR ROLLBACK, the plugin's transaction
 	// is open as far as the ABI goes when the tick ends.
 	{file: "tx_or_rollback", category: "transactions", attack: "INSERT OR ROLLBACK hits a constraint inside the transaction, then more writes",
-		outcome: tickFails, reasons: []string{leftOpen}, daemon: "tx-c"},
+		outcome: tickFails, reasons: []string{leftOpen}, daemon: "tx-quick"},
 	{file: "tx_or_rollback_dryrun", category: "transactions", attack: "INSERT OR ROLLBACK ends a dry run's outer transaction, then more writes",
 		outcome: noChange, dryRun: true, daemon: "cli-dry-run"},
 
@@ -228,9 +233,9 @@ var corpus = []module{
 	// Tables live in host memory, outside the memory limit; a demanding
 	// operator expects eight gigabytes of them refused, not reserved.
 	{file: "table_huge", category: "tables", attack: "eight tables of 2^27 entries, filled",
-		outcome: refused, reasons: []string{"table"}, daemon: "memory"},
+		outcome: refused, reasons: []string{"table"}, daemon: "tables"},
 	{file: "table_grow_loop", category: "tables", attack: "table.grow by 2^24 entries in a loop",
-		outcome: noChange, maxRSS: 512 * mib, daemon: "memory"},
+		outcome: noChange, maxRSS: 512 * mib, daemon: "tables"},
 
 	// Imports and exports.
 	{file: "import_wrong_sig", category: "imports/exports", attack: "imports ffhost.sql_exec with two parameters",
