@@ -11,10 +11,12 @@
 // .wasm files in step. TestInProcess runs each module under the host's
 // Engine and Supervisor, beside a good plugin, in a child process of its
 // own that the test can kill: a guest the host fails to stop must not take
-// the test down with it.
+// the test down with it. TestDaemon runs them all in the built ffwasmhost
+// binary, beside budget_reset and worker_ttl, as an operator would.
 package hostile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,11 +25,33 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 )
 
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(envHelper); mode != "" {
+		os.Exit(helperMain(mode))
+	}
+	code := m.Run()
+	if daemonBuild.dir != "" {
+		os.RemoveAll(daemonBuild.dir)
+	}
+	os.Exit(code)
+}
+
+// helperMain runs this binary as one of the helper processes.
+func helperMain(mode string) int {
+	switch mode {
+	case "lockprobe":
+		return lockProbeMain()
+	}
+	fmt.Fprintf(os.Stderr, "unknown %s %q\n", envHelper, mode)
+	return 2
+}
+
 // artifacts are the files the tests share: built plugins and the
 // compilation cache.
 type artifacts struct {
 	good        string // host/testdata/plugins/good
 	budgetReset string // plugins/budget_reset
+	workerTTL   string // plugins/worker_ttl
 	cache       string // wazero's compilation cache, shared by every process
 }
 
@@ -53,6 +77,7 @@ func built(t *testing.T) artifacts {
 		}{
 			{&a.good, "../../host/testdata/plugins/good"},
 			{&a.budgetReset, "../../plugins/budget_reset"},
+			{&a.workerTTL, "../../plugins/worker_ttl"},
 		} {
 			if *b.dst, shared.err = plugintest.BuildWasm(b.pkg); shared.err != nil {
 				return

@@ -20,6 +20,8 @@ const (
 	// envChild is set in a child that runs one TestInProcess subtest; its
 	// value is the directory of the shared files (childEnv).
 	envChild = "FFHOSTILE_CHILD"
+	// envHelper selects a helper mode instead of the tests: "lockprobe".
+	envHelper = "FFHOSTILE_HELPER"
 	// Paths a child is given by its parent.
 	envGood        = "FFHOSTILE_GOOD_WASM"
 	envBudgetReset = "FFHOSTILE_BUDGET_RESET_WASM"
@@ -51,7 +53,7 @@ type watched struct {
 // own, and a watchdog that samples its memory and open temporary files
 // every 25 ms and kills it once it passes killBytes or has run for limit.
 func watch(cmd *exec.Cmd, limit time.Duration) (*watched, error) {
-	w := &watched{cmd: cmd, out: &capBuffer{max: 16 << 20}, done: make(chan struct{})}
+	w := &watched{cmd: cmd, out: &capBuffer{max: 64 << 20}, done: make(chan struct{})}
 	if cmd.Stdout == nil {
 		cmd.Stdout = w.out
 	}
