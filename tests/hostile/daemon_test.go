@@ -525,6 +525,9 @@ func runDaemon(t *testing.T, g daemonGroup) {
 	time.Sleep(window)
 	m1 := d.metrics()
 	st, _ := d.status()
+	if code, body, _ := d.get("/readyz", 5*time.Second); code != http.StatusOK {
+		t.Errorf("/readyz = %d %q after the window; want the daemon ready", code, strings.TrimSpace(body))
+	}
 
 	// SIGTERM: the daemon drains within its grace.
 	stopAt := time.Now()
