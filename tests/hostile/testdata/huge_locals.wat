@@ -1,6 +1,6 @@
 ;; huge_locals: 2,500 functions that each declare 50,000 locals, the most
 ;; ABI.md allows one function: 125 million locals in 20 KB of module. The
-;; runtime allocates per local when it compiles (a gigabyte and more for
+;; runtime allocates per local when it compiles (about a gigabyte for
 ;; this file); the host must refuse it at load, naming the bound on locals,
 ;; within a few seconds and a few hundred MB.
 ;; The text format can only declare a local by writing it out, so the
