@@ -97,7 +97,11 @@ func daemonGroups() []daemonGroup {
 // them, and checks what an operator sees: the daemon answers, the good
 // plugins keep working, another process can always take the write lock,
 // every failed tick is counted as one, refused files are listed with their
-// reasons, and SIGTERM stops it within its grace.
+// reasons, and SIGTERM stops it within its grace. Each daemon runs with
+// --limit tick-timeout=500ms, but budget_reset and worker_ttl get 5 s, so
+// that waiting behind a hostile transaction is not held against them; the
+// checks on the daemon are the group's subtest, those on each module a
+// subtest of it.
 func TestDaemon(t *testing.T) {
 	if inChild() {
 		t.Skip("in a child")
