@@ -65,6 +65,14 @@
     (drop (call $sql_query (i32.const 2048) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 8192) (i32.const 1)))
     (call $is32 (call $fetch (i32.const 0xfffffff0) (i32.const 0x40)) (i32.const -1) (i32.const 8))
     (call $is32 (call $fetch (i32.const 8192) (i32.const 4096)) (i32.const -1) (i32.const 9))
+    ;; 10-12: an error message (no transaction open) that would wrap; then
+    ;; begin and roll back with wrapping out buffers: whatever they answer,
+    ;; no transaction may be left behind.
+    (call $exact (call $tx_rollback (i32.const 0xffffffe0) (i32.const 0x40)) (i64.const 0x500000000) (i32.const 10))
+    (drop (call $tx_begin (i32.const 0xfffffff0) (i32.const 0x20)))
+    (drop (call $tx_rollback (i32.const 0xfffffff0) (i32.const 0x20)))
+    (call $status (call $tx_begin (i32.const 8192) (i32.const 4096)) (i64.const 0) (i32.const 11))
+    (call $status (call $tx_rollback (i32.const 8192) (i32.const 4096)) (i64.const 0) (i32.const 12))
     (call $log (i32.const 0) (i32.const 0xfffffff0) (i32.const 0x20))
     (call $log (i32.const 0) (i32.const 0xffffffff) (i32.const 0xffffffff))
     (call $tick_error (i32.const 0xfffffff0) (i32.const 0x20))
