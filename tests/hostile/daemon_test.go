@@ -781,50 +781,54 @@ func runCLIDryRun(t *testing.T, g daemonGroup) {
 	a := built(t)
 	bin := binary(t)
 	for _, m := range g.modules {
-		tmp := t.TempDir()
-		dir := filepath.Join(tmp, "plugins")
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		copyFile(t, wasmPath(t, m.file), dir, m.file+".wasm")
-		dbPath := filepath.Join(tmp, "ff.db")
-		ctx := context.Background()
-		hdb, err := host.OpenDB(ctx, dbPath, host.DBOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := host.Migrate(ctx, hdb); err != nil {
-			t.Fatal(err)
-		}
-		testutil.SeedEveryTable(t, hdb.SQL)
-		before := testutil.DumpDatabase(t, hdb.SQL, nil)
-		cmd := exec.Command(bin, "tick", "--dry-run", "--db", dbPath, "--plugins", dir, "--cache-dir", a.cache,
-			"--limit", "tick-timeout="+daemonDeadline.String(), pluginName(m))
-		w, err := watch(cmd, 30*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.wait()
-		killed, _, _, werr := w.stats()
-		out := w.out.String()
-		switch {
-		case killed != "":
-			t.Errorf("%s: tick --dry-run killed: %s\n%s", m.file, killed, short(out))
-		case m.outcome == tickFails && werr == nil:
-			t.Errorf("%s: tick --dry-run succeeded; want it to fail\n%s", m.file, short(out))
-		case !strings.Contains(out, `"plugin":"`+pluginName(m)+`"`):
-			t.Errorf("%s: tick --dry-run printed no result line (%v):\n%s", m.file, werr, short(out))
-		}
-		if after := testutil.DumpDatabase(t, hdb.SQL, nil); after != before {
-			t.Errorf("tick --dry-run of %s changed the database (%v):\n%s\n%s", m.file, werr, short(out), short(diffLines(before, after)))
-		}
-		var ic string
-		if err := hdb.SQL.QueryRow(`PRAGMA integrity_check`).Scan(&ic); err != nil || ic != "ok" {
-			t.Errorf("integrity_check: %q, %v", ic, err)
-		}
-		if err := testutil.TryWriteLock(dbPath); err != nil {
-			t.Errorf("after tick --dry-run of %s another connection cannot take the write lock: %v", m.file, err)
-		}
-		hdb.Close()
+		t.Run(m.file, func(t *testing.T) { cliDryRun1(t, a, bin, m) })
+	}
+}
+
+func cliDryRun1(t *testing.T, a artifacts, bin string, m module) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "plugins")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, wasmPath(t, m.file), dir, m.file+".wasm")
+	dbPath := filepath.Join(tmp, "ff.db")
+	ctx := context.Background()
+	hdb, err := host.OpenDB(ctx, dbPath, host.DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hdb.Close()
+	if err := host.Migrate(ctx, hdb); err != nil {
+		t.Fatal(err)
+	}
+	testutil.SeedEveryTable(t, hdb.SQL)
+	before := testutil.DumpDatabase(t, hdb.SQL, nil)
+	cmd := exec.Command(bin, "tick", "--dry-run", "--db", dbPath, "--plugins", dir, "--cache-dir", a.cache,
+		"--limit", "tick-timeout="+daemonDeadline.String(), pluginName(m))
+	w, err := watch(cmd, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.wait()
+	killed, _, _, werr := w.stats()
+	out := w.out.String()
+	switch {
+	case killed != "":
+		t.Errorf("tick --dry-run killed: %s\n%s", killed, short(out))
+	case m.outcome == tickFails && werr == nil:
+		t.Errorf("tick --dry-run succeeded; want it to fail\n%s", short(out))
+	case !strings.Contains(out, `"plugin":"`+pluginName(m)+`"`):
+		t.Errorf("tick --dry-run printed no result line (%v):\n%s", werr, short(out))
+	}
+	if after := testutil.DumpDatabase(t, hdb.SQL, nil); after != before {
+		t.Errorf("tick --dry-run changed the database (%v):\n%s\n%s", werr, short(out), short(diffLines(before, after)))
+	}
+	var ic string
+	if err := hdb.SQL.QueryRow(`PRAGMA integrity_check`).Scan(&ic); err != nil || ic != "ok" {
+		t.Errorf("integrity_check: %q, %v", ic, err)
+	}
+	if err := testutil.TryWriteLock(dbPath); err != nil {
+		t.Errorf("after tick --dry-run another connection cannot take the write lock: %v", err)
 	}
 }
