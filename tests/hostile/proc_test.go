@@ -17,8 +17,8 @@ import (
 // Environment variables of the processes this test binary starts as
 // itself.
 const (
-	// envChild is set in a child that runs one TestInProcess subtest; its
-	// value is the directory of the shared files (childEnv).
+	// envChild is set (to 1) in a child that runs one TestInProcess
+	// subtest; the paths it needs come in the variables below (childEnv).
 	envChild = "FFHOSTILE_CHILD"
 	// envHelper selects a helper mode instead of the tests: "lockprobe".
 	envHelper = "FFHOSTILE_HELPER"
@@ -267,7 +267,7 @@ func short(s string) string {
 
 // firstLines returns the first n lines of s.
 func firstLines(s string, n int) string {
-	var b bytes.Buffer
+	var b strings.Builder
 	for line := range strings.Lines(s) {
 		if n == 0 {
 			b.WriteString("…\n")
