@@ -157,7 +157,7 @@ func runBeside(t *testing.T, goodWasm, badWasm string, bp badPlugin) {
 			t.Errorf("good tick %d saw %d of its rows, want %d", i+1, r.Report.Processed, i+1)
 		}
 	}
-	if n := count(t, db.SQL, `SELECT count(*) FROM `+goodTable+` WHERE namespace = 'good'`); n != int64(len(goodRes)) || n < goodTicks {
+	if n := testutil.Count(t, db.SQL, `SELECT count(*) FROM `+goodTable+` WHERE namespace = 'good'`); n != int64(len(goodRes)) || n < goodTicks {
 		t.Errorf("good plugin has %d rows after %d ticks", n, len(goodRes))
 	}
 	// The host is up: the good runner still ticks after the supervisor stopped.
@@ -185,7 +185,7 @@ func runBeside(t *testing.T, goodWasm, badWasm string, bp badPlugin) {
 	if err := db.SQL.QueryRow(`PRAGMA integrity_check`).Scan(&ic); err != nil || ic != "ok" {
 		t.Errorf("integrity_check: %q, %v", ic, err)
 	}
-	if err := tryWrite(db.Path()); err != nil {
+	if err := testutil.TryWriteLock(db.Path()); err != nil {
 		t.Errorf("after %s another writer cannot take the lock: %v", bad, err)
 	}
 	for _, f := range bp.files {
@@ -199,7 +199,7 @@ func runBeside(t *testing.T, goodWasm, badWasm string, bp badPlugin) {
 	// reports an escape.
 	text := log.String()
 	for _, reason := range bp.reasons {
-		if !hasLine(text, bad, reason) {
+		if !testutil.HasLogLine(text, bad, reason) {
 			t.Errorf("no log line names plugin=%s and %q; log:\n%s", bad, reason, short(text))
 		}
 	}
@@ -213,7 +213,7 @@ func runBeside(t *testing.T, goodWasm, badWasm string, bp badPlugin) {
 		if len(line) > 256<<10 {
 			t.Errorf("a log line of %d bytes: %s", len(line), short(line))
 		}
-		if namesPlugin(line, bad) {
+		if testutil.NamesPlugin(line, bad) {
 			lines++
 		}
 	}
@@ -261,107 +261,15 @@ func openDB(t *testing.T) *host.DB {
 	if err := host.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{
-		`INSERT INTO ff_budget_policy (partition_key, budget_id, policy_json, created_at_ms, updated_at_ms, next_reset_at_ms)
-		 VALUES (0, 'b1', '{"limit":10}', 1, 1, 1000), (0, 'b2', '{}', 2, 2, NULL)`,
-		`INSERT INTO ff_budget_usage (partition_key, budget_id, dimensions_key, current_value, updated_at_ms)
-		 VALUES (0, 'b1', 'tokens', 7, 1)`,
-		`INSERT INTO ff_worker_registry VALUES ('ns', 'w1', 'w1', 'default', 'gpu', 100, 30000, 1),
-		 ('ns', 'w2', 'w2', 'default', '', 200, 30000, 2)`,
-		`INSERT INTO ff_worker_registry_event VALUES ('ns', 'w0', 'ttl_swept', 5, NULL)`,
-	} {
-		if _, err := db.SQL.Exec(s); err != nil {
-			t.Fatalf("seed: %v", err)
-		}
-	}
+	testutil.SeedEveryTable(t, db.SQL)
 	return db
 }
 
-// checksum renders sqlite_schema and every row of every table, sorted, with
-// each value's type: two renderings are equal exactly when the content is.
-// Of the good plugin's table only the rows it did not write are included.
+// checksum renders the whole database (testutil.DumpDatabase) but the good
+// plugin's own rows.
 func checksum(t *testing.T, db *sql.DB) string {
 	t.Helper()
-	var tables []string
-	rows, err := db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	var b strings.Builder
-	b.WriteString(testutil.DumpQuery(t, db, "sqlite_schema", `SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema`))
-	for _, name := range tables {
-		q := `SELECT * FROM "` + name + `"`
-		if name == goodTable {
-			q += ` WHERE namespace <> 'good'`
-		}
-		b.WriteString(testutil.DumpQuery(t, db, name, q))
-	}
-	return b.String()
-}
-
-func count(t *testing.T, db *sql.DB, query string) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRow(query).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
-// tryWrite takes and releases the write lock from a new connection that
-// does not wait for it.
-func tryWrite(path string) error {
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
-	}
-	_, err = conn.ExecContext(ctx, "ROLLBACK")
-	return err
-}
-
-// hasLine reports whether a line of text names plugin and contains sub.
-func hasLine(text, plugin, sub string) bool {
-	for line := range strings.Lines(text) {
-		if namesPlugin(line, plugin) && strings.Contains(line, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-// namesPlugin reports whether a slog text line has the attribute
-// plugin=name (and not plugin=name_with_more).
-func namesPlugin(line, name string) bool {
-	attr := "plugin=" + name
-	for i := strings.Index(line, attr); i >= 0; {
-		if end := i + len(attr); end == len(line) || line[end] == ' ' || line[end] == '\n' {
-			return true
-		}
-		j := strings.Index(line[i+1:], attr)
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
+	return testutil.DumpDatabase(t, db, map[string]string{goodTable: "namespace <> 'good'"})
 }
 
 func short(s string) string {

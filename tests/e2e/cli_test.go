@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // fixedNow is the now_ms of the one-shot tick tests.
@@ -38,7 +40,7 @@ func TestTickDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
 	path := dbPath(t)
 	db := openDB(t, path)
-	seed(t, db, fixedNow, 45, 5)
+	testutil.SeedDue(t, db, fixedNow, 45, 5)
 	before := checksum(t, db)
 
 	for _, c := range []struct {
@@ -63,17 +65,17 @@ func TestTickUntilIdleDrains(t *testing.T) {
 	t.Parallel()
 	path := dbPath(t)
 	db := openDB(t, path)
-	seed(t, db, fixedNow, 45, 5)
+	testutil.SeedDue(t, db, fixedNow, 45, 5)
 
 	got, res := tick(t, path, "--until-idle", "budget_reset")
 	if want := `{"plugin":"budget_reset","processed":45,"errors":0,"ticks":4}` + "\n"; res.stdout != want || res.code != 0 {
 		t.Errorf("tick --until-idle = %q (exit %d, stderr %q), want %q", res.stdout, res.code, res.stderr, want)
 	}
 	_ = got
-	if n := count(t, db, `SELECT count(*) FROM ff_budget_policy WHERE next_reset_at_ms <= ?`, fixedNow); n != 0 {
+	if n := testutil.Count(t, db, `SELECT count(*) FROM ff_budget_policy WHERE next_reset_at_ms <= ?`, fixedNow); n != 0 {
 		t.Errorf("%d budgets still due", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM ff_budget_usage WHERE current_value != 0 OR last_reset_at_ms != ?`, fixedNow); n != 0 {
+	if n := testutil.Count(t, db, `SELECT count(*) FROM ff_budget_usage WHERE current_value != 0 OR last_reset_at_ms != ?`, fixedNow); n != 0 {
 		t.Errorf("%d usage rows not reset at now", n)
 	}
 	if got, _ := tick(t, path, "--until-idle", "budget_reset"); got != (tickJSON{Plugin: "budget_reset", Ticks: 1}) {
@@ -264,7 +266,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		}
 	}
 	db := openDB(t, path)
-	if n := count(t, db, `SELECT count(*) FROM sqlite_schema WHERE name LIKE 'ff_%'`); n != 5 {
+	if n := testutil.Count(t, db, `SELECT count(*) FROM sqlite_schema WHERE name LIKE 'ff_%'`); n != 5 {
 		t.Errorf("schema objects = %d, want 4 tables and 1 index", n)
 	}
 }

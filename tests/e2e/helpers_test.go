@@ -215,32 +215,6 @@ func openDB(t *testing.T, path string) *sql.DB {
 	return db.SQL
 }
 
-// seed inserts budgets due at now (each with two usage rows, reset every
-// hour) and workers whose TTL expired before now.
-func seed(t *testing.T, db *sql.DB, now int64, budgets, workers int) {
-	t.Helper()
-	for i := range budgets {
-		id := fmt.Sprintf("b%03d", i)
-		if _, err := db.Exec(`INSERT INTO ff_budget_policy (partition_key, budget_id, policy_json, created_at_ms,
-			updated_at_ms, last_breach_at_ms, last_breach_dim, next_reset_at_ms)
-			VALUES (0, ?, '{"reset_interval_ms":3600000}', 0, 0, ?, 'tokens', ?)`, id, now-5, now-int64(i)-1); err != nil {
-			t.Fatal(err)
-		}
-		for _, dim := range []string{"tokens", "requests"} {
-			if _, err := db.Exec(`INSERT INTO ff_budget_usage (partition_key, budget_id, dimensions_key, current_value, updated_at_ms)
-				VALUES (0, ?, ?, 42, 0)`, id, dim); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	for i := range workers {
-		if _, err := db.Exec(`INSERT INTO ff_worker_registry VALUES ('ns', ?, 'w', 'a', '', ?, 1000, 0)`,
-			fmt.Sprintf("w%03d", i), now-5000); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // checksum hashes every row of the reconciler tables.
 func checksum(t *testing.T, db *sql.DB) string {
 	t.Helper()
@@ -267,16 +241,6 @@ func checksum(t *testing.T, db *sql.DB) string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// count returns the single integer query yields.
-func count(t *testing.T, db *sql.DB, query string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 func sha(b []byte) string {

@@ -16,20 +16,20 @@ func TestRunTicksAndDrainsOnSIGTERM(t *testing.T) {
 	path := dbPath(t)
 	db := openDB(t, path)
 	now := time.Now().UnixMilli()
-	seed(t, db, now, 45, 10)
+	testutil.SeedDue(t, db, now, 45, 10)
 
 	p := startDaemon(t, nil, "--db", path, "--plugins", pluginDir,
 		"--interval", "budget_reset=200ms", "--interval", "worker_ttl=200ms")
 	p.waitFor("every due budget reset and expired worker swept", func() bool {
-		return count(t, db, `SELECT count(*) FROM ff_budget_policy WHERE next_reset_at_ms <= ?`, now) == 0 &&
-			count(t, db, `SELECT count(*) FROM ff_worker_registry`) == 0
+		return testutil.Count(t, db, `SELECT count(*) FROM ff_budget_policy WHERE next_reset_at_ms <= ?`, now) == 0 &&
+			testutil.Count(t, db, `SELECT count(*) FROM ff_worker_registry`) == 0
 	})
 	p.waitTicks("budget_reset", "", 3)
 	p.waitTicks("worker_ttl", "", 2)
-	if n := count(t, db, `SELECT count(*) FROM ff_budget_usage WHERE current_value != 0`); n != 0 {
+	if n := testutil.Count(t, db, `SELECT count(*) FROM ff_budget_usage WHERE current_value != 0`); n != 0 {
 		t.Errorf("%d usage rows not reset", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM ff_worker_registry_event WHERE event_kind = 'ttl_swept'`); n != 10 {
+	if n := testutil.Count(t, db, `SELECT count(*) FROM ff_worker_registry_event WHERE event_kind = 'ttl_swept'`); n != 10 {
 		t.Errorf("ttl_swept events = %d, want 10", n)
 	}
 	if code, body := p.get("/readyz"); code != http.StatusOK {
