@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 func TestActiveLockIsExclusiveAndPassesOn(t *testing.T) {
@@ -30,11 +31,11 @@ func TestActiveLockIsExclusiveAndPassesOn(t *testing.T) {
 		}
 		got <- err
 	}()
-	waitFor(t, waited, "standby to start waiting")
+	testutil.WaitFor(t, waited, "standby to start waiting")
 	if err := first.Release(); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitFor(t, got, "standby to take over"); err != nil {
+	if err := testutil.WaitFor(t, got, "standby to take over"); err != nil {
 		t.Fatalf("standby: %v", err)
 	}
 	if err := first.Release(); err != nil {

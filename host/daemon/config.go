@@ -12,6 +12,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 )
 
 // Defaults of the Config fields that have one.
@@ -84,7 +85,7 @@ type Config struct {
 	// plugin name.
 	PluginLimits map[string]host.Limits
 	// MaxBackoff caps the delay after consecutive failed ticks; see
-	// host.SupervisorConfig. Default host.DefaultMaxBackoff.
+	// sched.SupervisorConfig. Default sched.DefaultMaxBackoff.
 	MaxBackoff time.Duration
 	// StandbyPoll is how often a standby daemon tries to take the active
 	// lock of a database another daemon holds (host.ActiveLock). The lock is
@@ -103,8 +104,8 @@ type Config struct {
 	// Default slog.Default().
 	Logger *slog.Logger
 	// Clock drives tick timers and the now_ms handed to plugins. Default
-	// host.SystemClock; tests inject a fake one.
-	Clock host.Clock
+	// sched.SystemClock; tests inject a fake one.
+	Clock sched.Clock
 }
 
 // DefaultCacheDir returns the compilation cache directory used when
@@ -146,7 +147,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.SettleTime = DefaultSettleTime
 	}
 	if c.MaxBackoff == 0 {
-		c.MaxBackoff = host.DefaultMaxBackoff
+		c.MaxBackoff = sched.DefaultMaxBackoff
 	}
 	if c.MinInterval == 0 {
 		c.MinInterval = DefaultMinInterval
@@ -155,7 +156,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.Default()
 	}
 	if c.Clock == nil {
-		c.Clock = host.SystemClock{}
+		c.Clock = sched.SystemClock{}
 	}
 	switch {
 	case c.Grace < 0:

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 )
 
 // Daemon runs the supervisor over a plugin directory. Create it with New,
@@ -27,7 +28,7 @@ type Daemon struct {
 	db   *host.DB
 	lock *host.ActiveLock // held while this daemon is the active one
 	eng  *host.Engine
-	sup  *host.Supervisor
+	sup  *sched.Supervisor
 
 	watcher  *fsnotify.Watcher  // nil when fsnotify is unavailable
 	stopScan context.CancelFunc // stops the scan loop
@@ -98,7 +99,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	// Made here rather than in Open, so the admin endpoints, which start
 	// before the plugins load, never see it unset.
-	d.sup = host.NewSupervisor(host.SupervisorConfig{
+	d.sup = sched.NewSupervisor(sched.SupervisorConfig{
 		Clock:      cfg.Clock,
 		Logger:     cfg.Logger,
 		MaxBackoff: cfg.MaxBackoff,

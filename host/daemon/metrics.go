@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 )
 
 // Reload results, the values of ffwasmhost_reloads_total's result label.
@@ -121,7 +122,7 @@ func (m *metrics) unloaded(p *host.Plugin) {
 }
 
 // tick records one finished tick.
-func (m *metrics) tick(res host.TickResult) {
+func (m *metrics) tick(res sched.TickResult) {
 	outcome, failing := "ok", 0.0
 	if res.Err != nil {
 		outcome, failing = "error", 1

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 )
 
 // entry is one loaded plugin version: a validated file bound to the
@@ -490,7 +491,7 @@ func (d *Daemon) kick() {
 // start registers ne with the supervisor; its first tick comes one
 // interval later.
 func (d *Daemon) start(ctx context.Context, ne *entry, result string) {
-	job := host.Job{Name: ne.name(), Interval: ne.interval, Tick: d.tickFunc(ne)}
+	job := sched.Job{Name: ne.name(), Interval: ne.interval, Tick: d.tickFunc(ne)}
 	if err := d.sup.Add(job); err != nil {
 		// Only possible while shutting down: the version never runs.
 		d.log.Debug("plugin not started", "plugin", ne.name(), "err", err)
@@ -525,12 +526,13 @@ func (d *Daemon) forget(e *entry) {
 
 // tickFunc is the supervisor's tick for ne: one Runner.Tick at the clock's
 // now.
-func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (host.Report, error) {
-	return func(ctx context.Context, now time.Time) (host.Report, error) {
+func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (sched.Report, error) {
+	return func(ctx context.Context, now time.Time) (sched.Report, error) {
 		if d.tickHook != nil {
 			d.tickHook(ctx, ne.name())
 		}
-		return ne.runner.Tick(ctx, now.UnixMilli())
+		rep, err := ne.runner.Tick(ctx, now.UnixMilli())
+		return sched.Report(rep), err
 	}
 }
 

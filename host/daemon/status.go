@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 )
 
 // Status is the daemon's state, as /v1/plugins serves it.
@@ -61,13 +61,13 @@ type PluginStatus struct {
 	// validated but never ticks.
 	Enabled bool `json:"enabled"`
 
-	LastTick            *time.Time   `json:"last_tick"` // start of the last tick; null before the first
-	LastDurationMS      *float64     `json:"last_duration_ms"`
-	LastReport          *host.Report `json:"last_report"`
-	LastError           *string      `json:"last_error"` // null when the last tick succeeded
-	Ticks               int64        `json:"ticks"`
-	Failures            int64        `json:"failures"`
-	ConsecutiveFailures int          `json:"consecutive_failures"`
+	LastTick            *time.Time    `json:"last_tick"` // start of the last tick; null before the first
+	LastDurationMS      *float64      `json:"last_duration_ms"`
+	LastReport          *sched.Report `json:"last_report"`
+	LastError           *string       `json:"last_error"` // null when the last tick succeeded
+	Ticks               int64         `json:"ticks"`
+	Failures            int64         `json:"failures"`
+	ConsecutiveFailures int           `json:"consecutive_failures"`
 	// Failing is true while the last tick failed; the next tick is then
 	// backed off (see Config.MaxBackoff).
 	Failing  bool       `json:"failing"`
@@ -96,7 +96,7 @@ func (d *Daemon) Status() Status {
 		st.Invalid = append(st.Invalid, InvalidFile{File: f.file, SHA256: f.sha, Error: f.err.Error(), Since: f.at.UTC()})
 	}
 	d.mu.Unlock()
-	jobs := map[string]host.JobStatus{}
+	jobs := map[string]sched.JobStatus{}
 	for _, js := range d.sup.Status() {
 		jobs[js.Name] = js
 	}
@@ -108,7 +108,7 @@ func (d *Daemon) Status() Status {
 	return st
 }
 
-func pluginStatus(e *entry, jobs map[string]host.JobStatus) PluginStatus {
+func pluginStatus(e *entry, jobs map[string]sched.JobStatus) PluginStatus {
 	desc := e.plugin.Desc
 	ps := PluginStatus{
 		Name:        desc.Name,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writes, such as a log
@@ -75,4 +76,18 @@ func FreeAddr(tb testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// WaitFor receives from c, or fails the test after a generous real-time
+// wait naming what it waited for.
+func WaitFor[T any](tb testing.TB, c <-chan T, what string) T {
+	tb.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(10 * time.Second):
+		tb.Fatalf("waited 10s for %s", what)
+	}
+	var zero T
+	return zero
 }

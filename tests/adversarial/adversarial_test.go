@@ -19,6 +19,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -113,14 +114,14 @@ func runBeside(t *testing.T, goodWasm, badWasm string, bp badPlugin) {
 
 	var (
 		mu      sync.Mutex
-		results = map[string][]host.TickResult{}
+		results = map[string][]sched.TickResult{}
 		enough  = make(chan struct{})
 		once    sync.Once
 	)
-	sup := host.NewSupervisor(host.SupervisorConfig{
+	sup := sched.NewSupervisor(sched.SupervisorConfig{
 		Logger:     logger,
 		MaxBackoff: 200 * time.Millisecond,
-		OnTick: func(r host.TickResult) {
+		OnTick: func(r sched.TickResult) {
 			mu.Lock()
 			defer mu.Unlock()
 			results[r.Job] = append(results[r.Job], r)
@@ -130,7 +131,7 @@ func runBeside(t *testing.T, goodWasm, badWasm string, bp badPlugin) {
 		},
 	})
 	for _, r := range []*host.Runner{goodR, badR} {
-		if err := sup.Add(host.RunnerJob(r, 50*time.Millisecond)); err != nil {
+		if err := sup.Add(testutil.RunnerJob(r, 50*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -148,17 +149,17 @@ func checksum(t *testing.T, db *sql.DB) string {
 // ticks collects the results of a supervisor's ticks by job.
 type ticks struct {
 	mu      sync.Mutex
-	results map[string][]host.TickResult
+	results map[string][]sched.TickResult
 	enough  chan struct{}
 	once    sync.Once
 	want    map[string]int
 }
 
 func newTicks(want map[string]int) *ticks {
-	return &ticks{results: map[string][]host.TickResult{}, enough: make(chan struct{}), want: want}
+	return &ticks{results: map[string][]sched.TickResult{}, enough: make(chan struct{}), want: want}
 }
 
-func (k *ticks) add(r host.TickResult) {
+func (k *ticks) add(r sched.TickResult) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.results[r.Job] = append(k.results[r.Job], r)
@@ -170,10 +171,10 @@ func (k *ticks) add(r host.TickResult) {
 	k.once.Do(func() { close(k.enough) })
 }
 
-func (k *ticks) of(job string) []host.TickResult {
+func (k *ticks) of(job string) []sched.TickResult {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return append([]host.TickResult(nil), k.results[job]...)
+	return append([]sched.TickResult(nil), k.results[job]...)
 }
 
 // runBeside runs module m beside the good plugin under a Supervisor, with
@@ -214,12 +215,12 @@ func runBeside(t *testing.T, m module) {
 	}
 
 	ts := newTicks(map[string]int{"good": goodTicks, bad: badTicks})
-	sup := host.NewSupervisor(host.SupervisorConfig{Logger: logger, MaxBackoff: maxBackoff, OnTick: ts.add})
+	sup := sched.NewSupervisor(sched.SupervisorConfig{Logger: logger, MaxBackoff: maxBackoff, OnTick: ts.add})
 	interval := m.interval
 	if interval == 0 {
 		interval = badInterval
 	}
-	for _, j := range []host.Job{host.RunnerJob(goodR, goodInterval), host.RunnerJob(badR, interval)} {
+	for _, j := range []sched.Job{testutil.RunnerJob(goodR, goodInterval), testutil.RunnerJob(badR, interval)} {
 		if err := sup.Add(j); err != nil {
 			t.Fatal(err)
 		}
@@ -294,8 +295,8 @@ func runDry(t *testing.T, m module) {
 		t.Fatal(err)
 	}
 	ts := newTicks(map[string]int{name: badTicks})
-	sup := host.NewSupervisor(host.SupervisorConfig{Logger: logger, MaxBackoff: maxBackoff, OnTick: ts.add})
-	if err := sup.Add(host.RunnerJob(r, badInterval)); err != nil {
+	sup := sched.NewSupervisor(sched.SupervisorConfig{Logger: logger, MaxBackoff: maxBackoff, OnTick: ts.add})
+	if err := sup.Add(testutil.RunnerJob(r, badInterval)); err != nil {
 		t.Fatal(err)
 	}
 	if err := sup.Start(); err != nil {
@@ -326,7 +327,7 @@ func runDry(t *testing.T, m module) {
 
 // checkGood checks that the good plugin kept its cadence and that every one
 // of its ticks succeeded and saw all its earlier rows.
-func checkGood(t *testing.T, res []host.TickResult, start time.Time, deadline time.Duration) {
+func checkGood(t *testing.T, res []sched.TickResult, start time.Time, deadline time.Duration) {
 	t.Helper()
 	if len(res) < goodTicks {
 		t.Errorf("the good plugin ticked %d times, want at least %d", len(res), goodTicks)
@@ -354,7 +355,7 @@ func checkGood(t *testing.T, res []host.TickResult, start time.Time, deadline ti
 // checkBad checks the bad plugin's ticks against the table: each failed
 // if it must, none that overran its deadline succeeded, none lasted more
 // than the deadline and the slack, and no report is negative.
-func checkBad(t *testing.T, m module, name string, res []host.TickResult, deadline time.Duration) {
+func checkBad(t *testing.T, m module, name string, res []sched.TickResult, deadline time.Duration) {
 	t.Helper()
 	if len(res) < badTicks {
 		t.Errorf("%s ticked %d times, want at least %d", name, len(res), badTicks)

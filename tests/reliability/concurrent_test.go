@@ -20,6 +20,8 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 const (
@@ -128,7 +130,7 @@ func TestOtherWritersLoseNothing(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var held []time.Duration
-	sup := host.NewSupervisor(host.SupervisorConfig{Logger: discard()})
+	sup := sched.NewSupervisor(sched.SupervisorConfig{Logger: discard()})
 	eng, err := plugintest.Engine()
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +150,7 @@ func TestOtherWritersLoseNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.Close(ctx)
-		if err := sup.Add(host.RunnerJob(r, 20*time.Millisecond)); err != nil {
+		if err := sup.Add(testutil.RunnerJob(r, 20*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package host_test
+package sched_test
 
 import (
 	"context"
@@ -9,32 +9,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 const interval = 10 * time.Second
 
-// waitFor receives from c or fails the test after a generous real-time wait.
-func waitFor[T any](tb testing.TB, c <-chan T, what string) T {
-	tb.Helper()
-	select {
-	case v := <-c:
-		return v
-	case <-time.After(10 * time.Second):
-		tb.Fatalf("waited 10s for %s", what)
-	}
-	var zero T
-	return zero
-}
-
 // newSupervisor returns a supervisor on a fake clock logging to a buffer,
 // shut down when the test ends.
-func newSupervisor(t *testing.T) (*host.Supervisor, *fakeClock, *testutil.SyncBuffer) {
+func newSupervisor(t *testing.T) (*sched.Supervisor, *fakeClock, *testutil.SyncBuffer) {
 	t.Helper()
 	clock := newFakeClock()
 	logs := &testutil.SyncBuffer{}
-	s := host.NewSupervisor(host.SupervisorConfig{
+	s := sched.NewSupervisor(sched.SupervisorConfig{
 		Clock:      clock,
 		Logger:     slog.New(slog.NewTextHandler(logs, nil)),
 		MaxBackoff: 4 * interval,
@@ -44,20 +31,20 @@ func newSupervisor(t *testing.T) (*host.Supervisor, *fakeClock, *testutil.SyncBu
 }
 
 // tickJob returns a job whose ticks are announced on the returned channel.
-func tickJob(name string, every time.Duration, err error) (host.Job, <-chan time.Time) {
+func tickJob(name string, every time.Duration, err error) (sched.Job, <-chan time.Time) {
 	ticks := make(chan time.Time, 100)
-	return host.Job{Name: name, Interval: every, Tick: func(_ context.Context, now time.Time) (host.Report, error) {
+	return sched.Job{Name: name, Interval: every, Tick: func(_ context.Context, now time.Time) (sched.Report, error) {
 		ticks <- now
-		return host.Report{Processed: 1}, err
+		return sched.Report{Processed: 1}, err
 	}}, ticks
 }
 
 func TestSupervisorZeroIntervalIsDisabled(t *testing.T) {
 	s, _, logs := newSupervisor(t)
 	var called atomic.Bool
-	err := s.Add(host.Job{Name: "off", Interval: 0, Tick: func(context.Context, time.Time) (host.Report, error) {
+	err := s.Add(sched.Job{Name: "off", Interval: 0, Tick: func(context.Context, time.Time) (sched.Report, error) {
 		called.Store(true)
-		return host.Report{}, nil
+		return sched.Report{}, nil
 	}})
 	if err != nil {
 		t.Fatalf("Add: %v", err)
@@ -92,7 +79,7 @@ func TestSupervisorFirstTickOneIntervalAfterStart(t *testing.T) {
 	default:
 	}
 	clock.Advance(time.Millisecond)
-	if now := waitFor(t, ticks, "first tick"); !now.Equal(start.Add(interval)) {
+	if now := testutil.WaitFor(t, ticks, "first tick"); !now.Equal(start.Add(interval)) {
 		t.Errorf("tick now = %v, want %v", now, start.Add(interval))
 	}
 }
@@ -102,17 +89,17 @@ func TestSupervisorSlowTickDelaysNextWithoutReplay(t *testing.T) {
 	release := make(chan struct{})
 	var n atomic.Int32
 	entered := make(chan struct{}, 10)
-	s.Add(host.Job{Name: "slow", Interval: interval, Tick: func(context.Context, time.Time) (host.Report, error) {
+	s.Add(sched.Job{Name: "slow", Interval: interval, Tick: func(context.Context, time.Time) (sched.Report, error) {
 		entered <- struct{}{}
 		if n.Add(1) == 1 {
 			<-release
 		}
-		return host.Report{}, nil
+		return sched.Report{}, nil
 	}})
 	s.Start()
 	clock.waitTimers(t, 1)
 	clock.Advance(interval)
-	waitFor(t, entered, "first tick")
+	testutil.WaitFor(t, entered, "first tick")
 	clock.Advance(5 * interval) // five intervals pass inside the slow tick
 	end := clock.Now()
 	close(release)
@@ -132,14 +119,14 @@ func TestSupervisorFailingTickLogsWarnAndContinues(t *testing.T) {
 	s.Start()
 	clock.waitTimers(t, 1)
 	clock.Advance(interval)
-	waitFor(t, ticks, "first tick")
+	testutil.WaitFor(t, ticks, "first tick")
 	// Backoff after one failure: two intervals.
 	due := clock.waitTimers(t, 1)
 	if want := clock.Now().Add(2 * interval); !due[0].Equal(want) {
 		t.Errorf("after one failure next tick at %v, want %v (2x backoff)", due[0], want)
 	}
 	clock.Advance(2 * interval)
-	waitFor(t, ticks, "second tick after a failure")
+	testutil.WaitFor(t, ticks, "second tick after a failure")
 	log := logs.String()
 	for _, want := range []string{"level=WARN", "plugin=flaky", "database on fire"} {
 		if !strings.Contains(log, want) {
@@ -157,12 +144,12 @@ func TestSupervisorBackoffGrowsCapsAndResets(t *testing.T) {
 	var fail atomic.Bool
 	fail.Store(true)
 	ticks := make(chan struct{}, 10)
-	s.Add(host.Job{Name: "b", Interval: interval, Tick: func(context.Context, time.Time) (host.Report, error) {
+	s.Add(sched.Job{Name: "b", Interval: interval, Tick: func(context.Context, time.Time) (sched.Report, error) {
 		defer func() { ticks <- struct{}{} }()
 		if fail.Load() {
-			return host.Report{}, errors.New("no")
+			return sched.Report{}, errors.New("no")
 		}
-		return host.Report{}, nil
+		return sched.Report{}, nil
 	}})
 	s.Start()
 	// Delays after 0..4 failures: 1, 2, 4, 4 (cap), then success resets to 1.
@@ -175,7 +162,7 @@ func TestSupervisorBackoffGrowsCapsAndResets(t *testing.T) {
 			fail.Store(false)
 		}
 		clock.Advance(want)
-		waitFor(t, ticks, "tick")
+		testutil.WaitFor(t, ticks, "tick")
 	}
 	due := clock.waitTimers(t, 1)
 	if got := due[0].Sub(clock.Now()); got != interval {
@@ -190,7 +177,7 @@ func TestSupervisorStartTwiceIsNoop(t *testing.T) {
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(); !errors.Is(err, host.ErrAlreadyStarted) {
+	if err := s.Start(); !errors.Is(err, sched.ErrAlreadyStarted) {
 		t.Errorf("second Start = %v, want ErrAlreadyStarted", err)
 	}
 	clock.waitTimers(t, 1) // still exactly one loop
@@ -203,9 +190,9 @@ func TestSupervisorImmediateShutdownDrainsLoops(t *testing.T) {
 	s, _, _ := newSupervisor(t)
 	var ticked atomic.Bool
 	for _, name := range []string{"a", "b", "c"} {
-		s.Add(host.Job{Name: name, Interval: interval, Tick: func(context.Context, time.Time) (host.Report, error) {
+		s.Add(sched.Job{Name: name, Interval: interval, Tick: func(context.Context, time.Time) (sched.Report, error) {
 			ticked.Store(true)
-			return host.Report{}, nil
+			return sched.Report{}, nil
 		}})
 	}
 	s.Start()
@@ -224,22 +211,22 @@ func TestSupervisorShutdownAbortsLateLoops(t *testing.T) {
 	s, clock, _ := newSupervisor(t)
 	entered := make(chan struct{})
 	aborted := make(chan struct{})
-	s.Add(host.Job{Name: "stuck", Interval: interval, Tick: func(ctx context.Context, _ time.Time) (host.Report, error) {
+	s.Add(sched.Job{Name: "stuck", Interval: interval, Tick: func(ctx context.Context, _ time.Time) (sched.Report, error) {
 		close(entered)
 		<-ctx.Done()
 		close(aborted)
-		return host.Report{}, ctx.Err()
+		return sched.Report{}, ctx.Err()
 	}})
 	fast, _ := tickJob("fast", interval, nil)
 	s.Add(fast)
 	s.Start()
 	clock.waitTimers(t, 2)
 	clock.Advance(interval)
-	waitFor(t, entered, "stuck tick")
+	testutil.WaitFor(t, entered, "stuck tick")
 	if n := s.Shutdown(100 * time.Millisecond); n != 1 {
 		t.Errorf("Shutdown = %d, want 1 loop late", n)
 	}
-	waitFor(t, aborted, "abort of the stuck tick")
+	testutil.WaitFor(t, aborted, "abort of the stuck tick")
 	if n := s.Shutdown(time.Second); n != 0 {
 		t.Errorf("later Shutdown = %d, want 0", n)
 	}
@@ -249,7 +236,7 @@ func TestSupervisorTicksNeverOverlap(t *testing.T) {
 	s, clock, _ := newSupervisor(t)
 	var running, most atomic.Int32
 	done := make(chan struct{}, 100)
-	s.Add(host.Job{Name: "a", Interval: interval, Tick: func(context.Context, time.Time) (host.Report, error) {
+	s.Add(sched.Job{Name: "a", Interval: interval, Tick: func(context.Context, time.Time) (sched.Report, error) {
 		n := running.Add(1)
 		if n > most.Load() {
 			most.Store(n)
@@ -257,14 +244,14 @@ func TestSupervisorTicksNeverOverlap(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		running.Add(-1)
 		done <- struct{}{}
-		return host.Report{}, nil
+		return sched.Report{}, nil
 	}})
 	s.Start()
 	for i := 0; i < 20; i++ {
 		clock.waitTimers(t, 1)
 		clock.Advance(interval)
 		clock.Advance(interval) // a second due time while the tick may be running
-		waitFor(t, done, "tick")
+		testutil.WaitFor(t, done, "tick")
 	}
 	if most.Load() != 1 {
 		t.Errorf("up to %d ticks ran at once, want 1", most.Load())
@@ -283,12 +270,12 @@ func TestSupervisorAddAndRemoveWhileRunning(t *testing.T) {
 	}
 	clock.waitTimers(t, 1)
 	clock.Advance(interval)
-	waitFor(t, ticks, "tick of a job added after Start")
+	testutil.WaitFor(t, ticks, "tick of a job added after Start")
 	done, ok := s.Remove("late")
 	if !ok {
 		t.Fatal("Remove found no job")
 	}
-	waitFor(t, done, "loop exit after Remove")
+	testutil.WaitFor(t, done, "loop exit after Remove")
 	if _, ok := s.Remove("late"); ok {
 		t.Error("second Remove found the job again")
 	}
@@ -302,7 +289,7 @@ func TestSupervisorAddAfterShutdownFails(t *testing.T) {
 	s.Start()
 	s.Shutdown(time.Second)
 	job, _ := tickJob("x", interval, nil)
-	if err := s.Add(job); !errors.Is(err, host.ErrShutdown) {
+	if err := s.Add(job); !errors.Is(err, sched.ErrShutdown) {
 		t.Errorf("Add after Shutdown = %v, want ErrShutdown", err)
 	}
 }

@@ -1,4 +1,4 @@
-package host
+package sched
 
 import (
 	"context"
@@ -11,6 +11,13 @@ import (
 	"sync"
 	"time"
 )
+
+// Report is what one tick did: items processed, and items that failed
+// while the tick as a whole succeeded.
+type Report struct {
+	Processed int64 `json:"processed"`
+	Errors    int64 `json:"errors"`
+}
 
 // Job is one periodic reconciler the supervisor runs.
 type Job struct {
@@ -318,17 +325,5 @@ func (s *Supervisor) run(l *loop) {
 		if s.onTick != nil {
 			s.onTick(res)
 		}
-	}
-}
-
-// RunnerJob adapts a Runner to a Job: each tick passes the clock's now in
-// milliseconds as now_ms.
-func RunnerJob(r *Runner, interval time.Duration) Job {
-	return Job{
-		Name:     r.Plugin().Desc.Name,
-		Interval: interval,
-		Tick: func(ctx context.Context, now time.Time) (Report, error) {
-			return r.Tick(ctx, now.UnixMilli())
-		},
 	}
 }

@@ -1,14 +1,14 @@
-package host_test
+package sched_test
 
 import (
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 )
 
-// fakeClock is a host.Clock that moves only when told to.
+// fakeClock is a sched.Clock that moves only when told to.
 type fakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -40,7 +40,7 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-func (c *fakeClock) NewTimer(d time.Duration) host.Timer {
+func (c *fakeClock) NewTimer(d time.Duration) sched.Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &fakeTimer{clock: c, c: make(chan time.Time, 1), at: c.now.Add(d)}

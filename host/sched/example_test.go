@@ -1,4 +1,4 @@
-package host_test
+package sched_test
 
 import (
 	"context"
@@ -6,23 +6,23 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 )
 
 // A supervisor runs one loop per job; its first tick comes one interval
 // after Start, and a job with interval zero is disabled.
 func ExampleSupervisor() {
-	s := host.NewSupervisor(host.SupervisorConfig{Logger: slog.New(slog.DiscardHandler)})
+	s := sched.NewSupervisor(sched.SupervisorConfig{Logger: slog.New(slog.DiscardHandler)})
 	ticked := make(chan time.Time, 1)
-	s.Add(host.Job{Name: "sweep", Interval: 20 * time.Millisecond,
-		Tick: func(_ context.Context, now time.Time) (host.Report, error) {
+	s.Add(sched.Job{Name: "sweep", Interval: 20 * time.Millisecond,
+		Tick: func(_ context.Context, now time.Time) (sched.Report, error) {
 			select {
 			case ticked <- now:
 			default:
 			}
-			return host.Report{Processed: 1}, nil
+			return sched.Report{Processed: 1}, nil
 		}})
-	s.Add(host.Job{Name: "off", Interval: 0, Tick: func(context.Context, time.Time) (host.Report, error) {
+	s.Add(sched.Job{Name: "off", Interval: 0, Tick: func(context.Context, time.Time) (sched.Report, error) {
 		panic("a disabled job never ticks")
 	}})
 	s.Start()
