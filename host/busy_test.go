@@ -8,6 +8,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // TestTickDeadlineInterruptsLockWait holds the write lock from another
@@ -17,7 +18,7 @@ import (
 func TestTickDeadlineInterruptsLockWait(t *testing.T) {
 	h := plugintest.New(t, plugintest.Build(t, "../plugins/worker_ttl"), plugintest.Options{
 		Limits: host.Limits{TickTimeout: 300 * time.Millisecond},
-		DB:     host.DBOptions{BusyTimeout: time.Minute},
+		DB:     sqlite.Options{BusyTimeout: time.Minute},
 	})
 	ctx := context.Background()
 	conn, err := h.DB.Conn(ctx)

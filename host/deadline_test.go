@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // TestTickDeadlineInterruptsStatement: a plugin's statement that would run
@@ -16,7 +17,7 @@ import (
 // on the same connection runs normally.
 func TestTickDeadlineInterruptsStatement(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`)
+	setup := fxOpen(t, sqlite.Options{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`)
 	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{TickTimeout: 300 * time.Millisecond}, host.RunnerOptions{})
 	// a billion rows of a recursive CTE: minutes of SQLite work, no table read
 	const endless = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) `
@@ -58,7 +59,7 @@ func TestOverrunIsAFailure(t *testing.T) {
 	for _, fixture := range []string{"swallow_timeout", "swallow_timeout.wasm"} {
 		t.Run(fixture, func(t *testing.T) {
 			t.Parallel()
-			setup := fxOpen(t, host.DBOptions{})
+			setup := fxOpen(t, sqlite.Options{})
 			r := fxRunner(t, setup.DB, fixture, host.Limits{TickTimeout: 200 * time.Millisecond}, host.RunnerOptions{})
 			for i := range 2 { // on the instance made at load, then on a fresh one
 				rep, err := r.Tick(context.Background(), 1)

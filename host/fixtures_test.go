@@ -16,6 +16,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -56,22 +57,22 @@ func fxEngineLog() *fxLog { return &fxShared.log }
 
 // fxSetup is a database prepared for one test by fxOpen.
 type fxSetup struct {
-	DB   *host.DB
+	DB   *sqlite.Store
 	Path string
 }
 
 // fxOpen opens a fresh migrated database, runs setup statements on it and
 // closes it when the test ends.
-func fxOpen(t testing.TB, opts host.DBOptions, setup ...string) fxSetup {
+func fxOpen(t testing.TB, opts sqlite.Options, setup ...string) fxSetup {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ff.db")
-	db, err := host.OpenDB(ctx, path, opts)
+	db, err := sqlite.Open(ctx, path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range setup {
@@ -85,7 +86,7 @@ func fxOpen(t testing.TB, opts host.DBOptions, setup ...string) fxSetup {
 // fxRunner loads fixture name with fxEngine and binds it to db. A name
 // ending in .wasm is a committed module under testdata/wat; any other is a
 // Go fixture under testdata/plugins.
-func fxRunner(t testing.TB, db *host.DB, name string, lim host.Limits, opts host.RunnerOptions) *host.Runner {
+func fxRunner(t testing.TB, db *sqlite.Store, name string, lim host.Limits, opts host.RunnerOptions) *host.Runner {
 	t.Helper()
 	ctx := context.Background()
 	file := filepath.Join("testdata", "wat", name)

@@ -37,7 +37,7 @@ func sqlCall(ctx context.Context, m api.Module, stack []uint64, query bool) uint
 	argsPtr, argsLen := api.DecodeU32(stack[2]), api.DecodeU32(stack[3])
 	outPtr, outCap := api.DecodeU32(stack[4]), api.DecodeU32(stack[5])
 	st := stateFrom(ctx)
-	if st == nil || st.sess == nil {
+	if st == nil || st.conn == nil {
 		return invalidState(mem, outPtr, outCap, st, "SQL is only available during scan_tick")
 	}
 	if total := uint64(sqlLen) + uint64(argsLen); total > uint64(st.limits.MaxCallBytes) {
@@ -57,12 +57,12 @@ func sqlCall(ctx context.Context, m api.Module, stack []uint64, query bool) uint
 		err     error
 	)
 	if query {
-		st.buf, err = st.sess.query(ctx, st.buf[:0], text, args, st.limits.MaxResultBytes)
+		st.buf, err = st.conn.Query(ctx, st.buf[:0], text, args, st.limits.MaxResultBytes)
 	} else {
-		st.buf, err = st.sess.exec(ctx, st.buf[:0], text, args)
+		st.buf, err = st.conn.Exec(ctx, st.buf[:0], text, args)
 	}
 	if err != nil {
-		s, msg := st.sess.explain(err)
+		s, msg := st.conn.Explain(err)
 		return st.fail(mem, outPtr, outCap, s, msg)
 	}
 	payload = st.buf

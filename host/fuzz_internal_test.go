@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -10,7 +11,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
-	"github.com/ffwasmhost/ffwasmhost/abi/describe"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // memoryOnlyWasm is a module with one exported page of memory and nothing
@@ -32,20 +34,20 @@ func FuzzHostFunctions(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	db, err := OpenDB(ctx, filepath.Join(f.TempDir(), "fuzz.db"), DBOptions{})
+	db, err := sqlite.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"), sqlite.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
 	defer db.Close()
-	if err := Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		f.Fatal(err)
 	}
-	desc := describe.Descriptor{Name: "fuzz", Writes: []string{"ff_worker_registry"}}
-	sess, err := openSession(ctx, db, desc, DefaultLimits, false, nil)
+	conn, err := db.OpenConn(ctx, store.ConnSpec{Plugin: "fuzz", Writes: []string{"ff_worker_registry"},
+		MaxCallBytes: DefaultLimits.MaxCallBytes, MaxResultBytes: DefaultLimits.MaxResultBytes})
 	if err != nil {
 		f.Fatal(err)
 	}
-	defer sess.close()
+	defer conn.Close(ctx)
 
 	args, _ := abi.AppendArgs(nil, []any{int64(1), "x", nil})
 	seedMem := append([]byte("SELECT ?, ?, ?"), args...)
@@ -60,7 +62,7 @@ func FuzzHostFunctions(f *testing.F) {
 			memory = memory[:4096]
 		}
 		mod.Memory().Write(0, memory)
-		st := &callState{sess: sess, limits: DefaultLimits, log: slog.New(slog.DiscardHandler)}
+		st := &callState{conn: conn, limits: DefaultLimits, log: slog.New(slog.DiscardHandler)}
 		fn := hostFuncs[int(which)%len(hostFuncs)]
 		stack := make([]uint64, max(len(fn.params), len(fn.results)))
 		for i, v := range []uint32{a, b, c, d, e, g}[:len(fn.params)] {
@@ -69,14 +71,9 @@ func FuzzHostFunctions(f *testing.F) {
 		if len(fn.params) > 0 && fn.params[0] == api.ValueTypeI64 {
 			stack[0], stack[1] = uint64(a)<<32|uint64(b), uint64(c)
 		}
-		err := sess.run(func() error {
-			fn.fn(withState(ctx, st), mod, stack)
-			if sess.inTx {
-				return sess.rollback(ctx)
-			}
-			return nil
-		})
-		if err != nil {
+		// The connection rolls back whatever the call left open.
+		err := conn.Tick(ctx, 1, func() { fn.fn(withState(ctx, st), mod, stack) })
+		if err != nil && !errors.Is(err, store.ErrLeftOpen) {
 			t.Fatalf("%s: %v", fn.name, err)
 		}
 	})

@@ -8,13 +8,14 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
 // callState is what the host functions of one call into a plugin work on.
 // It travels in the call's context, so one host module serves every
 // instance of a runtime.
 type callState struct {
-	sess   *session // nil while describe runs: no database then
+	conn   store.Conn // nil while describe runs: no database then
 	limits Limits
 	log    *slog.Logger
 

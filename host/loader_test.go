@@ -10,6 +10,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // TestLoadErrors checks that each way a plugin file can be wrong is refused
@@ -157,7 +158,7 @@ func TestLoadHandAssembledPlugin(t *testing.T) {
 	if p.Name() != "tiny" || p.Desc.ABIVersion != "1.0" || p.Desc.DefaultIntervalMS != 1000 {
 		t.Fatalf("descriptor = %+v", p.Desc)
 	}
-	db, err := host.OpenDB(ctx, filepath.Join(t.TempDir(), "ff.db"), host.DBOptions{})
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ff.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
 // Report is what one tick did, as the plugin reported it.
@@ -21,9 +23,9 @@ type RunnerOptions struct {
 	// back; the plugin's own transactions become savepoints. Ticks see each
 	// other's changes, nothing reaches the database.
 	DryRun bool
-	// Denied is called for every statement the authorizer refuses, after
-	// the runner has logged it at warn with the plugin's name.
-	Denied func(Denial)
+	// Denied is called for every statement the sandbox refuses, after the
+	// runner has logged it at warn with the plugin's name.
+	Denied func(store.Denial)
 	// LockHeld, if set, is told how long each plugin transaction held the
 	// database's write lock, from BEGIN IMMEDIATE to COMMIT or ROLLBACK.
 	LockHeld func(time.Duration)
@@ -32,11 +34,11 @@ type RunnerOptions struct {
 	LogDropped func(overTickLimit, overRate int)
 }
 
-// Runner binds a Plugin to a database and runs its ticks one at a time on
-// a connection of its own, reusing one wasm instance until a tick fails.
+// Runner binds a Plugin to a store and runs its ticks one at a time on a
+// connection of its own, reusing one wasm instance until a tick fails.
 type Runner struct {
 	p    *Plugin
-	sess *session
+	conn store.Conn
 	log  *slog.Logger
 
 	mu     sync.Mutex
@@ -54,10 +56,11 @@ type Runner struct {
 // plugin's log rate: the warning must not become the flood.
 const rateWarnEvery = 10 * time.Second
 
-// NewRunner opens the plugin's database connection.
-func NewRunner(ctx context.Context, db *DB, p *Plugin, opts RunnerOptions) (*Runner, error) {
+// NewRunner opens the plugin's connection to st, sandboxed to the tables
+// the plugin declares.
+func NewRunner(ctx context.Context, st store.Store, p *Plugin, opts RunnerOptions) (*Runner, error) {
 	r := &Runner{p: p, log: p.log, logRate: newLogRate(p.Limits, time.Now()), logDropped: opts.LogDropped}
-	denied := func(d Denial) {
+	denied := func(d store.Denial) {
 		// Called during a tick, with r.mu held: r.st is this tick's state.
 		if r.st.denials++; r.st.denials <= maxDenialLogs {
 			r.log.Warn("statement denied", "action", d.Action, "object", d.Object, "reason", d.Reason)
@@ -66,12 +69,15 @@ func NewRunner(ctx context.Context, db *DB, p *Plugin, opts RunnerOptions) (*Run
 			opts.Denied(d)
 		}
 	}
-	sess, err := openSession(ctx, db, p.Desc, p.Limits, opts.DryRun, denied)
+	conn, err := st.OpenConn(ctx, store.ConnSpec{
+		Plugin: p.Desc.Name, Reads: p.Desc.Reads, Writes: p.Desc.Writes,
+		MaxCallBytes: p.Limits.MaxCallBytes, MaxResultBytes: p.Limits.MaxResultBytes,
+		DryRun: opts.DryRun, Denied: denied, LockHeld: opts.LockHeld,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("open connection for plugin %s: %w", p.Desc.Name, err)
+		return nil, err
 	}
-	sess.lockHeld = opts.LockHeld
-	r.sess = sess
+	r.conn = conn
 	return r, nil
 }
 
@@ -83,15 +89,15 @@ func (r *Runner) Plugin() *Plugin { return r.p }
 const maxDenialLogs = 10
 
 // ErrLeftOpen is wrapped by a tick that ended with its transaction open; the
-// host rolled it back.
-var ErrLeftOpen = errors.New("transaction left open; rolled back")
+// store rolled it back.
+var ErrLeftOpen = store.ErrLeftOpen
+
+// ErrDryRunLost is wrapped by every tick of a dry run after the database
+// ended its outer transaction on its own.
+var ErrDryRunLost = store.ErrDryRunLost
 
 // ErrClosed is returned by Tick after Close.
 var ErrClosed = errors.New("runner closed")
-
-// cleanupTimeout bounds the rollback after a tick, which must run even when
-// the tick's own context has expired.
-const cleanupTimeout = 5 * time.Second
 
 // Tick runs scan_tick(nowMS) once and returns the plugin's report. A tick
 // fails if the plugin returns non-zero, traps, runs past its TickTimeout or
@@ -117,34 +123,21 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		r.inst = inst
 	}
 	st := &r.st
-	*st = callState{sess: r.sess, limits: lim, log: r.log, buf: st.buf[:0], logRate: r.logRate}
+	*st = callState{conn: r.conn, limits: lim, log: r.log, buf: st.buf[:0], logRate: r.logRate}
 
 	var (
+		called  bool
 		status  int32
 		callErr error
-		leftErr error
 		overran error // the tick's context ended before scan_tick returned
-		lostErr error
 	)
-	runErr := r.sess.run(func() error {
-		if err := r.sess.refreshSchema(tctx); err != nil {
-			return err
-		}
-		if err := r.sess.startHold(tctx); err != nil {
-			return fmt.Errorf("begin dry-run transaction: %w", err)
-		}
-		r.sess.glue.setNow(nowMS)
+	// Whatever the plugin does, and however the tick ends, the connection
+	// rolls back what it left open, under a context the tick's end does
+	// not reach.
+	connErr := r.conn.Tick(tctx, nowMS, func() {
+		called = true
 		status, callErr = r.inst.call(withState(tctx, st), nowMS)
 		overran = tctx.Err()
-		// Whatever the plugin did, and however the tick ended: roll back
-		// what it left open, under a context the tick's end does not reach.
-		cctx, cancel := cleanupContext(ctx)
-		defer cancel()
-		leftErr = r.sess.endTick(cctx)
-		if r.sess.holdLost {
-			lostErr = ErrDryRunLost
-		}
-		return nil
 	})
 	r.reportDropped(st, lim)
 	if n := st.denials - maxDenialLogs; n > 0 {
@@ -152,8 +145,8 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 	}
 	var err error
 	switch {
-	case runErr != nil:
-		err = runErr
+	case !called:
+		err = connErr
 	case errors.Is(callErr, ErrTimeout), errors.Is(overran, context.DeadlineExceeded):
 		// A tick that overran its deadline failed, even if the guest,
 		// its statement interrupted, then returned 0.
@@ -169,13 +162,14 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		}
 		err = errors.New(msg)
 	}
-	if leftErr != nil {
-		r.log.Warn("plugin fault: transaction left open at the end of its tick; rolled back")
-		err = errors.Join(err, leftErr)
-	}
-	if lostErr != nil && !errors.Is(err, ErrDryRunLost) {
-		r.log.Warn("dry run ended: SQLite rolled back its transaction")
-		err = errors.Join(err, lostErr)
+	if called && connErr != nil {
+		if errors.Is(connErr, ErrLeftOpen) {
+			r.log.Warn("plugin fault: transaction left open at the end of its tick; rolled back")
+		}
+		if errors.Is(connErr, ErrDryRunLost) && !errors.Is(err, ErrDryRunLost) {
+			r.log.Warn("dry run ended: the database rolled back its transaction")
+		}
+		err = errors.Join(err, connErr)
 	}
 	if err != nil || r.inst.tripped.Load() { // tripped: the deadline hit as the tick ended
 		r.inst.close(ctx)
@@ -215,14 +209,12 @@ func (r *Runner) Close(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
-	err := r.sess.endHold(ctx)
 	if r.inst != nil {
 		r.inst.close(ctx)
 		r.inst = nil
 	}
-	r.sess.close()
-	if err != nil {
-		return fmt.Errorf("roll back dry run of %s: %w", r.p.Desc.Name, err)
+	if err := r.conn.Close(ctx); err != nil {
+		return fmt.Errorf("close connection of %s: %w", r.p.Desc.Name, err)
 	}
 	return nil
 }

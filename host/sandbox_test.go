@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // TestAuthorizer runs single statements through the sql_probe fixture,
@@ -17,12 +19,12 @@ import (
 // through. ff_worker_registry_event stands for any undeclared table.
 func TestAuthorizer(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
+	setup := fxOpen(t, sqlite.Options{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
 		// sqlite_sequence, sqlite_stat1 and sqlite_stat4 exist
 		`CREATE TABLE probe_seq (id INTEGER PRIMARY KEY AUTOINCREMENT)`, `INSERT INTO probe_seq DEFAULT VALUES`, `ANALYZE`)
 	fxSeed(t, setup.DB.SQL)
-	var denials []host.Denial
-	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{Denied: func(d host.Denial) { denials = append(denials, d) }})
+	var denials []store.Denial
+	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{Denied: func(d store.Denial) { denials = append(denials, d) }})
 
 	const allowed = ""
 	tests := []struct {
@@ -142,7 +144,7 @@ func TestAuthorizer(t *testing.T) {
 // success still leaves a warning naming it, the action and the table.
 func TestDenialIsLoggedWithPlugin(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{})
+	setup := fxOpen(t, sqlite.Options{})
 	r := fxRunner(t, setup.DB, "swallow_denial", host.Limits{}, host.RunnerOptions{})
 	if _, err := r.Tick(context.Background(), 1); err != nil {
 		t.Fatalf("the fixture swallows the refusal and succeeds, got %v", err)
@@ -157,7 +159,7 @@ func TestDenialIsLoggedWithPlugin(t *testing.T) {
 // timeout like the rest of it.
 func TestInstanceStartBoundedByTickTimeout(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{})
+	setup := fxOpen(t, sqlite.Options{})
 	// slow_init spins 4 s in init and fails every tick, so tick 2 needs a
 	// new instance. The load itself may take the 4 s (its timeout is 10 s).
 	r := fxRunner(t, setup.DB, "slow_init", host.Limits{TickTimeout: 300 * time.Millisecond}, host.RunnerOptions{})
@@ -173,7 +175,7 @@ func TestInstanceStartBoundedByTickTimeout(t *testing.T) {
 // fails, and building it costs the host a small multiple of the limit,
 // not of what the plugin asked for.
 func TestQueryResultBoundsHostMemory(t *testing.T) {
-	setup := fxOpen(t, host.DBOptions{})
+	setup := fxOpen(t, sqlite.Options{})
 	const limit = 1 << 20
 	r := fxRunner(t, setup.DB, "huge_result", host.Limits{MaxResultBytes: limit}, host.RunnerOptions{})
 	var m0, m1 runtime.MemStats
@@ -190,7 +192,7 @@ func TestQueryResultBoundsHostMemory(t *testing.T) {
 // TestLongStatementBoundedByTickTimeout: one statement that computes for
 // minutes is cut off at the tick timeout, like a loop in the guest.
 func TestLongStatementBoundedByTickTimeout(t *testing.T) {
-	setup := fxOpen(t, host.DBOptions{})
+	setup := fxOpen(t, sqlite.Options{})
 	r := fxRunner(t, setup.DB, "slow_query", host.Limits{TickTimeout: 300 * time.Millisecond}, host.RunnerOptions{})
 	start := time.Now()
 	_, err := r.Tick(context.Background(), 1)
@@ -211,7 +213,7 @@ func TestLongStatementBoundedByTickTimeout(t *testing.T) {
 // is stopped at its tick timeout like one that spins.
 func TestSleepBoundedByTickTimeout(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{})
+	setup := fxOpen(t, sqlite.Options{})
 	r := fxRunner(t, setup.DB, "sleep", host.Limits{TickTimeout: 300 * time.Millisecond}, host.RunnerOptions{})
 	start := time.Now()
 	_, err := r.Tick(context.Background(), 1)
@@ -226,9 +228,9 @@ func TestSleepBoundedByTickTimeout(t *testing.T) {
 // on a plugin's log output holds for what the host logs on its behalf.
 func TestDenialLogIsBounded(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{})
+	setup := fxOpen(t, sqlite.Options{})
 	denied := 0
-	r := fxRunner(t, setup.DB, "deny_flood", host.Limits{}, host.RunnerOptions{Denied: func(host.Denial) { denied++ }})
+	r := fxRunner(t, setup.DB, "deny_flood", host.Limits{}, host.RunnerOptions{Denied: func(store.Denial) { denied++ }})
 	_, err := r.Tick(context.Background(), 1)
 	fxWantErr(t, err, nil, "not authorized")
 	if denied != 20000 {
@@ -246,7 +248,7 @@ func TestDenialLogIsBounded(t *testing.T) {
 // 10 lines a second refilled, and the runner counts the rest.
 func TestLogRateSpansTicks(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{})
+	setup := fxOpen(t, sqlite.Options{})
 	var overTick, overRate int
 	r := fxRunner(t, setup.DB, "log_flood", host.Limits{MaxLogLines: 500, LogLinesPerSecond: 10},
 		host.RunnerOptions{LogDropped: func(tick, rate int) { overTick += tick; overRate += rate }})
@@ -277,7 +279,7 @@ func TestLogRateSpansTicks(t *testing.T) {
 // (integer overflow) unless it does.
 func TestSQLClockFollowsTick(t *testing.T) {
 	t.Parallel()
-	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
+	setup := fxOpen(t, sqlite.Options{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
 		`INSERT INTO probe_input (sql) VALUES ('SELECT CASE WHEN strftime(''%Y-%m-%d %H:%M:%f'', ''now'') = ''2023-11-14 22:15:23.456''
 		 AND current_timestamp = ''2023-11-14 22:15:23'' THEN 1 ELSE abs(-9223372036854775807 - 1) END')`)
 	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{})
@@ -293,7 +295,7 @@ func TestSQLClockFollowsTick(t *testing.T) {
 // bound fails the tick with out of memory at the plugin connection's heap
 // cap; the plugin's next tick and another plugin run normally.
 func TestSQLHeapBombFailsTick(t *testing.T) {
-	setup := fxOpen(t, host.DBOptions{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`)
+	setup := fxOpen(t, sqlite.Options{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`)
 	if _, err := setup.DB.SQL.Exec(`INSERT INTO probe_input (sql) VALUES (?)`, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)
 SELECT json_group_array(hex(zeroblob(500)) || x), json_group_array(x), json_group_array(x), json_group_array(x),
        json_group_array(x), json_group_array(x), json_group_array(x), json_group_array(x) FROM c`); err != nil {

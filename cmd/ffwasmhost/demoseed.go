@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 func (a *app) seedFlags() (*flag.FlagSet, *string) {
@@ -40,13 +40,13 @@ func (a *app) cmdDemoSeed(args []string) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	db, err := host.OpenDB(ctx, *path, host.DBOptions{})
+	db, err := sqlite.Open(ctx, *path, sqlite.Options{})
 	if err != nil {
 		a.failf("demo-seed: %v", err)
 		return exitFail
 	}
 	defer db.Close()
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		a.failf("demo-seed: database %s: %v", *path, err)
 		return exitFail
 	}

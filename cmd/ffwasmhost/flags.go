@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // Environment variables read as fallbacks for flags.
@@ -153,7 +153,7 @@ func (lf *logFlags) logger(w io.Writer) *slog.Logger {
 }
 
 // pluginHeapFlag is --plugin-sqlite-heap: SQLite's heap cap for each
-// plugin connection (host.DBOptions.PluginHeapBytes).
+// plugin connection (sqlite.Options.PluginHeapBytes).
 func pluginHeapFlag(fs *flag.FlagSet) *int64 {
 	v := new(int64)
 	fs.Func("plugin-sqlite-heap", "`SIZE` of the memory SQLite may allocate for one plugin's connection, e.g. 64MiB (default 64MiB); a statement past it fails with out of memory", func(s string) error {
@@ -173,10 +173,10 @@ func pluginHeapFlag(fs *flag.FlagSet) *int64 {
 // synchronousFlag is --synchronous.
 func synchronousFlag(fs *flag.FlagSet) *string {
 	v := new(string)
-	*v = host.SyncNormal
+	*v = sqlite.SyncNormal
 	fs.Func("synchronous", "SQLite synchronous `MODE`: NORMAL (default; WAL, may lose the last commits on power loss) or FULL (fsync every commit)", func(s string) error {
 		s = strings.ToUpper(s)
-		if s != host.SyncNormal && s != host.SyncFull {
+		if s != sqlite.SyncNormal && s != sqlite.SyncFull {
 			return errors.New("want NORMAL or FULL")
 		}
 		*v = s

@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 type runOpts struct {
@@ -90,7 +90,7 @@ func (a *app) cmdRun(args []string) int {
 		Limits:       o.limits.all,
 		PluginLimits: o.limits.plugin,
 		CacheDir:     *o.cacheDir,
-		DBOptions:    host.DBOptions{Synchronous: *o.sync, PluginHeapBytes: *o.pluginHeap},
+		DBOptions:    sqlite.Options{Synchronous: *o.sync, PluginHeapBytes: *o.pluginHeap},
 		Logger:       log,
 	})
 	if err != nil {
@@ -139,13 +139,13 @@ func (a *app) cmdMigrate(args []string) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	h, err := host.OpenDB(ctx, *db, host.DBOptions{})
+	h, err := sqlite.Open(ctx, *db, sqlite.Options{})
 	if err != nil {
 		a.failf("migrate: %v", err)
 		return exitFail
 	}
 	defer h.Close()
-	if err := host.Migrate(ctx, h); err != nil {
+	if err := h.Migrate(ctx); err != nil {
 		a.failf("database %s: %v", *db, err)
 		return exitFail
 	}

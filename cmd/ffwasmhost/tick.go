@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 type tickOpts struct {
@@ -66,7 +66,7 @@ func (a *app) cmdTick(args []string) int {
 		UntilIdle: *o.untilIdle,
 		DryRun:    *o.dryRun,
 		Force:     *o.force,
-		DBOptions: host.DBOptions{PluginHeapBytes: *o.pluginHeap},
+		DBOptions: sqlite.Options{PluginHeapBytes: *o.pluginHeap},
 		CacheDir:  *o.cacheDir,
 		Limits:    o.limits.plugin[pos[0]].Merge(o.limits.all),
 		Logger:    o.log.logger(a.stderr),

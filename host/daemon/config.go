@@ -13,6 +13,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // Defaults of the Config fields that have one.
@@ -76,8 +77,8 @@ type Config struct {
 	// An explicit directory that cannot be created is an error.
 	CacheDir string
 	// DBOptions are the database's durability and busy settings; see
-	// host.DBOptions for their defaults.
-	DBOptions host.DBOptions
+	// sqlite.Options for their defaults.
+	DBOptions sqlite.Options
 	// Limits are every plugin's resource limits; zero fields take
 	// host.DefaultLimits.
 	Limits host.Limits
@@ -88,7 +89,7 @@ type Config struct {
 	// sched.SupervisorConfig. Default sched.DefaultMaxBackoff.
 	MaxBackoff time.Duration
 	// StandbyPoll is how often a standby daemon tries to take the active
-	// lock of a database another daemon holds (host.ActiveLock). The lock is
+	// lock of a database another daemon holds (sqlite.ActiveLock). The lock is
 	// released by the kernel the moment its holder dies, so a standby takes
 	// over within one StandbyPoll. Default DefaultStandbyPoll.
 	StandbyPoll time.Duration

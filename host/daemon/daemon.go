@@ -16,6 +16,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // Daemon runs the supervisor over a plugin directory. Create it with New,
@@ -25,8 +26,8 @@ type Daemon struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	db   *host.DB
-	lock *host.ActiveLock // held while this daemon is the active one
+	db   *sqlite.Store
+	lock *sqlite.ActiveLock // held while this daemon is the active one
 	eng  *host.Engine
 	sup  *sched.Supervisor
 
@@ -145,7 +146,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := CheckPluginDir(d.cfg.PluginDir); err != nil {
 		return err
 	}
-	if d.db, err = host.OpenDB(ctx, d.cfg.DBPath, d.cfg.DBOptions); err != nil {
+	if d.db, err = sqlite.Open(ctx, d.cfg.DBPath, d.cfg.DBOptions); err != nil {
 		return err
 	}
 	if d.cfg.HTTPAddr != "" {
@@ -157,10 +158,10 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := d.becomeActive(ctx); err != nil {
 		return err
 	}
-	if err := host.Migrate(ctx, d.db); err != nil {
+	if err := d.db.Migrate(ctx); err != nil {
 		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
 	}
-	d.schemaVersion.Store(int64(host.SchemaVersion))
+	d.schemaVersion.Store(int64(sqlite.LatestSchemaVersion))
 	if d.eng, err = NewEngine(d.cfg.CacheDir, d.cfg.Limits, d.log); err != nil {
 		return err
 	}
@@ -191,10 +192,10 @@ var ErrStandbyStopped = errors.New("stopped while on standby")
 // another daemon holds it. Only the active daemon migrates and ticks.
 func (d *Daemon) becomeActive(ctx context.Context) error {
 	var err error
-	d.lock, err = host.WaitActiveLock(ctx, d.cfg.DBPath, d.cfg.StandbyPoll, func() {
+	d.lock, err = sqlite.WaitActiveLock(ctx, d.cfg.DBPath, d.cfg.StandbyPoll, func() {
 		d.phase.Store(phaseStandby)
 		d.log.Info("another daemon is active on this database; waiting on standby",
-			"db", d.cfg.DBPath, "lock", host.LockPath(d.cfg.DBPath), "poll", d.cfg.StandbyPoll)
+			"db", d.cfg.DBPath, "lock", sqlite.LockPath(d.cfg.DBPath), "poll", d.cfg.StandbyPoll)
 	})
 	if err != nil {
 		if ctx.Err() != nil {

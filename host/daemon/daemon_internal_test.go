@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -73,7 +75,7 @@ func TestFailedOpenUndoesItself(t *testing.T) {
 		want string
 	}{
 		{"plugin dir missing", func(f *fixture) Config { f.cfg.PluginDir = filepath.Join(f.dir, "nope"); return f.cfg }, ErrNoPluginDir, "nope"},
-		{"not sqlite", func(f *fixture) Config { f.cfg.DBPath = notDB; return f.cfg }, host.ErrNotSQLite, "not.db"},
+		{"not sqlite", func(f *fixture) Config { f.cfg.DBPath = notDB; return f.cfg }, sqlite.ErrNotSQLite, "not.db"},
 		{"address in use", func(f *fixture) Config { f.cfg.HTTPAddr = busy.Addr().String(); return f.cfg }, nil, "admin http"},
 		// Fails after the database is open and the listener is bound.
 		{"cache dir unusable", func(f *fixture) Config {
@@ -184,7 +186,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	if code, body := get("/readyz"); code != 200 {
 		t.Errorf("/readyz = %d %q", code, body)
 	}
-	d.denied(host.Denial{Plugin: "alpha", Action: "attach", Reason: "never allowed"})
+	d.denied(store.Denial{Plugin: "alpha", Action: "attach", Reason: "never allowed"})
 	code, body := get("/metrics")
 	for _, want := range []string{
 		`ffwasmhost_ticks_total{outcome="ok",plugin="alpha"}`,
@@ -206,8 +208,8 @@ func TestHTTPEndpoints(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
 		t.Fatalf("/v1/plugins = %d %v: %s", code, err, body)
 	}
-	if st.SchemaVersion != int64(host.SchemaVersion) {
-		t.Errorf("/v1/plugins schema_version = %d, want %d", st.SchemaVersion, host.SchemaVersion)
+	if st.SchemaVersion != int64(sqlite.LatestSchemaVersion) {
+		t.Errorf("/v1/plugins schema_version = %d, want %d", st.SchemaVersion, sqlite.LatestSchemaVersion)
 	}
 	if len(st.Plugins) != 1 || st.Plugins[0].Name != "alpha" || st.Plugins[0].IntervalMS != 20 || st.Plugins[0].LastTick == nil {
 		t.Errorf("/v1/plugins = %+v", st.Plugins)

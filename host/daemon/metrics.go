@@ -8,6 +8,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
 // Reload results, the values of ffwasmhost_reloads_total's result label.
@@ -135,7 +136,7 @@ func (m *metrics) tick(res sched.TickResult) {
 }
 
 // deny records one refused statement.
-func (m *metrics) deny(d host.Denial) { m.denied.WithLabelValues(d.Plugin, d.Action).Inc() }
+func (m *metrics) deny(d store.Denial) { m.denied.WithLabelValues(d.Plugin, d.Action).Inc() }
 
 // lockHeld returns the runner hook that observes plugin's write-lock hold
 // times.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
 // entry is one loaded plugin version: a validated file bound to the
@@ -415,7 +416,7 @@ func (d *Daemon) byName(name string) *entry {
 
 // denied is every runner's authorizer hook; the runner has logged the
 // denial already.
-func (d *Daemon) denied(den host.Denial) { d.metrics.deny(den) }
+func (d *Daemon) denied(den store.Denial) { d.metrics.deny(den) }
 
 // fail records a version of file that did not load. cur, if not nil, is the
 // version that keeps running; dupOf is the plugin name it was refused for.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // TickOptions configure Tick: one plugin ticked by hand, without the
@@ -41,7 +42,7 @@ type TickOptions struct {
 	// when a daemon holds it.
 	Force bool
 	// DBOptions, Limits, CacheDir and Logger are as in Config.
-	DBOptions host.DBOptions
+	DBOptions sqlite.Options
 	Limits    host.Limits
 	CacheDir  string
 	Logger    *slog.Logger
@@ -112,30 +113,30 @@ func Tick(ctx context.Context, opts TickOptions) (sum TickSummary, err error) {
 		return sum, fmt.Errorf("database %s: %w (create it with: ffwasmhost migrate --db %s)", opts.DBPath, ErrNoDatabase, opts.DBPath)
 	}
 	if !opts.Force {
-		lock, err := host.TryActiveLock(opts.DBPath)
-		if errors.Is(err, host.ErrLocked) {
-			holder := host.LockHolder(opts.DBPath)
+		lock, err := sqlite.TryActiveLock(opts.DBPath)
+		if errors.Is(err, sqlite.ErrLocked) {
+			holder := sqlite.LockHolder(opts.DBPath)
 			if holder != "" {
 				holder = ", " + holder
 			}
 			return sum, fmt.Errorf("database %s: %w (lock %s%s); a tick beside it could overlap the daemon's ticks: stop the daemon or pass --force",
-				opts.DBPath, ErrDaemonActive, host.LockPath(opts.DBPath), holder)
+				opts.DBPath, ErrDaemonActive, sqlite.LockPath(opts.DBPath), holder)
 		}
 		if err != nil {
 			return sum, fmt.Errorf("database %s: %w", opts.DBPath, err)
 		}
 		defer lock.Release()
 	}
-	db, err := host.OpenDB(ctx, opts.DBPath, opts.DBOptions)
+	db, err := sqlite.Open(ctx, opts.DBPath, opts.DBOptions)
 	if err != nil {
 		return sum, err
 	}
 	defer db.Close()
-	if v, err := host.AppliedSchemaVersion(ctx, db); err != nil {
+	if v, err := db.SchemaVersion(ctx); err != nil {
 		return sum, fmt.Errorf("database %s: %w", opts.DBPath, err)
-	} else if v > host.SchemaVersion {
+	} else if v > sqlite.LatestSchemaVersion {
 		return sum, fmt.Errorf("database %s: host schema version %d, this ffwasmhost knows up to %d: %w (upgrade ffwasmhost)",
-			opts.DBPath, v, host.SchemaVersion, host.ErrSchemaTooNew)
+			opts.DBPath, v, sqlite.LatestSchemaVersion, sqlite.ErrSchemaTooNew)
 	}
 	eng, err := NewEngine(opts.CacheDir, opts.Limits, opts.Logger)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // tickFixture returns TickOptions over a migrated database and a plugin
@@ -20,12 +20,12 @@ func tickFixture(t *testing.T, mods map[string]tinySpec) TickOptions {
 		f.write(file, tinyWasm(t, spec))
 	}
 	ctx := context.Background()
-	db, err := host.OpenDB(ctx, f.db, host.DBOptions{})
+	db, err := sqlite.Open(ctx, f.db, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return TickOptions{DBPath: f.db, PluginDir: f.dir, CacheDir: f.cfg.CacheDir, NowMS: 1_000,
@@ -88,12 +88,12 @@ func TestTick(t *testing.T) {
 func TestTickBesideADaemon(t *testing.T) {
 	opts := tickFixture(t, map[string]tinySpec{"alpha.wasm": alpha("1")})
 	opts.Plugin = "alpha"
-	lock, err := host.TryActiveLock(opts.DBPath)
+	lock, err := sqlite.TryActiveLock(opts.DBPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = Tick(context.Background(), opts)
-	if !errors.Is(err, ErrDaemonActive) || !strings.Contains(err.Error(), host.LockPath(opts.DBPath)) ||
+	if !errors.Is(err, ErrDaemonActive) || !strings.Contains(err.Error(), sqlite.LockPath(opts.DBPath)) ||
 		!strings.Contains(err.Error(), "pid ") || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("tick beside a daemon = %v, want ErrDaemonActive naming the lock, its holder and --force", err)
 	}
@@ -106,7 +106,7 @@ func TestTickBesideADaemon(t *testing.T) {
 	if _, err := Tick(context.Background(), opts); err != nil {
 		t.Errorf("tick with no daemon = %v", err)
 	}
-	if l, err := host.TryActiveLock(opts.DBPath); err != nil {
+	if l, err := sqlite.TryActiveLock(opts.DBPath); err != nil {
 		t.Errorf("the tick kept the active lock: %v", err)
 	} else {
 		l.Release()

@@ -27,6 +27,8 @@ import (
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 var builds struct {
@@ -120,10 +122,10 @@ func Engine() (*host.Engine, error) {
 // Options configure a Harness. The zero value is usable.
 type Options struct {
 	Limits host.Limits         // overrides of host.DefaultLimits
-	DB     host.DBOptions      // database settings, e.g. MaxSizeBytes
+	DB     sqlite.Options      // database settings, e.g. MaxSizeBytes
 	DryRun bool                // see host.RunnerOptions.DryRun
 	Logger *slog.Logger        // plugin and host logs; default: discarded
-	Denied func(host.Denial)   // see host.RunnerOptions.Denied
+	Denied func(store.Denial)  // see host.RunnerOptions.Denied
 	Setup  func(*sql.DB) error // runs after the schema, before the plugin loads
 }
 
@@ -175,13 +177,13 @@ func Open(wasmPath string, o Options) (_ *Harness, err error) {
 			h.Close()
 		}
 	}()
-	db, err := host.OpenDB(ctx, h.Path, o.DB)
+	db, err := sqlite.Open(ctx, h.Path, o.DB)
 	if err != nil {
 		return nil, err
 	}
 	h.DB = db.SQL
 	h.closers = append(h.closers, func() { db.Close() })
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		return nil, err
 	}
 	if o.Setup != nil {

@@ -41,6 +41,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 const (
@@ -203,7 +204,7 @@ func dsn(path string) string {
 }
 
 func makeDB(ctx context.Context, path string) error {
-	db, err := host.OpenDB(ctx, path, host.DBOptions{})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		return err
 	}
@@ -295,7 +296,7 @@ func ffhostVariant(wasm []byte, base int64) func(context.Context, string) (func(
 			eng.Close(ctx)
 			return nil, nil, err
 		}
-		db, err := host.OpenDB(ctx, path, host.DBOptions{})
+		db, err := sqlite.Open(ctx, path, sqlite.Options{})
 		if err != nil {
 			p.Close(ctx)
 			eng.Close(ctx)

@@ -20,6 +20,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -234,7 +235,7 @@ func fixture(t *testing.T, name string) string {
 	return plugintest.Build(t, "../../host/testdata/plugins/"+name)
 }
 
-func runner(t *testing.T, eng *host.Engine, db *host.DB, wasm string, lim host.Limits) *host.Runner {
+func runner(t *testing.T, eng *host.Engine, db *sqlite.Store, wasm string, lim host.Limits) *host.Runner {
 	t.Helper()
 	ctx := context.Background()
 	p, err := eng.Load(ctx, wasm, lim)
@@ -251,15 +252,15 @@ func runner(t *testing.T, eng *host.Engine, db *host.DB, wasm string, lim host.L
 }
 
 // openDB opens a fresh, migrated database with rows in every table.
-func openDB(t *testing.T) *host.DB {
+func openDB(t *testing.T) *sqlite.Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := host.OpenDB(ctx, filepath.Join(t.TempDir(), "ff.db"), host.DBOptions{})
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ff.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	testutil.SeedEveryTable(t, db.SQL)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // TestDiskFullFailsTickWholeAndRecovers fills a size-capped database so
@@ -52,7 +53,7 @@ INSERT INTO ff_worker_registry SELECT 'ns', printf('worker-%06d', i), 'w', 'lane
 func plugintestAt(tb testing.TB, wasm, path string, maxSize int64) *host.Runner {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := host.OpenDB(ctx, path, host.DBOptions{MaxSizeBytes: maxSize})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{MaxSizeBytes: maxSize})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // The clock of every dataset: "now" for the drain and the sweep.
@@ -39,12 +39,12 @@ func createDB(ctx context.Context, path string, fill func(*sql.Tx) error) error 
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(path + suffix)
 	}
-	db, err := host.OpenDB(ctx, path, host.DBOptions{})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
 	tx, err := db.SQL.BeginTx(ctx, nil)

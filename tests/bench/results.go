@@ -94,7 +94,7 @@ func newResults(s sizes) *Results {
 		Machine: machineInfo(),
 		Settings: Settings{
 			Command:     "go run ./tests/bench -out build/bench",
-			Durability:  "journal_mode=WAL, synchronous=NORMAL, busy_timeout=5000 (the daemon's default, host.DBOptions{}), both sides",
+			Durability:  "journal_mode=WAL, synchronous=NORMAL, busy_timeout=5000 (the daemon's default, sqlite.Options{}), both sides",
 			Runs:        *flagRuns,
 			Sizes:       s,
 			IdleTicks:   *flagIdleTicks,

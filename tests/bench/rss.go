@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // rssArgs tell the child what to load and run.
@@ -115,11 +116,11 @@ func rssChild(args string) error {
 	type bound struct {
 		r  *host.Runner
 		p  *host.Plugin
-		db *host.DB
+		db *sqlite.Store
 	}
 	var runners []*bound
 	for _, c := range []struct{ name, path string }{{"budget_reset", bpath}, {"worker_ttl", wpath}} {
-		db, err := host.OpenDB(ctx, c.path, host.DBOptions{})
+		db, err := sqlite.Open(ctx, c.path, sqlite.Options{})
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // The sides of a comparison.
@@ -31,7 +32,7 @@ type tickFunc func(now int64) (Report, error)
 func (b *bench) side(side, plugin, path string) (tickFunc, func(), error) {
 	ctx := b.ctx
 	if side == sideWasm {
-		db, err := host.OpenDB(ctx, path, host.DBOptions{})
+		db, err := sqlite.Open(ctx, path, sqlite.Options{})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -404,7 +405,7 @@ func (b *bench) instance() error {
 		if err != nil {
 			return err
 		}
-		db, err := host.OpenDB(b.ctx, path, host.DBOptions{})
+		db, err := sqlite.Open(b.ctx, path, sqlite.Options{})
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -204,12 +204,12 @@ func (p *daemonProc) signal(sig os.Signal) int {
 func openDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := host.OpenDB(ctx, path, host.DBOptions{})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return db.SQL

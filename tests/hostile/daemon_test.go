@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -439,12 +439,12 @@ func runDaemon(t *testing.T, g daemonGroup) {
 	}
 	dbPath := filepath.Join(tmp, "ff.db")
 	ctx := context.Background()
-	hdb, err := host.OpenDB(ctx, dbPath, host.DBOptions{})
+	hdb, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hdb.Close()
-	if err := host.Migrate(ctx, hdb); err != nil {
+	if err := hdb.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UnixMilli()
@@ -794,12 +794,12 @@ func cliDryRun1(t *testing.T, a artifacts, bin string, m module) {
 	copyFile(t, wasmPath(t, m.file), dir, m.file+".wasm")
 	dbPath := filepath.Join(tmp, "ff.db")
 	ctx := context.Background()
-	hdb, err := host.OpenDB(ctx, dbPath, host.DBOptions{})
+	hdb, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hdb.Close()
-	if err := host.Migrate(ctx, hdb); err != nil {
+	if err := hdb.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	testutil.SeedEveryTable(t, hdb.SQL)

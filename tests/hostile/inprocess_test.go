@@ -15,6 +15,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -125,15 +126,15 @@ func deadlineOf(m module) time.Duration { return m.limits.Merge(inProcessLimits)
 func runLimit(m module) time.Duration { return 3*(deadlineOf(m)+slack) + 3*time.Second }
 
 // openDB opens a fresh, migrated database with rows in every table.
-func openDB(t *testing.T) *host.DB {
+func openDB(t *testing.T) *sqlite.Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := host.OpenDB(ctx, filepath.Join(t.TempDir(), "ff.db"), host.DBOptions{})
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ff.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	testutil.SeedEveryTable(t, db.SQL)
@@ -376,7 +377,7 @@ func checkBad(t *testing.T, m module, name string, res []sched.TickResult, deadl
 	}
 }
 
-func checkIntegrity(t *testing.T, db *host.DB) {
+func checkIntegrity(t *testing.T, db *sqlite.Store) {
 	t.Helper()
 	var ic string
 	if err := db.SQL.QueryRow(`PRAGMA integrity_check`).Scan(&ic); err != nil || ic != "ok" {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // TestBusyAgainstHost: with another connection holding the write lock, a
@@ -20,7 +20,7 @@ func TestBusyAgainstHost(t *testing.T) {
 	var goErr string
 	for _, p := range builds {
 		t.Run(p.lang, func(t *testing.T) {
-			h := plugintest.New(t, p.build(t), plugintest.Options{DB: host.DBOptions{BusyTimeout: time.Millisecond}})
+			h := plugintest.New(t, p.build(t), plugintest.Options{DB: sqlite.Options{BusyTimeout: time.Millisecond}})
 			h.Exec(`INSERT INTO ff_worker_registry (namespace, worker_instance_id, worker_id, lanes,
 capabilities_csv, last_heartbeat_ms, liveness_ttl_ms, registered_at_ms) VALUES ('ns', 'w', 'w', '', '', 1, 1, 1)`)
 			ctx := context.Background()

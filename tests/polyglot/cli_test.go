@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -142,15 +142,15 @@ func TestTickCommand(t *testing.T) {
 
 // seededDB migrates a database at path and seeds it with budgets due
 // before now and workers expired at now.
-func seededDB(t *testing.T, path string, now int64, budgets, workers int) *host.DB {
+func seededDB(t *testing.T, path string, now int64, budgets, workers int) *sqlite.Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := host.OpenDB(ctx, path, host.DBOptions{})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for i := range budgets {
@@ -168,14 +168,14 @@ capabilities_csv, last_heartbeat_ms, liveness_ttl_ms, registered_at_ms) VALUES (
 	return db
 }
 
-func exec1(t *testing.T, db *host.DB, q string, args ...any) {
+func exec1(t *testing.T, db *sqlite.Store, q string, args ...any) {
 	t.Helper()
 	if _, err := db.SQL.Exec(q, args...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func count(t *testing.T, db *host.DB, q string, args ...any) int {
+func count(t *testing.T, db *sqlite.Store, q string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := db.SQL.QueryRow(q, args...).Scan(&n); err != nil {
@@ -185,7 +185,7 @@ func count(t *testing.T, db *host.DB, q string, args ...any) int {
 }
 
 // checkDone fails unless every budget was reset and every worker swept.
-func checkDone(t *testing.T, db *host.DB, now int64) {
+func checkDone(t *testing.T, db *sqlite.Store, now int64) {
 	t.Helper()
 	if n := count(t, db, `SELECT count(*) FROM ff_budget_policy WHERE next_reset_at_ms <= ?`, now); n != 0 {
 		t.Errorf("%d budgets still due", n)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 const (
@@ -38,12 +38,12 @@ func TestCrashLeavesNothingHalfApplied(t *testing.T) {
 	path := filepath.Join(dir, "ff.db")
 	cache := filepath.Join(dir, "cache")
 	ctx := context.Background()
-	db, err := host.OpenDB(ctx, path, host.DBOptions{})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -100,7 +100,7 @@ func TestStandbyTakesOverWhenActiveDies(t *testing.T) {
 	db := filepath.Join(dir, "ff.db")
 	cache := filepath.Join(dir, "cache")
 	ctx := context.Background()
-	h, err := host.OpenDB(ctx, db, host.DBOptions{})
+	h, err := sqlite.Open(ctx, db, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // ticksPerPlugin is the soak's length; -short runs a tenth of it.
@@ -62,11 +63,11 @@ func TestSoakNoLeaks(t *testing.T) {
 	opts := goleak.IgnoreCurrent()
 	fdsBefore := openFDs(t)
 
-	db, err := host.OpenDB(ctx, filepath.Join(t.TempDir(), "soak.db"), host.DBOptions{})
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "soak.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var runners []*host.Runner

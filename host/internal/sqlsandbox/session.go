@@ -1,4 +1,4 @@
-package host
+package sqlsandbox
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -14,8 +15,62 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
-	"github.com/ffwasmhost/ffwasmhost/abi/describe"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
+
+// Synchronous values of File.Synchronous.
+const (
+	SyncNormal = "NORMAL"
+	SyncFull   = "FULL"
+)
+
+// File is a database file and the settings every connection to it shares:
+// the host's own pool and each plugin's connection.
+type File struct {
+	Path        string
+	Synchronous string        // SyncNormal or SyncFull
+	BusyTimeout time.Duration // how long a statement waits on another writer
+	MaxPages    int64         // SQLite's max_page_count; 0: no cap
+	// PluginHeapBytes caps what SQLite allocates for one plugin's
+	// connection.
+	PluginHeapBytes int64
+}
+
+// HostDSN is the modernc.org/sqlite data source name of the host's own
+// connections to the file.
+func (f File) HostDSN() string { return f.dsn("") }
+
+// dsn builds the modernc.org/sqlite data source name: of the host's own
+// connections if vfs is "", else of a plugin's connection through the VFS
+// of that name, which also gets defensive mode, trusted_schema off and
+// temp_store MEMORY before its first statement.
+func (f File) dsn(vfs string) string {
+	plugin := vfs != ""
+	q := url.Values{}
+	if f.MaxPages > 0 {
+		q.Add("_pragma", fmt.Sprintf("max_page_count(%d)", f.MaxPages))
+	}
+	// A plugin connection waits for locks in the host (Session.busyWait),
+	// where the tick's deadline can interrupt the wait; SQLite's own busy
+	// handler sleeps where nothing can.
+	busy := f.BusyTimeout
+	if plugin {
+		busy = 0
+	}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+f.Synchronous+")")
+	q.Add("_txlock", "immediate")
+	if plugin {
+		q.Add("vfs", vfs)
+		q.Add("_defensive", "1")
+		q.Add("_pragma", "trusted_schema(OFF)")
+		// Sorts, temporary tables and statement journals stay in memory,
+		// under the connection's heap cap; its VFS opens no temporary file.
+		q.Add("_pragma", "temp_store(MEMORY)")
+	}
+	return f.Path + "?" + q.Encode()
+}
 
 // maxColumns is SQLite's column limit on plugin connections: of a result
 // row, a table, an index. The reconciler tables have at most 13.
@@ -24,17 +79,18 @@ const maxColumns = 64
 // valueLimit is SQLite's string and blob length limit on a plugin's
 // connection: MaxResultBytes/maxColumns (256 KiB by default), and never
 // more than one host call may carry.
-func valueLimit(lim Limits) int {
-	return int(min(lim.MaxCallBytes, lim.MaxResultBytes/maxColumns))
+func valueLimit(spec store.ConnSpec) int {
+	return int(min(spec.MaxCallBytes, spec.MaxResultBytes/maxColumns))
 }
 
 // maxCachedStmts bounds a plugin's prepared statement cache; past it the
 // cache is emptied and refilled.
 const maxCachedStmts = 64
 
-// session is one plugin's own connection to the database: its authorizer,
-// its prepared statements and its transaction state.
-type session struct {
+// Session is one plugin's own connection to the database: its authorizer,
+// its prepared statements and its transaction state. It implements
+// store.Conn.
+type Session struct {
 	busy  time.Duration // how long a statement waits on another writer
 	db    *sql.DB
 	conn  *sql.Conn
@@ -65,29 +121,37 @@ type session struct {
 	holdOpen bool // the outer transaction was begun
 	holdLost bool // SQLite rolled the outer transaction back: nothing runs any more
 
+	closed bool
+
 	args []any
 	nvs  []driver.NamedValue
 	dest []driver.Value
 }
 
-// openSession opens a connection for plugin desc with defensive mode,
-// trusted_schema off, SQLite limits from lim, ATTACH disabled, the host's
-// VFS, functions, commit hook and heap cap, and the plugin's authorizer
-// installed before the plugin runs anything. hold makes it a dry run's
-// connection, on which nothing ever commits.
-func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limits, hold bool, denied func(Denial)) (_ *session, err error) {
+// Open opens a connection to f for the plugin spec describes, with
+// defensive mode, trusted_schema off, SQLite limits from spec, ATTACH
+// disabled, the host's VFS, functions, commit hook and heap cap, and the
+// plugin's authorizer installed before the plugin runs anything. A dry
+// run's connection (spec.DryRun) never commits.
+func Open(ctx context.Context, f File, spec store.ConnSpec) (_ *Session, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("open connection for plugin %s: %w", spec.Plugin, err)
+		}
+	}()
 	glue, err := newSQLGlue()
 	if err != nil {
 		return nil, fmt.Errorf("prepare connection: %w", err)
 	}
-	sqldb, err := sql.Open("sqlite", db.dsn(glue.vfsName))
+	sqldb, err := sql.Open("sqlite", f.dsn(glue.vfsName))
 	if err != nil {
 		glue.close()
-		return nil, fmt.Errorf("open connection: %w", err)
+		return nil, err
 	}
 	sqldb.SetMaxOpenConns(1)
 	sqldb.SetConnMaxLifetime(0)
-	s := &session{busy: db.opts.BusyTimeout, db: sqldb, glue: glue, hold: hold, stmts: map[string]driver.Stmt{}, auth: newAuthorizer(desc, denied)}
+	s := &Session{busy: f.BusyTimeout, db: sqldb, glue: glue, hold: spec.DryRun, lockHeld: spec.LockHeld,
+		stmts: map[string]driver.Stmt{}, auth: newAuthorizer(spec.Plugin, spec.Reads, spec.Writes, spec.Denied)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -98,7 +162,7 @@ func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limi
 		return nil, fmt.Errorf("find connection handle: %w", err)
 	}
 	if s.conn, err = sqldb.Conn(ctx); err != nil {
-		return nil, fmt.Errorf("open connection: %w", err)
+		return nil, err
 	}
 	h, err := findHandle(ctx, s.conn)
 	if err != nil {
@@ -112,8 +176,8 @@ func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limi
 	// checks.
 	for _, l := range []struct{ id, v int }{
 		{sqlite3.SQLITE_LIMIT_ATTACHED, 0},
-		{sqlite3.SQLITE_LIMIT_SQL_LENGTH, int(lim.MaxCallBytes)},
-		{sqlite3.SQLITE_LIMIT_LENGTH, valueLimit(lim)},
+		{sqlite3.SQLITE_LIMIT_SQL_LENGTH, int(spec.MaxCallBytes)},
+		{sqlite3.SQLITE_LIMIT_LENGTH, valueLimit(spec)},
 		{sqlite3.SQLITE_LIMIT_COLUMN, maxColumns},
 	} {
 		if _, err := sqlite.Limit(s.conn, l.id, l.v); err != nil {
@@ -125,7 +189,7 @@ func openSession(ctx context.Context, db *DB, desc describe.Descriptor, lim Limi
 	}
 	s.glue.mayCommit = s.mayCommit
 	err = s.conn.Raw(func(dc any) error {
-		if err := s.glue.attach(h.db, h.tlsID, db.opts.PluginHeapBytes); err != nil {
+		if err := s.glue.attach(h.db, h.tlsID, f.PluginHeapBytes); err != nil {
 			return err
 		}
 		reg, ok := dc.(sqlite.AuthorizerRegisterer)
@@ -165,9 +229,51 @@ func moduleNames(ctx context.Context, conn *sql.Conn) (map[string]bool, error) {
 	return names, nil
 }
 
+// Tick runs one tick of the plugin at nowMS: it refreshes what the
+// authorizer knows of the schema, begins a dry run's outer transaction,
+// sets SQL's clock to nowMS and calls fn, with the driver connection
+// available to the host calls fn makes. Then, whatever fn did and however
+// ctx ended, it rolls back what the plugin left open under a context of
+// its own, and says so with store.ErrLeftOpen; a dry run that SQLite ended
+// fails with store.ErrDryRunLost.
+func (s *Session) Tick(ctx context.Context, nowMS int64, fn func()) error {
+	return s.run(func() error {
+		if err := s.refreshSchema(ctx); err != nil {
+			return err
+		}
+		if err := s.startHold(ctx); err != nil {
+			return fmt.Errorf("begin dry-run transaction: %w", err)
+		}
+		s.glue.setNow(nowMS)
+		fn()
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		err := s.endTick(cctx)
+		if s.holdLost {
+			err = errors.Join(err, store.ErrDryRunLost)
+		}
+		return err
+	})
+}
+
+// Close rolls back a dry run's outer transaction and closes the
+// connection. Later calls do nothing.
+func (s *Session) Close(ctx context.Context) error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	err := s.endHold(ctx)
+	s.close()
+	if err != nil {
+		return fmt.Errorf("roll back dry run: %w", err)
+	}
+	return nil
+}
+
 // run calls fn with the session's driver connection available to the host
 // functions.
-func (s *session) run(fn func() error) error {
+func (s *Session) run(fn func() error) error {
 	return s.conn.Raw(func(dc any) error {
 		s.dc = dc.(driver.Conn)
 		defer func() {
@@ -185,7 +291,7 @@ func (s *session) run(fn func() error) error {
 // statement and disarmed when another context takes over or run returns.
 // A ctx that is done already fails the call before the statement starts,
 // as the driver does.
-func (s *session) driverCtx(ctx context.Context) (context.Context, error) {
+func (s *Session) driverCtx(ctx context.Context) (context.Context, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -199,7 +305,7 @@ func (s *session) driverCtx(ctx context.Context) (context.Context, error) {
 }
 
 // unwatch disarms the interrupter, if it is armed.
-func (s *session) unwatch() {
+func (s *Session) unwatch() {
 	if s.disarm != nil {
 		s.disarm()
 	}
@@ -209,7 +315,7 @@ func (s *session) unwatch() {
 // interrupted reports a statement's failure once ctx is done as ctx's
 // error: the interrupter's SQLITE_INTERRUPT, or whatever else it ran into,
 // reads as the driver's cancellation did.
-func (s *session) interrupted(ctx context.Context, err error) error {
+func (s *Session) interrupted(ctx context.Context, err error) error {
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
@@ -218,7 +324,8 @@ func (s *session) interrupted(ctx context.Context, err error) error {
 	return err
 }
 
-func (s *session) close() {
+// close closes the connection and frees its VFS and heap budget.
+func (s *Session) close() {
 	s.unwatch()
 	if s.intr != nil {
 		s.intr.close()
@@ -238,7 +345,7 @@ func (s *session) close() {
 }
 
 // stmt returns the prepared statement for text, preparing it on first use.
-func (s *session) stmt(ctx context.Context, text []byte) (driver.Stmt, error) {
+func (s *Session) stmt(ctx context.Context, text []byte) (driver.Stmt, error) {
 	if st, ok := s.stmts[string(text)]; ok {
 		return st, nil
 	}
@@ -264,7 +371,7 @@ func (s *session) stmt(ctx context.Context, text []byte) (driver.Stmt, error) {
 // refreshSchema tells the authorizer the database's table and view names,
 // reading them again only when the schema has changed. The runner calls it
 // at the start of every tick.
-func (s *session) refreshSchema(ctx context.Context) error {
+func (s *Session) refreshSchema(ctx context.Context) error {
 	s.auth.host = true
 	defer func() { s.auth.host = false }()
 	q := s.dc.(driver.QueryerContext)
@@ -314,7 +421,7 @@ func (s *session) refreshSchema(ctx context.Context) error {
 }
 
 // bind decodes a call's encoded arguments into s.nvs.
-func (s *session) bind(args []byte) error {
+func (s *Session) bind(args []byte) error {
 	var err error
 	s.args, err = abi.DecodeArgs(args, s.args[:0])
 	if err != nil {
@@ -327,8 +434,8 @@ func (s *session) bind(args []byte) error {
 	return nil
 }
 
-// exec runs one statement and appends its exec result to buf.
-func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, error) {
+// Exec runs one statement and appends its exec result to buf.
+func (s *Session) Exec(ctx context.Context, buf, text, args []byte) ([]byte, error) {
 	if err := s.guard(); err != nil {
 		return buf, err
 	}
@@ -337,8 +444,8 @@ func (s *session) exec(ctx context.Context, buf, text, args []byte) ([]byte, err
 	return buf, s.track(s.overHeap(err))
 }
 
-func (s *session) execStmt(ctx context.Context, buf, text, args []byte) ([]byte, error) {
-	s.auth.last = Denial{}
+func (s *Session) execStmt(ctx context.Context, buf, text, args []byte) ([]byte, error) {
+	s.auth.last = store.Denial{}
 	st, err := s.stmt(ctx, text)
 	if err != nil {
 		return buf, err
@@ -366,9 +473,9 @@ func (s *session) execStmt(ctx context.Context, buf, text, args []byte) ([]byte,
 	return abi.AppendExecResult(buf, ra, id), nil
 }
 
-// query runs one statement and appends every row to buf, failing once the
+// Query runs one statement and appends every row to buf, failing once the
 // encoding passes limit bytes.
-func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
+func (s *Session) Query(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
 	if err := s.guard(); err != nil {
 		return buf, err
 	}
@@ -377,8 +484,8 @@ func (s *session) query(ctx context.Context, buf, text, args []byte, limit uint3
 	return buf, s.track(s.overHeap(err))
 }
 
-func (s *session) queryStmt(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
-	s.auth.last = Denial{}
+func (s *Session) queryStmt(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
+	s.auth.last = store.Denial{}
 	st, err := s.stmt(ctx, text)
 	if err != nil {
 		return buf, err
@@ -442,7 +549,7 @@ func (e *heapError) Error() string {
 // overHeap reports a statement's failure after the heap cap refused an
 // allocation as that refusal: the cap also interrupts the statement, and
 // SQLite reports what it ran into first.
-func (s *session) overHeap(err error) error {
+func (s *Session) overHeap(err error) error {
 	if err != nil && s.glue.heap.tripped.Load() {
 		return &heapError{limit: s.glue.heap.limit}
 	}
@@ -451,7 +558,7 @@ func (s *session) overHeap(err error) error {
 
 // control runs one of the host's own statements, which the authorizer lets
 // through only while it runs.
-func (s *session) control(ctx context.Context, stmt string) error {
+func (s *Session) control(ctx context.Context, stmt string) error {
 	s.auth.host = true
 	defer func() { s.auth.host = false }()
 	s.glue.heap.reset()
@@ -475,7 +582,7 @@ var busyWaits = []time.Duration{1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100}
 // between attempts for up to the busy timeout in all. Unlike SQLite's busy
 // handler, the pauses end as soon as ctx does: a tick past its deadline is
 // never stuck behind another writer's lock.
-func (s *session) busyWait(ctx context.Context, fn func() error) error {
+func (s *Session) busyWait(ctx context.Context, fn func() error) error {
 	deadline := time.Now().Add(s.busy)
 	for i := 0; ; i++ {
 		err := fn()
@@ -503,17 +610,11 @@ func (s *session) busyWait(ctx context.Context, fn func() error) error {
 // still stood, nor write outside the transaction it thinks it is in.
 var errTxLost = errors.New("the transaction was rolled back by SQLite; call tx_rollback")
 
-// ErrDryRunLost is wrapped by every tick, and every statement, of a dry
-// run after SQLite rolled back the dry run's outer transaction on its own
-// (as it does for ON CONFLICT ROLLBACK): the changes of earlier ticks are
-// gone and nothing more may run, since it would write to the database.
-var ErrDryRunLost = errors.New("the dry run's transaction was rolled back by SQLite; the dry run runs nothing more")
-
 // lostError is a statement's result (nil if it succeeded) after which
 // SQLite had rolled back the transaction it ran in.
 type lostError struct {
 	cause error
-	lost  error // errTxLost or ErrDryRunLost
+	lost  error // errTxLost or store.ErrDryRunLost
 }
 
 func (e *lostError) Error() string {
@@ -533,13 +634,13 @@ func (e *lostError) Unwrap() []error {
 // guard refuses a plugin's call once SQLite has rolled back the plugin's
 // transaction, or a dry run's. In a dry run it asks SQLite first: a write
 // outside the outer transaction would reach the database.
-func (s *session) guard() error {
+func (s *Session) guard() error {
 	if s.hold && s.holdOpen && !s.holdLost && s.glue.autocommit() {
 		s.holdLost = true
 	}
 	switch {
 	case s.holdLost:
-		return ErrDryRunLost
+		return store.ErrDryRunLost
 	case s.txLost:
 		return errTxLost
 	}
@@ -549,13 +650,13 @@ func (s *session) guard() error {
 // track asks SQLite, after a plugin's statement, whether it still has the
 // transaction the statement ran in, and makes the statement's result say
 // so when SQLite rolled it back.
-func (s *session) track(err error) error {
+func (s *Session) track(err error) error {
 	if !s.glue.autocommit() {
 		return err
 	}
 	var lost error
 	if s.hold && s.holdOpen && !s.holdLost {
-		s.holdLost, lost = true, ErrDryRunLost
+		s.holdLost, lost = true, store.ErrDryRunLost
 	}
 	if s.inTx && !s.txLost {
 		s.txLost = true
@@ -573,14 +674,15 @@ func (s *session) track(err error) error {
 // while the plugin has a transaction only the host's COMMIT does. A write
 // of the plugin can commit on its own there only after SQLite rolled the
 // transaction back, in the rest of a text of several statements.
-func (s *session) mayCommit() bool {
+func (s *Session) mayCommit() bool {
 	return !s.hold && (!s.inTx || s.committing)
 }
 
 // savepoint is the name plugin transactions take inside a dry run.
 const savepoint = "ffwasmhost_plugin_tx"
 
-func (s *session) begin(ctx context.Context) error {
+// Begin is tx_begin: BEGIN IMMEDIATE, or in a dry run a savepoint.
+func (s *Session) Begin(ctx context.Context) error {
 	if err := s.guard(); err != nil {
 		return err
 	}
@@ -599,7 +701,9 @@ func (s *session) begin(ctx context.Context) error {
 	return nil
 }
 
-func (s *session) commit(ctx context.Context) error {
+// Commit is tx_commit. A commit that fails leaves the transaction open,
+// unless SQLite rolled it back.
+func (s *Session) Commit(ctx context.Context) error {
 	if !s.inTx {
 		return invalidf("no transaction is open")
 	}
@@ -621,17 +725,17 @@ func (s *session) commit(ctx context.Context) error {
 }
 
 // endTx marks the transaction ended and reports how long it was open.
-func (s *session) endTx() {
+func (s *Session) endTx() {
 	s.inTx, s.txLost = false, false
 	if s.lockHeld != nil {
 		s.lockHeld(time.Since(s.txStart))
 	}
 }
 
-// rollback is tx_rollback: it closes the plugin's transaction whatever
+// Rollback is tx_rollback: it closes the plugin's transaction whatever
 // happens, and rolls back what SQLite still has of it under a context of
 // its own, so that a tick past its deadline still releases the write lock.
-func (s *session) rollback(ctx context.Context) error {
+func (s *Session) Rollback(ctx context.Context) error {
 	if !s.inTx {
 		return invalidf("no transaction is open")
 	}
@@ -640,6 +744,10 @@ func (s *session) rollback(ctx context.Context) error {
 	defer cancel()
 	return s.rollbackOpen(cctx)
 }
+
+// cleanupTimeout bounds the rollback after a tick, which must run even when
+// the tick's own context has expired.
+const cleanupTimeout = 5 * time.Second
 
 // cleanupContext returns a context for statements that must run even when
 // ctx is done: not canceled with it, bounded by cleanupTimeout.
@@ -650,7 +758,7 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // rollbackOpen rolls back what SQLite has open of the plugin's
 // transaction: the whole transaction, or in a dry run the plugin's
 // savepoint.
-func (s *session) rollbackOpen(ctx context.Context) error {
+func (s *Session) rollbackOpen(ctx context.Context) error {
 	if s.hold {
 		if s.holdLost || s.glue.autocommit() {
 			return nil // SQLite rolled back the savepoint with the rest
@@ -669,8 +777,8 @@ func (s *session) rollbackOpen(ctx context.Context) error {
 // endTick runs after every tick, whatever the plugin did, under ctx, which
 // is not the tick's: it disarms the tick's interrupter, rolls back the
 // plugin's transaction if it is still open, as the plugin or as SQLite
-// sees it, and reports that with ErrLeftOpen.
-func (s *session) endTick(ctx context.Context) error {
+// sees it, and reports that with store.ErrLeftOpen.
+func (s *Session) endTick(ctx context.Context) error {
 	s.unwatch()
 	left := s.inTx
 	if left {
@@ -688,17 +796,17 @@ func (s *session) endTick(ctx context.Context) error {
 	if err := s.rollbackOpen(ctx); err != nil {
 		return fmt.Errorf("transaction left open; rollback: %w", err)
 	}
-	return ErrLeftOpen
+	return store.ErrLeftOpen
 }
 
 // startHold begins the outer transaction of a dry run, before its first
 // tick, and refuses every later tick once SQLite rolled it back.
-func (s *session) startHold(ctx context.Context) error {
+func (s *Session) startHold(ctx context.Context) error {
 	if !s.hold {
 		return nil
 	}
 	if s.holdLost {
-		return ErrDryRunLost
+		return store.ErrDryRunLost
 	}
 	if s.holdOpen {
 		return nil
@@ -712,7 +820,7 @@ func (s *session) startHold(ctx context.Context) error {
 
 // endHold rolls back the outer transaction of a dry run, if SQLite still
 // has it.
-func (s *session) endHold(ctx context.Context) error {
+func (s *Session) endHold(ctx context.Context) error {
 	if !s.holdOpen {
 		return nil
 	}
@@ -725,9 +833,9 @@ func (s *session) endHold(ctx context.Context) error {
 	})
 }
 
-// explain maps a host call's error to its status and message. A denial by
+// Explain maps a host call's error to its status and message. A denial by
 // the authorizer is reported to the denied hook and named in the message.
-func (s *session) explain(err error) (abi.Status, string) {
+func (s *Session) Explain(err error) (abi.Status, string) {
 	// SQLite reports most denials as SQLITE_AUTH, but a refused function
 	// as a plain SQLITE_ERROR: a denial recorded for this call decides.
 	if d, ok := s.auth.take(); ok {

@@ -1,4 +1,4 @@
-package host
+package sqlite
 
 import (
 	"context"
@@ -36,8 +36,8 @@ var hostMigrations = []migration{
 	{version: 1, name: "reconciler tables", sql: schemaSQL, check: checkReconcilerColumns},
 }
 
-// SchemaVersion is the host schema version this binary migrates to.
-var SchemaVersion = len(hostMigrations)
+// LatestSchemaVersion is the host schema version this binary migrates to.
+var LatestSchemaVersion = len(hostMigrations)
 
 // ledgerSQL creates the table that records applied migrations, by owner:
 // "host" for the host's own steps.
@@ -59,10 +59,10 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this ffwasmhost"
 
 // Migrate applies the host schema steps the database has not had yet, in
 // one transaction, and records each. It is idempotent. It refuses, changing
-// nothing, a database whose schema version is newer than SchemaVersion,
+// nothing, a database whose schema version is newer than LatestSchemaVersion,
 // and one where an existing reconciler table lacks a column the
 // reconcilers need (the error names the table and column).
-func Migrate(ctx context.Context, db *DB) error {
+func (db *Store) Migrate(ctx context.Context) error {
 	conn, err := db.SQL.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -80,9 +80,9 @@ func Migrate(ctx context.Context, db *DB) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if have > SchemaVersion {
+	if have > LatestSchemaVersion {
 		return fmt.Errorf("migrate: database has host schema version %d, this ffwasmhost knows up to %d: %w (upgrade ffwasmhost)",
-			have, SchemaVersion, ErrSchemaTooNew)
+			have, LatestSchemaVersion, ErrSchemaTooNew)
 	}
 	for _, m := range hostMigrations[have:] {
 		if m.check != nil {
@@ -105,9 +105,9 @@ VALUES (?, ?, ?, ?, ?)`, hostOwner, m.version, m.name, hex.EncodeToString(sum[:]
 	return nil
 }
 
-// AppliedSchemaVersion returns the database's host schema version: the
-// last host step applied, 0 before the first Migrate.
-func AppliedSchemaVersion(ctx context.Context, db *DB) (int, error) {
+// SchemaVersion returns the database's host schema version: the last host
+// step applied, 0 before the first Migrate.
+func (db *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var n int
 	err := db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'ffwasmhost_migrations'`).Scan(&n)
 	if err != nil || n == 0 {

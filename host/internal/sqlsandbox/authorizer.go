@@ -1,4 +1,4 @@
-package host
+package sqlsandbox
 
 import (
 	"fmt"
@@ -7,23 +7,8 @@ import (
 
 	"modernc.org/sqlite"
 
-	"github.com/ffwasmhost/ffwasmhost/abi/describe"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
-
-// Denial is one statement the authorizer refused to a plugin.
-type Denial struct {
-	Plugin string // the plugin's name
-	Action string // the SQLite action, e.g. "insert", "pragma", "attach"
-	Object string // the table, pragma or function it was for, if any
-	Reason string // why, in a few words
-}
-
-func (d Denial) String() string {
-	if d.Object == "" {
-		return d.Action + ": " + d.Reason
-	}
-	return d.Action + " " + d.Object + ": " + d.Reason
-}
 
 // readPragmas are the only pragmas a plugin may run, and only to read. The
 // schema pragmas are further limited to the plugin's declared tables.
@@ -125,16 +110,16 @@ type authorizer struct {
 	real    map[string]bool // the database's tables and views, lowercased
 	modules map[string]bool // the connection's virtual table modules, lowercased
 	host    bool            // the host is running its own statement
-	last    Denial          // the most recent denial, for the error message
-	denied  func(Denial)
+	last    store.Denial    // the most recent denial, for the error message
+	denied  func(store.Denial)
 }
 
-func newAuthorizer(d describe.Descriptor, denied func(Denial)) *authorizer {
-	a := &authorizer{plugin: d.Name, reads: map[string]bool{}, writes: map[string]bool{}, denied: denied}
-	for _, t := range d.Reads {
+func newAuthorizer(plugin string, reads, writes []string, denied func(store.Denial)) *authorizer {
+	a := &authorizer{plugin: plugin, reads: map[string]bool{}, writes: map[string]bool{}, denied: denied}
+	for _, t := range reads {
 		a.reads[strings.ToLower(t)] = true
 	}
-	for _, t := range d.Writes {
+	for _, t := range writes {
 		a.reads[strings.ToLower(t)] = true
 		a.writes[strings.ToLower(t)] = true
 	}
@@ -150,7 +135,7 @@ func (a *authorizer) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, d
 	// schema table and this one names what the statement is about (DROP
 	// TABLE is refused as a delete from sqlite_master first).
 	if a.last.Action == "" || (strings.HasPrefix(strings.ToLower(a.last.Object), "sqlite_") && !strings.HasPrefix(strings.ToLower(object), "sqlite_")) {
-		a.last = Denial{Plugin: a.plugin, Action: actionName(action), Object: object, Reason: reason}
+		a.last = store.Denial{Plugin: a.plugin, Action: actionName(action), Object: object, Reason: reason}
 	}
 	return sqlite.AuthorizerDeny
 }
@@ -223,9 +208,9 @@ func (a *authorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, dbNam
 }
 
 // take returns and clears the last denial.
-func (a *authorizer) take() (Denial, bool) {
+func (a *authorizer) take() (store.Denial, bool) {
 	d := a.last
-	a.last = Denial{}
+	a.last = store.Denial{}
 	return d, d.Action != ""
 }
 

@@ -1,4 +1,4 @@
-package host
+package sqlsandbox
 
 import (
 	"bytes"
@@ -11,15 +11,15 @@ import (
 )
 
 // queryRow runs stmt on s as a plugin's sql_query and returns its first row.
-func queryRow(t *testing.T, s *session, stmt string) []any {
+func queryRow(t *testing.T, s *Session, stmt string) []any {
 	t.Helper()
 	var buf []byte
 	err := s.run(func() (err error) {
-		buf, err = s.query(context.Background(), nil, []byte(stmt), nil, 1<<20)
+		buf, err = s.Query(context.Background(), nil, []byte(stmt), nil, 1<<20)
 		return err
 	})
 	if err != nil {
-		_, msg := s.explain(err)
+		_, msg := s.Explain(err)
 		t.Fatalf("%s: %s", stmt, msg)
 	}
 	d := abi.NewDecoder(buf)
@@ -128,10 +128,10 @@ func TestSQLRandomIsDeterministic(t *testing.T) {
 		t.Errorf("random() gave %v at two different now_ms", c[0])
 	}
 	err = s1.run(func() error {
-		_, err := s1.query(context.Background(), nil, []byte(`SELECT randomblob(1000000000)`), nil, 1<<20)
+		_, err := s1.Query(context.Background(), nil, []byte(`SELECT randomblob(1000000000)`), nil, 1<<20)
 		return err
 	})
-	if status, msg := s1.explain(err); status != abi.StatusInvalid {
+	if status, msg := s1.Explain(err); status != abi.StatusInvalid {
 		t.Errorf("randomblob past the length limit: %v %q, want invalid", status, msg)
 	}
 }

@@ -1,32 +1,31 @@
-package host
+package sqlite
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/ffwasmhost/ffwasmhost/host/internal/sqlsandbox"
 )
 
-// Synchronous values accepted in DBOptions.
+// Synchronous values accepted in Options.
 const (
 	// SyncNormal is the default: with WAL it never corrupts the database and
 	// survives a crash of the process, but the last commits before a power
-	// loss may be lost. A reset is ~56 µs instead of ~436 µs (DESIGN.md).
-	SyncNormal = "NORMAL"
+	// loss may be lost. A budget reset costs ~56 µs instead of ~436 µs.
+	SyncNormal = sqlsandbox.SyncNormal
 	// SyncFull fsyncs the WAL on every commit: nothing committed is lost on
 	// power loss, at about eight times the cost per transaction.
-	SyncFull = "FULL"
+	SyncFull = sqlsandbox.SyncFull
 )
 
-// DBOptions are the database settings shared by the host's connection and
+// Options are the database settings shared by the host's connection and
 // every plugin's connection.
-type DBOptions struct {
+type Options struct {
 	// Synchronous is SyncNormal (default) or SyncFull.
 	Synchronous string
 	// BusyTimeout is how long a statement waits on another writer's lock
@@ -44,10 +43,10 @@ type DBOptions struct {
 	PluginHeapBytes int64
 }
 
-// DefaultBusyTimeout is DBOptions.BusyTimeout's default.
+// DefaultBusyTimeout is Options.BusyTimeout's default.
 const DefaultBusyTimeout = 5 * time.Second
 
-// DefaultPluginHeapBytes is DBOptions.PluginHeapBytes's default. The
+// DefaultPluginHeapBytes is Options.PluginHeapBytes's default. The
 // shipped reconcilers peak at 2.0 MiB (the page cache) over 200,000
 // workers, and a full sort, GROUP BY or DISTINCT of those 200,000 rows at
 // 7.5 to 8.6 MiB (BenchmarkSessionStatement reports the peak); 64 MiB
@@ -59,7 +58,7 @@ const DefaultPluginHeapBytes = 64 << 20
 // cache (2 MiB), schema and statement cache need a few MiB.
 const minPluginHeapBytes = 8 << 20
 
-func (o DBOptions) withDefaults() (DBOptions, error) {
+func (o Options) withDefaults() (Options, error) {
 	if o.Synchronous == "" {
 		o.Synchronous = SyncNormal
 	}
@@ -85,33 +84,34 @@ func (o DBOptions) withDefaults() (DBOptions, error) {
 	return o, nil
 }
 
-// DB is the host's handle on the database file.
-type DB struct {
+// Store is the host's handle on a SQLite database file. It implements
+// store.Store and store.ActiveLocker.
+type Store struct {
 	// SQL is the host's own pool: migrations, admin queries, harness checks.
 	// Plugins never use it; each gets a connection of its own.
-	SQL      *sql.DB
-	path     string
-	opts     DBOptions
-	maxPages int64 // from MaxSizeBytes and the file's page size; 0: no cap
+	SQL  *sql.DB
+	path string
+	opts Options
+	file sqlsandbox.File // the settings every connection to the file shares
 }
 
 // Path returns the database file's path.
-func (db *DB) Path() string { return db.path }
+func (db *Store) Path() string { return db.path }
 
 // Options returns the settings the database was opened with.
-func (db *DB) Options() DBOptions { return db.opts }
+func (db *Store) Options() Options { return db.opts }
 
 // Close closes the host's pool.
-func (db *DB) Close() error { return db.SQL.Close() }
+func (db *Store) Close() error { return db.SQL.Close() }
 
-// ErrNotSQLite is wrapped by OpenDB when the file exists but is not a SQLite
+// ErrNotSQLite is wrapped by Open when the file exists but is not a SQLite
 // database.
 var ErrNotSQLite = errors.New("not a SQLite database")
 
-// OpenDB opens (creating if needed) the SQLite database at path in WAL mode
+// Open opens (creating if needed) the SQLite database at path in WAL mode
 // and checks that it is usable. The file must be a path, not ":memory:":
 // plugins reach the same database through connections of their own.
-func OpenDB(ctx context.Context, path string, opts DBOptions) (*DB, error) {
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -125,7 +125,8 @@ func OpenDB(ctx context.Context, path string, opts DBOptions) (*DB, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("open database %s: is a directory", path)
 	}
-	db := &DB{path: path, opts: opts}
+	db := &Store{path: path, opts: opts, file: sqlsandbox.File{Path: path, Synchronous: opts.Synchronous,
+		BusyTimeout: opts.BusyTimeout, PluginHeapBytes: opts.PluginHeapBytes}}
 	if err := db.open(ctx); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -138,7 +139,7 @@ func OpenDB(ctx context.Context, path string, opts DBOptions) (*DB, error) {
 			return nil, fmt.Errorf("open database %s: read page size: %w", path, err)
 		}
 		db.SQL.Close()
-		db.maxPages = max(opts.MaxSizeBytes/pageSize, 1)
+		db.file.MaxPages = max(opts.MaxSizeBytes/pageSize, 1)
 		if err := db.open(ctx); err != nil {
 			return nil, fmt.Errorf("open database %s: %w", path, err)
 		}
@@ -146,8 +147,8 @@ func OpenDB(ctx context.Context, path string, opts DBOptions) (*DB, error) {
 	return db, nil
 }
 
-func (db *DB) open(ctx context.Context) error {
-	sqldb, err := sql.Open("sqlite", db.dsn(""))
+func (db *Store) open(ctx context.Context) error {
+	sqldb, err := sql.Open("sqlite", db.file.HostDSN())
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (db *DB) open(ctx context.Context) error {
 
 // check runs the first statements on a new pool: they fail at once on a
 // file that is not SQLite, unreadable, or read-only.
-func (db *DB) check(ctx context.Context) error {
+func (db *Store) check(ctx context.Context) error {
 	var mode string
 	if err := db.SQL.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		if strings.Contains(err.Error(), "file is not a database") {
@@ -173,37 +174,4 @@ func (db *DB) check(ctx context.Context) error {
 		return fmt.Errorf("journal_mode is %s, want wal (is the file read-only?)", mode)
 	}
 	return nil
-}
-
-// dsn builds the modernc.org/sqlite data source name: of the host's own
-// connections if vfs is "", else of a plugin's connection through the VFS
-// of that name, which also gets defensive mode, trusted_schema off and
-// temp_store MEMORY before its first statement.
-func (db *DB) dsn(vfs string) string {
-	o := db.opts
-	plugin := vfs != ""
-	q := url.Values{}
-	if db.maxPages > 0 {
-		q.Add("_pragma", fmt.Sprintf("max_page_count(%d)", db.maxPages))
-	}
-	// A plugin connection waits for locks in the host (session.busyWait),
-	// where the tick's deadline can interrupt the wait; SQLite's own busy
-	// handler sleeps where nothing can.
-	busy := o.BusyTimeout
-	if plugin {
-		busy = 0
-	}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+o.Synchronous+")")
-	q.Add("_txlock", "immediate")
-	if plugin {
-		q.Add("vfs", vfs)
-		q.Add("_defensive", "1")
-		q.Add("_pragma", "trusted_schema(OFF)")
-		// Sorts, temporary tables and statement journals stay in memory,
-		// under the connection's heap cap; its VFS opens no temporary file.
-		q.Add("_pragma", "temp_store(MEMORY)")
-	}
-	return db.path + "?" + q.Encode()
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package host
+package sqlite
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
 // ActiveLock is the exclusive lock that makes one daemon the active one for
@@ -24,7 +26,7 @@ type ActiveLock struct {
 func LockPath(dbPath string) string { return dbPath + ".active-lock" }
 
 // ErrLocked is returned by TryActiveLock when another process holds the lock.
-var ErrLocked = errors.New("another daemon is active on this database")
+var ErrLocked = store.ErrActive
 
 // TryActiveLock takes the lock for dbPath without waiting.
 func TryActiveLock(dbPath string) (*ActiveLock, error) {

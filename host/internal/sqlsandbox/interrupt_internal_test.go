@@ -1,4 +1,4 @@
-package host
+package sqlsandbox
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func TestSessionFindsConnectionHandle(t *testing.T) {
 	}
 	// The function that found it is gone from the plugin's connection.
 	err := s.run(func() error {
-		_, err := s.query(context.Background(), nil, []byte("SELECT "+connIDFunc+"()"), nil, 1<<20)
+		_, err := s.Query(context.Background(), nil, []byte("SELECT "+connIDFunc+"()"), nil, 1<<20)
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "no such function") {
@@ -37,7 +37,7 @@ func TestSessionFindsConnectionHandle(t *testing.T) {
 
 // mustWorker registers one worker, so that statements over the registry
 // have a row to work on.
-func mustWorker(t *testing.T, db *DB) {
+func mustWorker(t *testing.T, db *testDB) {
 	t.Helper()
 	if _, err := db.SQL.Exec(`INSERT INTO ff_worker_registry VALUES ('ns', 'w1', 'w', 'default', '', 1, 1, 1)`); err != nil {
 		t.Fatal(err)
@@ -73,9 +73,9 @@ func TestDeadlineInterruptsStatement(t *testing.T) {
 			start := time.Now()
 			err := s.run(func() (err error) {
 				if tc.query {
-					_, err = s.query(ctx, nil, []byte(tc.sql), nil, 1<<20)
+					_, err = s.Query(ctx, nil, []byte(tc.sql), nil, 1<<20)
 				} else {
-					_, err = s.exec(ctx, nil, []byte(tc.sql), nil)
+					_, err = s.Exec(ctx, nil, []byte(tc.sql), nil)
 				}
 				return err
 			})
@@ -85,12 +85,12 @@ func TestDeadlineInterruptsStatement(t *testing.T) {
 			if err == nil {
 				t.Fatal("the statement succeeded")
 			}
-			status, msg := s.explain(err)
+			status, msg := s.Explain(err)
 			if status != abi.StatusOther || msg != "interrupted: context deadline exceeded" {
 				t.Errorf("interrupted statement: status %v, %q; want other, %q (err %v)", status, msg, "interrupted: context deadline exceeded", err)
 			}
 			if err := s.run(func() error {
-				_, err := s.query(context.Background(), nil, []byte("SELECT 1"), nil, 1<<20)
+				_, err := s.Query(context.Background(), nil, []byte("SELECT 1"), nil, 1<<20)
 				return err
 			}); err != nil {
 				t.Errorf("the next call after an interrupted one: %v", err)
@@ -112,7 +112,7 @@ func TestDeadlineAtStatementStart(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		start := time.Now()
 		err := s.run(func() error {
-			_, err := s.query(ctx, nil, long, nil, 1<<20)
+			_, err := s.Query(ctx, nil, long, nil, 1<<20)
 			return err
 		})
 		cancel()
@@ -127,7 +127,7 @@ func TestDeadlineAtStatementStart(t *testing.T) {
 		later, cancel := context.WithTimeout(context.Background(), time.Hour)
 		for _, ctx := range []context.Context{context.Background(), later} {
 			if err := s.run(func() error {
-				_, err := s.query(ctx, nil, []byte(`SELECT count(*) FROM ff_worker_registry`), nil, 1<<20)
+				_, err := s.Query(ctx, nil, []byte(`SELECT count(*) FROM ff_worker_registry`), nil, 1<<20)
 				return err
 			}); err != nil {
 				t.Fatalf("deadline %v: the next call failed: %v", d, err)
@@ -146,21 +146,21 @@ func TestDeadlineDoesNotReachCleanup(t *testing.T) {
 	tctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	err := s.run(func() error {
-		if err := s.begin(tctx); err != nil {
+		if err := s.Begin(tctx); err != nil {
 			return err
 		}
-		_, err := s.exec(tctx, nil, []byte(`UPDATE ff_worker_registry SET lanes = lanes WHERE last_heartbeat_ms IN (`+endless+`SELECT x FROM c WHERE x = 0)`), nil)
+		_, err := s.Exec(tctx, nil, []byte(`UPDATE ff_worker_registry SET lanes = lanes WHERE last_heartbeat_ms IN (`+endless+`SELECT x FROM c WHERE x = 0)`), nil)
 		// SQLite rolled back the transaction the interrupted write was in
 		if err == nil || !errors.Is(err, errTxLost) {
 			t.Errorf("the interrupted write in a transaction = %v, want it to say SQLite rolled back the transaction", err)
 		}
 		time.Sleep(3 * reinterruptEvery) // the tick's watcher keeps interrupting
-		if err := s.rollback(tctx); err != nil {
+		if err := s.Rollback(tctx); err != nil {
 			return fmt.Errorf("tx_rollback: %w", err)
 		}
 		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		_, err = s.query(cctx, nil, []byte(`SELECT 1`), nil, 1<<20)
+		_, err = s.Query(cctx, nil, []byte(`SELECT 1`), nil, 1<<20)
 		return err
 	})
 	if err != nil {
@@ -184,7 +184,7 @@ func TestInterruptRepeats(t *testing.T) {
 	start := time.Now()
 	err := s.run(func() error {
 		// a context that is never done: the session itself arms nothing
-		_, err := s.query(context.Background(), nil, []byte(endless+`SELECT count(*) FROM c`), nil, 1<<20)
+		_, err := s.Query(context.Background(), nil, []byte(endless+`SELECT count(*) FROM c`), nil, 1<<20)
 		return err
 	})
 	if d := time.Since(start); d > interruptBound {

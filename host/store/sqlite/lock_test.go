@@ -1,6 +1,6 @@
 //go:build unix
 
-package host_test
+package sqlite_test
 
 import (
 	"context"
@@ -9,23 +9,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 func TestActiveLockIsExclusiveAndPassesOn(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "ff.db")
-	first, err := host.TryActiveLock(db)
+	first, err := sqlite.TryActiveLock(db)
 	if err != nil {
 		t.Fatalf("first lock: %v", err)
 	}
-	if _, err := host.TryActiveLock(db); !errors.Is(err, host.ErrLocked) {
+	if _, err := sqlite.TryActiveLock(db); !errors.Is(err, sqlite.ErrLocked) {
 		t.Fatalf("second lock = %v, want ErrLocked", err)
 	}
 	waited := make(chan struct{})
 	got := make(chan error, 1)
 	go func() {
-		l, err := host.WaitActiveLock(context.Background(), db, 10*time.Millisecond, func() { close(waited) })
+		l, err := sqlite.WaitActiveLock(context.Background(), db, 10*time.Millisecond, func() { close(waited) })
 		if err == nil {
 			defer l.Release()
 		}
@@ -45,14 +45,14 @@ func TestActiveLockIsExclusiveAndPassesOn(t *testing.T) {
 
 func TestWaitActiveLockHonoursContext(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "ff.db")
-	l, err := host.TryActiveLock(db)
+	l, err := sqlite.TryActiveLock(db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Release()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := host.WaitActiveLock(ctx, db, time.Millisecond, nil); !errors.Is(err, context.Canceled) {
+	if _, err := sqlite.WaitActiveLock(ctx, db, time.Millisecond, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("WaitActiveLock = %v, want context.Canceled", err)
 	}
 }

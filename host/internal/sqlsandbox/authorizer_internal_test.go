@@ -1,4 +1,4 @@
-package host
+package sqlsandbox
 
 import (
 	"bufio"
@@ -23,7 +23,7 @@ var registerForeign sync.Once
 
 // buildFunctions returns the SQL functions this build of SQLite has, as
 // PRAGMA function_list names them, with their argument counts.
-func buildFunctions(t *testing.T, db *DB) map[string][]int {
+func buildFunctions(t *testing.T, db *testDB) map[string][]int {
 	t.Helper()
 	rows, err := db.SQL.Query(`SELECT name, narg FROM pragma_function_list`)
 	if err != nil {
@@ -90,7 +90,7 @@ func TestFunctionAllowlist(t *testing.T) {
 	ctx := context.Background()
 	call := func(stmt string) error {
 		return s.run(func() error {
-			_, err := s.query(ctx, nil, []byte(stmt), nil, 1<<20)
+			_, err := s.Query(ctx, nil, []byte(stmt), nil, 1<<20)
 			return err
 		})
 	}
@@ -105,7 +105,7 @@ func TestFunctionAllowlist(t *testing.T) {
 			continue
 		}
 		if err := call(stmt); err != nil {
-			status, msg := s.explain(err)
+			status, msg := s.Explain(err)
 			t.Errorf("%s: %s = %v %q, want it to run", f.name, stmt, status, msg)
 		}
 	}
@@ -119,7 +119,7 @@ func TestFunctionAllowlist(t *testing.T) {
 		}
 		stmt := "SELECT " + name + "(" + strings.TrimSuffix(strings.Repeat("NULL, ", n), ", ") + ")"
 		err := call(stmt)
-		status, msg := s.explain(err)
+		status, msg := s.Explain(err)
 		if want := "not authorized: function " + name + ": function not allowed"; status != abi.StatusNotAuthorized || msg != want {
 			t.Errorf("%s = %v %q, want not_authorized %q", stmt, status, msg, want)
 		}

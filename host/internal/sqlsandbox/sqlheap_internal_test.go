@@ -1,4 +1,4 @@
-package host
+package sqlsandbox
 
 import (
 	"context"
@@ -48,7 +48,7 @@ func TestHeapCapFailsStatement(t *testing.T) {
 			temps := watchTempFiles(t)
 			start := time.Now()
 			err := s.run(func() error {
-				_, err := s.query(ctx, nil, []byte(tc.sql), nil, 1<<20)
+				_, err := s.Query(ctx, nil, []byte(tc.sql), nil, 1<<20)
 				return err
 			})
 			took := time.Since(start)
@@ -58,7 +58,7 @@ func TestHeapCapFailsStatement(t *testing.T) {
 			if n := s.glue.tempOpens.Load(); n > 0 {
 				t.Errorf("SQLite tried to open %d temporary files", n)
 			}
-			status, msg := s.explain(err)
+			status, msg := s.Explain(err)
 			if status != abi.StatusOther || !strings.HasPrefix(msg, "out of memory") {
 				t.Fatalf("status %v, %q; want other, out of memory", status, msg)
 			}
@@ -69,7 +69,7 @@ func TestHeapCapFailsStatement(t *testing.T) {
 			if used := s.glue.heap.used.Load(); used > 8<<20 {
 				t.Errorf("after the failure the connection still holds %d MiB", used>>20)
 			}
-			for _, sess := range []*session{s, other} {
+			for _, sess := range []*Session{s, other} {
 				if got := queryRow(t, sess, `SELECT count(*) FROM ff_worker_registry`); got[0] != int64(0) {
 					t.Errorf("a query after the failure = %v", got)
 				}

@@ -1,21 +1,21 @@
-package host
+package sqlsandbox
 
 import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
 // tryWrite reports whether a fresh connection to db takes the write lock at
 // once, and releases it again.
-func tryWrite(t *testing.T, db *DB) error {
+func tryWrite(t *testing.T, db *testDB) error {
 	t.Helper()
 	pool, err := sql.Open("sqlite", db.Path()+"?_pragma=busy_timeout(0)")
 	if err != nil {
@@ -36,7 +36,7 @@ func tryWrite(t *testing.T, db *DB) error {
 }
 
 // mustRun runs fn on s's connection and fails the test if it fails.
-func mustRun(t *testing.T, s *session, fn func() error) {
+func mustRun(t *testing.T, s *Session, fn func() error) {
 	t.Helper()
 	if err := s.run(fn); err != nil {
 		t.Fatal(err)
@@ -51,21 +51,21 @@ func TestRollbackAfterDeadline(t *testing.T) {
 	tctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	mustRun(t, s, func() error {
-		if err := s.begin(tctx); err != nil {
+		if err := s.Begin(tctx); err != nil {
 			return err
 		}
-		if _, err := s.exec(tctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'w', 'w', '', '', 0, 0, 0)`), nil); err != nil {
+		if _, err := s.Exec(tctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'w', 'w', '', '', 0, 0, 0)`), nil); err != nil {
 			return err
 		}
 		// a read: interrupting it leaves the transaction open
-		if _, err := s.query(tctx, nil, []byte(endless+`SELECT count(*) FROM c`), nil, 1<<20); err == nil {
+		if _, err := s.Query(tctx, nil, []byte(endless+`SELECT count(*) FROM c`), nil, 1<<20); err == nil {
 			t.Error("the endless query succeeded")
 		}
 		if s.glue.autocommit() {
 			t.Fatal("the interrupted read ended the transaction; the test needs it open")
 		}
 		time.Sleep(3 * reinterruptEvery) // the tick's watcher keeps interrupting
-		return s.rollback(tctx)
+		return s.Rollback(tctx)
 	})
 	if !s.glue.autocommit() {
 		t.Error("after tx_rollback SQLite still has a transaction open")
@@ -86,10 +86,10 @@ func TestRollbackAfterDeadline(t *testing.T) {
 func TestEndTickRollsBackWhatSQLiteHasOpen(t *testing.T) {
 	tests := []struct {
 		name  string
-		begin func(s *session, ctx context.Context) error
+		begin func(s *Session, ctx context.Context) error
 	}{
-		{"plugin transaction", (*session).begin},
-		{"transaction the session does not know of", func(s *session, ctx context.Context) error {
+		{"plugin transaction", (*Session).Begin},
+		{"transaction the session does not know of", func(s *Session, ctx context.Context) error {
 			return s.control(ctx, "BEGIN IMMEDIATE")
 		}},
 	}
@@ -103,7 +103,7 @@ func TestEndTickRollsBackWhatSQLiteHasOpen(t *testing.T) {
 				if err := tc.begin(s, tctx); err != nil {
 					return err
 				}
-				if _, err := s.exec(tctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'w', 'w', '', '', 0, 0, 0)`), nil); err != nil {
+				if _, err := s.Exec(tctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'w', 'w', '', '', 0, 0, 0)`), nil); err != nil {
 					return err
 				}
 				<-tctx.Done()
@@ -113,8 +113,8 @@ func TestEndTickRollsBackWhatSQLiteHasOpen(t *testing.T) {
 				left = s.endTick(cctx)
 				return nil
 			})
-			if !errors.Is(left, ErrLeftOpen) {
-				t.Errorf("endTick = %v, want ErrLeftOpen", left)
+			if !errors.Is(left, store.ErrLeftOpen) {
+				t.Errorf("endTick = %v, want store.ErrLeftOpen", left)
 			}
 			if err := tryWrite(t, db); err != nil {
 				t.Errorf("after endTick another writer cannot take the lock: %v", err)
@@ -130,18 +130,18 @@ func TestLostTransactionCalls(t *testing.T) {
 	db, s := mustSession(t)
 	ctx := context.Background()
 	insert := func(id string) error {
-		_, err := s.exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', ?, 'w', '', '', 0, 0, 0)`), mustArgs(t, id))
+		_, err := s.Exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', ?, 'w', '', '', 0, 0, 0)`), mustArgs(t, id))
 		return err
 	}
 	mustRun(t, s, func() error {
-		if err := s.begin(ctx); err != nil {
+		if err := s.Begin(ctx); err != nil {
 			return err
 		}
 		if err := insert("a"); err != nil {
 			return err
 		}
-		_, err := s.exec(ctx, nil, []byte(`INSERT OR ROLLBACK INTO ff_worker_registry VALUES ('ns', 'a', 'w', '', '', 0, 0, 0)`), nil)
-		if status, msg := s.explain(err); status != abi.StatusConstraint || !strings.Contains(msg, "UNIQUE") || !strings.HasSuffix(msg, errTxLost.Error()) {
+		_, err := s.Exec(ctx, nil, []byte(`INSERT OR ROLLBACK INTO ff_worker_registry VALUES ('ns', 'a', 'w', '', '', 0, 0, 0)`), nil)
+		if status, msg := s.Explain(err); status != abi.StatusConstraint || !strings.Contains(msg, "UNIQUE") || !strings.HasSuffix(msg, errTxLost.Error()) {
 			t.Errorf("the statement SQLite rolled back on: %v %q, want constraint, its own message and that the transaction is gone", status, msg)
 		}
 		calls := []struct {
@@ -150,19 +150,19 @@ func TestLostTransactionCalls(t *testing.T) {
 		}{
 			{"exec", func() error { return insert("b") }},
 			{"query", func() error {
-				_, err := s.query(ctx, nil, []byte(`SELECT 1`), nil, 1<<20)
+				_, err := s.Query(ctx, nil, []byte(`SELECT 1`), nil, 1<<20)
 				return err
 			}},
-			{"tx_begin", func() error { return s.begin(ctx) }},
-			{"tx_commit", func() error { return s.commit(ctx) }},
+			{"tx_begin", func() error { return s.Begin(ctx) }},
+			{"tx_commit", func() error { return s.Commit(ctx) }},
 		}
 		for _, c := range calls {
 			err := c.call()
-			if status, msg := s.explain(err); status != abi.StatusOther || msg != errTxLost.Error() {
+			if status, msg := s.Explain(err); status != abi.StatusOther || msg != errTxLost.Error() {
 				t.Errorf("%s after the loss: %v %q, want other %q", c.name, status, msg, errTxLost)
 			}
 		}
-		if err := s.rollback(ctx); err != nil {
+		if err := s.Rollback(ctx); err != nil {
 			t.Errorf("tx_rollback after the loss: %v", err)
 		}
 		return insert("c")
@@ -223,13 +223,13 @@ func TestCommitHookRefusesStrayCommits(t *testing.T) {
 	// The host's COMMIT of a plugin transaction.
 	db, s := mustSession(t)
 	mustRun(t, s, func() error {
-		if err := s.begin(ctx); err != nil {
+		if err := s.Begin(ctx); err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('hook', 'tx', 'w', '', '', 0, 0, 0)`), nil); err != nil {
+		if _, err := s.Exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('hook', 'tx', 'w', '', '', 0, 0, 0)`), nil); err != nil {
 			return err
 		}
-		return s.commit(ctx)
+		return s.Commit(ctx)
 	})
 	var n int
 	db.SQL.QueryRow(`SELECT count(*) FROM ff_worker_registry WHERE worker_instance_id = 'tx'`).Scan(&n)
@@ -256,14 +256,14 @@ func TestTransactionLossCauses(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name     string
-		opts     DBOptions
+		opts     testOptions
 		trap     string
 		wantLost bool // SQLite always rolls back on this one
 	}{
 		{name: "on conflict rollback", trap: `INSERT OR ROLLBACK INTO ff_worker_registry VALUES ('ns', 'a', 'w', '', '', 0, 0, 0)`, wantLost: true},
 		{name: "heap cap in a read", trap: `SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT DISTINCT hex(zeroblob(1000)) || x FROM c)`},
 		{name: "heap cap in a write", trap: `INSERT INTO ff_worker_registry SELECT 'ns', x, 'w', '', '', 0, 0, 0 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT DISTINCT hex(zeroblob(1000)) || x AS x FROM c)`},
-		{name: "database full", opts: DBOptions{MaxSizeBytes: 256 << 10}, trap: `INSERT INTO ff_worker_registry SELECT 'ns', 'f' || x, hex(zeroblob(1000)), '', '', 0, 0, 0 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT x FROM c)`},
+		{name: "database full", opts: testOptions{MaxSizeBytes: 256 << 10}, trap: `INSERT INTO ff_worker_registry SELECT 'ns', 'f' || x, hex(zeroblob(1000)), '', '', 0, 0, 0 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT x FROM c)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -274,13 +274,13 @@ func TestTransactionLossCauses(t *testing.T) {
 			}
 			defer s.close()
 			mustRun(t, s, func() error {
-				if err := s.begin(ctx); err != nil {
+				if err := s.Begin(ctx); err != nil {
 					return err
 				}
-				if _, err := s.exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'a', 'w', '', '', 0, 0, 0)`), nil); err != nil {
+				if _, err := s.Exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'a', 'w', '', '', 0, 0, 0)`), nil); err != nil {
 					return err
 				}
-				_, trapErr := s.query(ctx, nil, []byte(tc.trap), nil, 1<<20)
+				_, trapErr := s.Query(ctx, nil, []byte(tc.trap), nil, 1<<20)
 				if trapErr == nil {
 					t.Fatal("the trap statement succeeded")
 				}
@@ -292,14 +292,14 @@ func TestTransactionLossCauses(t *testing.T) {
 				if lost != errors.Is(trapErr, errTxLost) {
 					t.Errorf("SQLite lost the transaction: %v; the statement's error: %v", lost, trapErr)
 				}
-				_, err := s.exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'b', 'w', '', '', 0, 0, 0)`), nil)
+				_, err := s.Exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('ns', 'b', 'w', '', '', 0, 0, 0)`), nil)
 				if lost && !errors.Is(err, errTxLost) {
 					t.Errorf("a write after the loss = %v, want it refused", err)
 				}
 				if !lost && err != nil {
 					t.Errorf("a write in the transaction SQLite kept = %v", err)
 				}
-				return s.rollback(ctx)
+				return s.Rollback(ctx)
 			})
 			var n int
 			db.SQL.QueryRow(`SELECT count(*) FROM ff_worker_registry`).Scan(&n)
@@ -311,19 +311,4 @@ func TestTransactionLossCauses(t *testing.T) {
 			}
 		})
 	}
-}
-
-// mustDB opens a migrated database with opts.
-func mustDB(t *testing.T, opts DBOptions) *DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := OpenDB(ctx, filepath.Join(t.TempDir(), "s.db"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }

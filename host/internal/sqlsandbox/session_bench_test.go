@@ -1,4 +1,4 @@
-package host
+package sqlsandbox
 
 import (
 	"context"
@@ -17,7 +17,7 @@ const benchRows = 200_000
 
 // benchSession opens a plugin session that may write the worker registry
 // and its events, over benchRows live workers, none expired.
-func benchSession(b *testing.B) *session {
+func benchSession(b *testing.B) *Session {
 	b.Helper()
 	db, _ := mustSession(b)
 	ctx := context.Background()
@@ -63,7 +63,7 @@ func benchArgs(b *testing.B, args ...any) []byte {
 // of both and the median of the paired differences: bg-ns/op,
 // deadline-ns/op and extra-ns/op, and the most SQLite heap the connection
 // has held so far (sqlite-heap-peak-MiB). ns/op is one pair.
-func benchPaired(b *testing.B, s *session, op func(ctx context.Context) error) {
+func benchPaired(b *testing.B, s *Session, op func(ctx context.Context) error) {
 	var bg, dl, diff []float64
 	tctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
@@ -129,7 +129,7 @@ func BenchmarkSessionStatement(b *testing.B) {
 		text := []byte("SELECT 1")
 		benchPaired(b, s, func(ctx context.Context) (err error) {
 			for range 100 {
-				if buf, err = s.query(ctx, buf[:0], text, nil, 1<<20); err != nil {
+				if buf, err = s.Query(ctx, buf[:0], text, nil, 1<<20); err != nil {
 					return err
 				}
 			}
@@ -141,9 +141,9 @@ func BenchmarkSessionStatement(b *testing.B) {
 			var buf []byte
 			benchPaired(b, s, func(ctx context.Context) (err error) {
 				if c.query {
-					buf, err = s.query(ctx, buf[:0], []byte(c.text), nil, 64<<20)
+					buf, err = s.Query(ctx, buf[:0], []byte(c.text), nil, 64<<20)
 				} else {
-					buf, err = s.exec(ctx, buf[:0], []byte(c.text), nil)
+					buf, err = s.Exec(ctx, buf[:0], []byte(c.text), nil)
 				}
 				return err
 			})
@@ -171,20 +171,20 @@ ON CONFLICT DO NOTHING`
 		if err := s.refreshSchema(ctx); err != nil {
 			return err
 		}
-		if err := s.begin(ctx); err != nil {
+		if err := s.Begin(ctx); err != nil {
 			return err
 		}
 		defer func() {
 			if err != nil && s.inTx {
-				s.rollback(context.Background())
+				s.Rollback(context.Background())
 			}
 		}()
-		if buf, err = s.exec(ctx, buf[:0], []byte(insertEvents), args2); err != nil {
+		if buf, err = s.Exec(ctx, buf[:0], []byte(insertEvents), args2); err != nil {
 			return err
 		}
-		if buf, err = s.exec(ctx, buf[:0], []byte(deleteExpired), args1); err != nil {
+		if buf, err = s.Exec(ctx, buf[:0], []byte(deleteExpired), args1); err != nil {
 			return err
 		}
-		return s.commit(ctx)
+		return s.Commit(ctx)
 	})
 }

@@ -1,4 +1,4 @@
-package host_test
+package sqlite_test
 
 import (
 	"bytes"
@@ -12,13 +12,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // emptyDB opens a new, empty database file in a temporary directory.
-func emptyDB(t *testing.T) *host.DB {
+func emptyDB(t *testing.T) *sqlite.Store {
 	t.Helper()
-	db, err := host.OpenDB(context.Background(), filepath.Join(t.TempDir(), "x.db"), host.DBOptions{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func emptyDB(t *testing.T) *host.DB {
 }
 
 // execStmts runs each statement on the host pool, failing the test on error.
-func execStmts(t *testing.T, db *host.DB, stmts ...string) {
+func execStmts(t *testing.T, db *sqlite.Store, stmts ...string) {
 	t.Helper()
 	for _, s := range stmts {
 		if _, err := db.SQL.Exec(s); err != nil {
@@ -44,7 +44,7 @@ type dbSnapshot struct {
 	Rows          map[string][]string // table -> every row rendered, sorted
 }
 
-func snapshotDB(t *testing.T, db *host.DB) dbSnapshot {
+func snapshotDB(t *testing.T, db *sqlite.Store) dbSnapshot {
 	t.Helper()
 	s := dbSnapshot{Rows: map[string][]string{}}
 	if err := db.SQL.QueryRow(`PRAGMA schema_version`).Scan(&s.SchemaVersion); err != nil {
@@ -59,7 +59,7 @@ FROM sqlite_schema`)
 }
 
 // queryTexts returns the single text column of every row, sorted.
-func queryTexts(t *testing.T, db *host.DB, query string) []string {
+func queryTexts(t *testing.T, db *sqlite.Store, query string) []string {
 	t.Helper()
 	rows, err := db.SQL.Query(query)
 	if err != nil {
@@ -83,7 +83,7 @@ func queryTexts(t *testing.T, db *host.DB, query string) []string {
 
 // dumpRows renders every row of table, with its column names and rowid,
 // sorted.
-func dumpRows(t *testing.T, db *host.DB, table string) []string {
+func dumpRows(t *testing.T, db *sqlite.Store, table string) []string {
 	t.Helper()
 	rows, err := db.SQL.Query(fmt.Sprintf(`SELECT rowid, * FROM %q`, table))
 	if err != nil {
@@ -201,7 +201,7 @@ WHERE next_reset_at_ms IS NOT NULL`
 func TestMigrateTwiceChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	db := emptyDB(t)
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	first := snapshotDB(t, db)
@@ -224,7 +224,7 @@ VALUES (0, 'b1', 'd', 7, 2)`,
 		t.Fatal("inserting rows changed the schema")
 	}
 	for range 2 {
-		if err := host.Migrate(ctx, db); err != nil {
+		if err := db.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
 		checkSnapshotsEqual(t, before, snapshotDB(t, db))
@@ -251,7 +251,7 @@ func TestMigrateKeepsExistingTables(t *testing.T) {
 			before := snapshotDB(t, db)
 
 			for range 2 {
-				if err := host.Migrate(ctx, db); err != nil {
+				if err := db.Migrate(ctx); err != nil {
 					t.Fatal(err)
 				}
 				after := snapshotDB(t, db)
@@ -331,7 +331,7 @@ func TestMigrateMissingColumn(t *testing.T) {
 			}
 			before := snapshotDB(t, db)
 
-			err := host.Migrate(ctx, db)
+			err := db.Migrate(ctx)
 			if err == nil {
 				t.Fatal("Migrate succeeded, want an error")
 			}
@@ -346,38 +346,38 @@ func TestMigrateMissingColumn(t *testing.T) {
 }
 
 // TestMigrateVersions: the steps applied are recorded with the binary's
-// version, shown by AppliedSchemaVersion; a database whose host schema is
+// version, shown by SchemaVersion; a database whose host schema is
 // newer than the binary is refused with both versions named, changing
 // nothing.
 func TestMigrateVersions(t *testing.T) {
 	ctx := context.Background()
 	db := emptyDB(t)
-	if v, err := host.AppliedSchemaVersion(ctx, db); err != nil || v != 0 {
+	if v, err := db.SchemaVersion(ctx); err != nil || v != 0 {
 		t.Fatalf("before Migrate: version %d, %v; want 0", v, err)
 	}
-	if err := host.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := host.AppliedSchemaVersion(ctx, db); err != nil || v != host.SchemaVersion {
-		t.Fatalf("after Migrate: version %d, %v; want %d", v, err, host.SchemaVersion)
+	if v, err := db.SchemaVersion(ctx); err != nil || v != sqlite.LatestSchemaVersion {
+		t.Fatalf("after Migrate: version %d, %v; want %d", v, err, sqlite.LatestSchemaVersion)
 	}
 	var steps int
-	if err := db.SQL.QueryRow(`SELECT count(*) FROM ffwasmhost_migrations WHERE owner = 'host' AND length(checksum) = 64`).Scan(&steps); err != nil || steps != host.SchemaVersion {
-		t.Errorf("recorded steps = %d, %v; want %d", steps, err, host.SchemaVersion)
+	if err := db.SQL.QueryRow(`SELECT count(*) FROM ffwasmhost_migrations WHERE owner = 'host' AND length(checksum) = 64`).Scan(&steps); err != nil || steps != sqlite.LatestSchemaVersion {
+		t.Errorf("recorded steps = %d, %v; want %d", steps, err, sqlite.LatestSchemaVersion)
 	}
-	newer := host.SchemaVersion + 1
+	newer := sqlite.LatestSchemaVersion + 1
 	execStmts(t, db, fmt.Sprintf(`INSERT INTO ffwasmhost_migrations VALUES ('host', %d, 'from the future', 'x', 1)`, newer))
 	before := snapshotDB(t, db)
-	err := host.Migrate(ctx, db)
-	if !errors.Is(err, host.ErrSchemaTooNew) || !strings.Contains(err.Error(), fmt.Sprintf("version %d", newer)) ||
-		!strings.Contains(err.Error(), fmt.Sprintf("up to %d", host.SchemaVersion)) {
-		t.Errorf("Migrate of a newer database = %v, want ErrSchemaTooNew naming %d and %d", err, newer, host.SchemaVersion)
+	err := db.Migrate(ctx)
+	if !errors.Is(err, sqlite.ErrSchemaTooNew) || !strings.Contains(err.Error(), fmt.Sprintf("version %d", newer)) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("up to %d", sqlite.LatestSchemaVersion)) {
+		t.Errorf("Migrate of a newer database = %v, want ErrSchemaTooNew naming %d and %d", err, newer, sqlite.LatestSchemaVersion)
 	}
 	checkSnapshotsEqual(t, before, snapshotDB(t, db))
 }
 
-// TestOpenDBNotSQLite: OpenDB on a file that is not a SQLite database fails
-// with an error wrapping host.ErrNotSQLite, and leaves the file as it was.
+// TestOpenDBNotSQLite: Open on a file that is not a SQLite database fails
+// with an error wrapping sqlite.ErrNotSQLite, and leaves the file as it was.
 func TestOpenDBNotSQLite(t *testing.T) {
 	binary := make([]byte, 8192)
 	for i := range binary {
@@ -399,20 +399,20 @@ func TestOpenDBNotSQLite(t *testing.T) {
 			if err := os.WriteFile(path, tt.content, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			db, err := host.OpenDB(context.Background(), path, host.DBOptions{})
+			db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 			if err == nil {
 				db.Close()
-				t.Fatal("OpenDB succeeded, want an error")
+				t.Fatal("Open succeeded, want an error")
 			}
-			if !errors.Is(err, host.ErrNotSQLite) {
-				t.Errorf("OpenDB error %q does not wrap host.ErrNotSQLite", err)
+			if !errors.Is(err, sqlite.ErrNotSQLite) {
+				t.Errorf("Open error %q does not wrap sqlite.ErrNotSQLite", err)
 			}
 			got, rerr := os.ReadFile(path)
 			if rerr != nil {
 				t.Fatal(rerr)
 			}
 			if !bytes.Equal(got, tt.content) {
-				t.Errorf("OpenDB changed the file: %d bytes before, %d after", len(tt.content), len(got))
+				t.Errorf("Open changed the file: %d bytes before, %d after", len(tt.content), len(got))
 			}
 		})
 	}

@@ -1,8 +1,7 @@
-package host
+package sqlsandbox
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
@@ -11,17 +10,10 @@ import (
 
 // mustSession opens a migrated database and a plugin session on it that may
 // write the worker registry.
-func mustSession(tb testing.TB) (*DB, *session) {
+func mustSession(tb testing.TB) (*testDB, *Session) {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := OpenDB(ctx, filepath.Join(tb.TempDir(), "s.db"), DBOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := Migrate(ctx, db); err != nil {
-		tb.Fatal(err)
-	}
+	db := mustDB(tb, testOptions{})
 	s, err := openSession(ctx, db, describe.Descriptor{Name: "t", Writes: []string{"ff_worker_registry"}}, DefaultLimits, false, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -34,7 +26,7 @@ func TestQueryKeepsEmptyBlobApartFromNull(t *testing.T) {
 	_, s := mustSession(t)
 	var buf []byte
 	err := s.run(func() (err error) {
-		buf, err = s.query(context.Background(), nil, []byte(`SELECT x'', NULL, '', 0`), nil, 1<<20)
+		buf, err = s.Query(context.Background(), nil, []byte(`SELECT x'', NULL, '', 0`), nil, 1<<20)
 		return err
 	})
 	if err != nil {

@@ -1,11 +1,13 @@
 //go:build !unix
 
-package host
+package sqlite
 
 import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
 // ActiveLock is not available on this OS: the daemon refuses to start
@@ -16,7 +18,7 @@ type ActiveLock struct{}
 func LockPath(dbPath string) string { return dbPath + ".active-lock" }
 
 // ErrLocked is returned by TryActiveLock when another process holds the lock.
-var ErrLocked = errors.New("another daemon is active on this database")
+var ErrLocked = store.ErrActive
 
 var errNoLock = errors.New("an active lock (flock) is not available on this OS")
 

@@ -1,0 +1,138 @@
+// Package store is the seam between the plugin runtime and a database: the
+// Store a daemon runs plugins against, and the sandboxed Conn each plugin
+// gets. Its implementations are host/store/sqlite (one file, FlowFabric's
+// SQLite schema) and host/store/postgres (FlowFabric's Postgres schema).
+//
+// It holds interfaces and the types they share, nothing else: it must not
+// import an implementation, wazero, or the plugin runtime.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
+)
+
+// Dialect names the SQL a store speaks.
+type Dialect string
+
+// Dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is a database the host runs plugins against.
+type Store interface {
+	// Dialect is the SQL the store speaks.
+	Dialect() Dialect
+	// Location names the database in messages: a file path, or a DSN
+	// without its password.
+	Location() string
+	// Migrate brings the host's schema up to date: idempotent, and
+	// changing nothing a schema owner (FlowFabric) created.
+	Migrate(ctx context.Context) error
+	// SchemaVersion is the host schema version the database has, 0 before
+	// the first Migrate.
+	SchemaVersion(ctx context.Context) (int, error)
+	// OpenConn opens the sandboxed connection of one plugin.
+	OpenConn(ctx context.Context, spec ConnSpec) (Conn, error)
+	// Close closes the store's own connections. Conns are closed first.
+	Close() error
+}
+
+// ActiveLocker is implemented by a store that allows one active daemon at a
+// time (SQLite: one writer, one file).
+type ActiveLocker interface {
+	// WaitActive takes the store's active lock, waiting while another
+	// daemon holds it: waiting is called once before the first wait, and
+	// the lock is retried every poll until ctx ends. release gives it up.
+	WaitActive(ctx context.Context, poll time.Duration, waiting func()) (release func() error, err error)
+	// TryActive takes the lock without waiting; it fails wrapping
+	// ErrActive (naming the holder) while another daemon holds it.
+	TryActive() (release func() error, err error)
+}
+
+// ErrActive is wrapped by ActiveLocker.TryActive while another daemon holds
+// the store's active lock.
+var ErrActive = errors.New("another daemon is active on this database")
+
+// ConnSpec is what a store needs to open a plugin's connection.
+type ConnSpec struct {
+	// Plugin is the plugin's name, for errors and denials.
+	Plugin string
+	// Reads and Writes are the tables the plugin may read, and read and
+	// write (its descriptor, capped by the operator's grant).
+	Reads, Writes []string
+	// MaxCallBytes caps the SQL text and arguments of one call, and
+	// MaxResultBytes one query's encoded result; the store derives its own
+	// per-value limits from them.
+	MaxCallBytes, MaxResultBytes uint32
+	// DryRun runs every tick inside one outer transaction that Close rolls
+	// back; nothing the plugin does persists.
+	DryRun bool
+	// Denied, if set, is called for every statement the sandbox refuses.
+	Denied func(Denial)
+	// LockHeld, if set, is told how long each plugin transaction held the
+	// database's write lock.
+	LockHeld func(time.Duration)
+}
+
+// Denial is one statement a plugin's sandbox refused.
+type Denial struct {
+	Plugin string // the plugin's name
+	Action string // what it tried, e.g. "insert", "pragma", "attach"
+	Object string // the table, pragma or function it was for, if any
+	Reason string // why, in a few words
+}
+
+func (d Denial) String() string {
+	if d.Object == "" {
+		return d.Action + ": " + d.Reason
+	}
+	return d.Action + " " + d.Object + ": " + d.Reason
+}
+
+// Conn is one plugin's sandboxed connection. The runtime calls Tick once
+// per tick, and the plugin's host calls (Exec, Query, Begin, Commit,
+// Rollback, Explain) only from inside Tick's fn; a Conn serves one tick at
+// a time.
+type Conn interface {
+	// Tick prepares the connection for a tick at nowMS under ctx, the
+	// tick's context, and runs fn. Then, under a context of its own
+	// whatever ctx has become, it rolls back what the plugin left open.
+	// It returns an error wrapping ErrLeftOpen if a transaction was left
+	// open, ErrDryRunLost once a dry run can run nothing more, or the
+	// error that kept it from preparing the tick, in which case fn did not
+	// run.
+	Tick(ctx context.Context, nowMS int64, fn func()) error
+	// Exec runs one statement with wire-encoded args (abi.DecodeArgs) and
+	// appends its wire exec result to buf.
+	Exec(ctx context.Context, buf, sql, args []byte) ([]byte, error)
+	// Query runs one statement and appends its wire-encoded rows to buf,
+	// failing once the encoding passes limit bytes.
+	Query(ctx context.Context, buf, sql, args []byte, limit uint32) ([]byte, error)
+	// Begin, Commit and Rollback are the plugin's transaction calls, with
+	// the ABI's semantics (abi/ABI.md, section 7).
+	Begin(ctx context.Context) error
+	Commit(ctx context.Context) error
+	Rollback(ctx context.Context) error
+	// Explain maps an error of the calls above to its ABI status and the
+	// message the plugin sees; a denial is reported to ConnSpec.Denied.
+	Explain(err error) (abi.Status, string)
+	// Close rolls back a dry run and closes the connection. It is safe to
+	// call more than once.
+	Close(ctx context.Context) error
+}
+
+// ErrLeftOpen is wrapped by Conn.Tick when a tick ended with its
+// transaction open; the store rolled it back.
+var ErrLeftOpen = errors.New("transaction left open; rolled back")
+
+// ErrDryRunLost is wrapped by every tick, and every statement, of a dry run
+// after the database ended the dry run's outer transaction on its own:
+// the changes of earlier ticks are gone and nothing more may run, since it
+// would persist.
+var ErrDryRunLost = errors.New("the dry run's transaction was rolled back by the database; the dry run runs nothing more")
