@@ -16,6 +16,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -26,10 +27,10 @@ type Daemon struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	db   *sqlite.Store
-	lock *sqlite.ActiveLock // held while this daemon is the active one
-	eng  *host.Engine
-	sup  *sched.Supervisor
+	st      store.Store
+	release func() error // gives up the store's active lock, held while this daemon is the active one
+	eng     *host.Engine
+	sup     *sched.Supervisor
 
 	watcher  *fsnotify.Watcher  // nil when fsnotify is unavailable
 	stopScan context.CancelFunc // stops the scan loop
@@ -146,9 +147,11 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := CheckPluginDir(d.cfg.PluginDir); err != nil {
 		return err
 	}
-	if d.db, err = sqlite.Open(ctx, d.cfg.DBPath, d.cfg.DBOptions); err != nil {
+	db, err := sqlite.Open(ctx, d.cfg.DBPath, d.cfg.DBOptions)
+	if err != nil {
 		return err
 	}
+	d.st = db
 	if d.cfg.HTTPAddr != "" {
 		if d.ln, err = net.Listen("tcp", d.cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("admin http: %w", err)
@@ -158,10 +161,14 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := d.becomeActive(ctx); err != nil {
 		return err
 	}
-	if err := d.db.Migrate(ctx); err != nil {
+	if err := d.st.Migrate(ctx); err != nil {
 		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
 	}
-	d.schemaVersion.Store(int64(sqlite.LatestSchemaVersion))
+	v, err := d.st.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
+	}
+	d.schemaVersion.Store(int64(v))
 	if d.eng, err = NewEngine(d.cfg.CacheDir, d.cfg.Limits, d.log); err != nil {
 		return err
 	}
@@ -188,23 +195,28 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 // still on standby; nothing ran, so it is a clean stop.
 var ErrStandbyStopped = errors.New("stopped while on standby")
 
-// becomeActive takes the database's active lock, waiting on standby while
-// another daemon holds it. Only the active daemon migrates and ticks.
+// becomeActive takes the store's active lock, if it has one (SQLite
+// does), waiting on standby while another daemon holds it. Only the active
+// daemon migrates and ticks.
 func (d *Daemon) becomeActive(ctx context.Context) error {
+	locker, ok := d.st.(store.ActiveLocker)
+	if !ok {
+		return nil
+	}
 	var err error
-	d.lock, err = sqlite.WaitActiveLock(ctx, d.cfg.DBPath, d.cfg.StandbyPoll, func() {
+	d.release, err = locker.WaitActive(ctx, d.cfg.StandbyPoll, func() {
 		d.phase.Store(phaseStandby)
 		d.log.Info("another daemon is active on this database; waiting on standby",
-			"db", d.cfg.DBPath, "lock", sqlite.LockPath(d.cfg.DBPath), "poll", d.cfg.StandbyPoll)
+			"db", d.st.Location(), "lock", sqlite.LockPath(d.cfg.DBPath), "poll", d.cfg.StandbyPoll)
 	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return ErrStandbyStopped
 		}
-		return fmt.Errorf("active lock for %s: %w", d.cfg.DBPath, err)
+		return fmt.Errorf("active lock for %s: %w", d.st.Location(), err)
 	}
 	if d.phase.CompareAndSwap(phaseStandby, phaseStarting) {
-		d.log.Info("active lock taken; this daemon is now the active one", "db", d.cfg.DBPath)
+		d.log.Info("active lock taken; this daemon is now the active one", "db", d.st.Location())
 	}
 	return nil
 }
@@ -284,13 +296,15 @@ func (d *Daemon) undo(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close engine: %w", err))
 		}
 	}
-	if d.db != nil {
-		if err := d.db.Close(); err != nil {
+	if d.st != nil {
+		if err := d.st.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database %s: %w", d.cfg.DBPath, err))
 		}
 	}
-	if err := d.lock.Release(); err != nil {
-		errs = append(errs, fmt.Errorf("release active lock: %w", err))
+	if d.release != nil {
+		if err := d.release(); err != nil {
+			errs = append(errs, fmt.Errorf("release active lock: %w", err))
+		}
 	}
 	d.phase.Store(phaseClosed)
 	return errors.Join(errs...)

@@ -291,7 +291,7 @@ func (d *Daemon) refusedClaimants(name string, group []*candidate) []string {
 // start, or its swap with the version of the same file that runs now.
 func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
 	name := c.p.Desc.Name
-	r, err := host.NewRunner(ctx, d.db, c.p, host.RunnerOptions{Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
+	r, err := host.NewRunner(ctx, d.st, c.p, host.RunnerOptions{Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
 		LogDropped: d.metrics.logDroppedBy(name)})
 	if err != nil {
 		c.p.Close(ctx)

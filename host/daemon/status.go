@@ -171,8 +171,7 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	var v int64
-	if err := d.db.SQL.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&v); err != nil {
+	if err := d.st.Ping(ctx); err != nil {
 		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
 	}
 	d.mu.Lock()

@@ -37,6 +37,8 @@ type Store interface {
 	// SchemaVersion is the host schema version the database has, 0 before
 	// the first Migrate.
 	SchemaVersion(ctx context.Context) (int, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
 	// OpenConn opens the sandboxed connection of one plugin.
 	OpenConn(ctx context.Context, spec ConnSpec) (Conn, error)
 	// Close closes the store's own connections. Conns are closed first.
