@@ -35,8 +35,19 @@ func BudgetReset(t *testing.T, wasm string) {
 	t.Run("IntervalAsPolicyJSONReadsIt", func(t *testing.T) { budgetResetIntervalAsPolicyJSON(t, wasm) })
 }
 
-// WorkerTTL runs every worker_ttl case against the plugin at wasm.
+// WorkerTTL runs every worker_ttl case against the plugin at wasm: the
+// rows it leaves (WorkerTTLRows) and the shipped builds' idle tick, which
+// takes no write lock.
 func WorkerTTL(t *testing.T, wasm string) {
+	t.Helper()
+	WorkerTTLRows(t, wasm)
+	t.Run("IdleTickTakesNoWriteLock", func(t *testing.T) { workerTTLIdleTickTakesNoWriteLock(t, wasm) })
+}
+
+// WorkerTTLRows runs the worker_ttl cases that check the rows a tick
+// leaves: the contract any worker_ttl must keep, one written from ABI.md
+// alone included.
+func WorkerTTLRows(t *testing.T, wasm string) {
 	t.Helper()
 	t.Run("Descriptor", func(t *testing.T) {
 		checkTables(t, wasm, []string{"ff_worker_registry", "ff_worker_registry_event"})

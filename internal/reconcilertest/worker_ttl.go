@@ -1,12 +1,15 @@
 package reconcilertest
 
 import (
+	"context"
 	"database/sql"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 // worker is one ff_worker_registry row.
@@ -246,5 +249,54 @@ func workerTTLLaterTickSweepsWhatBecameExpired(t *testing.T, wasm string) {
 		if got := events(t, h); !slices.Equal(got, tk.wantE) {
 			t.Errorf("after tick at %d, ff_worker_registry_event:\n got %+v\nwant %+v", tk.now, got, tk.wantE)
 		}
+	}
+}
+
+// workerTTLIdleTickTakesNoWriteLock: with nothing expired, a tick reads
+// and returns, taking no write lock, so it succeeds while another writer
+// holds the lock; with a worker expired, the same tick needs the lock and
+// fails busy while it is held (which shows the first half would notice a
+// tick that took the lock).
+func workerTTLIdleTickTakesNoWriteLock(t *testing.T, wasm string) {
+	const now = 5_000_000
+	h := plugintest.New(t, wasm, plugintest.Options{DB: sqlite.Options{BusyTimeout: 50 * time.Millisecond}})
+	alive := live("ns", "alive", now-1_000, 30_000)
+	seedWorkers(t, h, []worker{alive}, nil)
+	release := holdWriteLock(t, h.Path)
+	if rep, err := h.Tick(now); err != nil || rep != (host.Report{}) {
+		t.Errorf("idle tick while another writer holds the lock = %+v, %v; want a quiet success", rep, err)
+	}
+	release()
+	dead := live("ns", "dead", now-60_000, 30_000)
+	seedWorkers(t, h, []worker{dead}, nil)
+	release = holdWriteLock(t, h.Path)
+	if _, err := h.Tick(now); err == nil {
+		t.Error("a sweep while another writer holds the lock succeeded")
+	}
+	release()
+	if got := workers(t, h); !slices.Equal(got, []worker{alive}) && !slices.Equal(got, []worker{alive, dead}) {
+		t.Errorf("after the ticks, ff_worker_registry = %+v", got)
+	}
+}
+
+// holdWriteLock takes the database's write lock on a connection of its own
+// and returns the function that releases it.
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		conn.ExecContext(context.Background(), "ROLLBACK")
+		conn.Close()
+		db.Close()
 	}
 }

@@ -26,6 +26,8 @@ static const char insert_events[] =
     "SELECT namespace, worker_instance_id, 'ttl_swept', ?, NULL\n"
     "FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ?\n"
     "ON CONFLICT DO NOTHING";
+static const char any_expired[] =
+    "SELECT 1 FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ? LIMIT 1";
 static const char delete_expired[] =
     "DELETE FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ?";
 
@@ -58,7 +60,35 @@ static ff_status sweep_tx(void *arg, ff_error *err) {
     return FF_OK;
 }
 
+/*
+ * expired_tx looks, outside any transaction, for one expired worker, and
+ * sets *found: an idle tick then takes no write lock (see the Go plugin).
+ */
+typedef struct probe {
+    int64_t now;
+    bool found;
+} probe;
+
+static ff_status probe_fn(void *arg, ff_error *err) {
+    probe *p = arg;
+    ff_rows rows;
+    ff_status st = ff_query(any_expired, FF_ARGS(ff_int64(p->now)), &rows, err);
+    if (st == FF_OK) {
+        int more = ff_rows_next(&rows, err);
+        if (more < 0)
+            st = err->status;
+        p->found = more > 0;
+    }
+    ff_rows_close(&rows);
+    return st;
+}
+
 static ff_status tick(int64_t now_ms, ff_report *rep, ff_error *err) {
+    probe p = {now_ms, false};
+    if (ff_retry(probe_fn, &p, err) != FF_OK)
+        return ff_error_wrap(err, "look for expired workers");
+    if (!p.found)
+        return FF_OK; /* nothing expired: no transaction, no write lock */
     sweep s = {now_ms, rep};
     return ff_with_tx(sweep_tx, &s, err);
 }

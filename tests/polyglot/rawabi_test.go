@@ -79,8 +79,8 @@ func buildRawRust(t testing.TB) string {
 // constructors and destructors), loads with the host's import checks
 // and passes the worker_ttl suite.
 func TestFromABIAlone(t *testing.T) {
-	t.Run("C", func(t *testing.T) { reconcilertest.WorkerTTL(t, buildRawC(t, false)) })
-	t.Run("Rust", func(t *testing.T) { reconcilertest.WorkerTTL(t, buildRawRust(t)) })
+	t.Run("C", func(t *testing.T) { reconcilertest.WorkerTTLRows(t, buildRawC(t, false)) })
+	t.Run("Rust", func(t *testing.T) { reconcilertest.WorkerTTLRows(t, buildRawRust(t)) })
 }
 
 // TestConstructors: a C reactor's constructors run once, from
@@ -108,5 +108,5 @@ func TestConstructors(t *testing.T) {
 			}
 		})
 	}
-	t.Run("command/worker_ttl", func(t *testing.T) { reconcilertest.WorkerTTL(t, buildRawC(t, true)) })
+	t.Run("command/worker_ttl", func(t *testing.T) { reconcilertest.WorkerTTLRows(t, buildRawC(t, true)) })
 }

@@ -206,7 +206,7 @@ func TestMigrateTwiceChangesNothing(t *testing.T) {
 	}
 	first := snapshotDB(t, db)
 	wantSchema := []string{"ff_budget_policy", "ff_budget_policy_reset_due_idx", "ff_budget_usage",
-		"ff_worker_registry", "ff_worker_registry_event", "ffwasmhost_migrations"}
+		"ff_worker_registry", "ff_worker_registry_event", "ffwasmhost_migrations", "ffwasmhost_worker_registry_expiry_idx"}
 	if got := queryTexts(t, db, `SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'`); !slices.Equal(got, wantSchema) {
 		t.Fatalf("after Migrate, schema objects are %q, want %q", got, wantSchema)
 	}
@@ -415,5 +415,39 @@ func TestOpenDBNotSQLite(t *testing.T) {
 				t.Errorf("Open changed the file: %d bytes before, %d after", len(tt.content), len(got))
 			}
 		})
+	}
+}
+
+// TestWorkerExpiryIndexServesTheSweep: worker_ttl's "is anyone expired?"
+// and its sweep search the host's expression index instead of scanning
+// the registry.
+func TestWorkerExpiryIndexServesTheSweep(t *testing.T) {
+	db := emptyDB(t)
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SELECT 1 FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < 5 LIMIT 1`,
+		`DELETE FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < 5`,
+		`SELECT namespace, worker_instance_id FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < 5`,
+	} {
+		rows, err := db.SQL.Query(`EXPLAIN QUERY PLAN ` + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var steps []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			steps = append(steps, detail)
+		}
+		rows.Close()
+		plan := strings.Join(steps, "; ")
+		if !strings.Contains(plan, "SEARCH ff_worker_registry USING ") || !strings.Contains(plan, "INDEX ffwasmhost_worker_registry_expiry_idx") {
+			t.Errorf("%s\nplan: %s; want a search of ffwasmhost_worker_registry_expiry_idx", q, plan)
+		}
 	}
 }

@@ -37,9 +37,17 @@ const INSERT_EVENTS: &str = "INSERT INTO ff_worker_registry_event
 SELECT namespace, worker_instance_id, 'ttl_swept', ?, NULL
 FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ?
 ON CONFLICT DO NOTHING";
+const ANY_EXPIRED: &str =
+    "SELECT 1 FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ? LIMIT 1";
 const DELETE_EXPIRED: &str = "DELETE FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ?";
 
 fn tick(db: &mut Conn, now: i64, rep: &mut Report) -> Result<()> {
+    // One read outside any transaction: an idle tick takes no write lock.
+    let expired = ffhost::retry(|| db.query_row(ANY_EXPIRED, args![now]))
+        .context("look for expired workers")?;
+    if expired.is_none() {
+        return Ok(());
+    }
     db.with_tx(|db| {
         db.exec(INSERT_EVENTS, args![now, now]).context("record ttl_swept events")?;
         let res = db.exec(DELETE_EXPIRED, args![now]).context("delete expired workers")?;
