@@ -16,7 +16,7 @@ import (
 // schema step 2) answers it, and the sweep's own WHERE, in O(log n)
 // whatever the registry's size; without the index they scan.
 const (
-	anyExpired = `SELECT 1 FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ? LIMIT 1`
+	anyExpired   = `SELECT 1 FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ? LIMIT 1`
 	insertEvents = `INSERT INTO ff_worker_registry_event
 (namespace, worker_instance_id, event_kind, event_at_ms, reason)
 SELECT namespace, worker_instance_id, 'ttl_swept', ?, NULL
