@@ -155,11 +155,12 @@ func (s *scanner) instrumentBody(out, code []byte) ([]byte, error) {
 				s.ins = append(s.ins, insertion{pos: r.pos, from: len(s.instrs) + 1, extra: extra})
 			}
 		case 0x05, 0x07, 0x19: // else catch catch_all
-			if len(s.open) > 0 {
-				in.target = s.open[len(s.open)-1]
-				if s.blocks[in.target].elseAt < 0 {
-					s.blocks[in.target].elseAt = len(s.instrs)
-				}
+			if len(s.open) == 0 {
+				return nil, fmt.Errorf("instruction at offset %d: opcode 0x%02x outside a block", at, op)
+			}
+			in.target = s.open[len(s.open)-1]
+			if s.blocks[in.target].elseAt < 0 {
+				s.blocks[in.target].elseAt = len(s.instrs)
 			}
 		case opEnd, 0x18: // end delegate
 			if len(s.open) == 0 {

@@ -73,10 +73,12 @@ type Locals struct {
 }
 
 // Func is a function body: its locals and its code, which must end with
-// the function's end (0x0B).
+// the function's end (0x0B); or, if Body is set, the body's bytes as they
+// are, locals included.
 type Func struct {
 	Locals []Locals
 	Code   []byte
+	Body   []byte
 }
 
 // Section is a section the Module fields do not cover (element, data,
@@ -156,6 +158,9 @@ func (m Module) Encode() []byte {
 	emit(SecDataCount, nil)
 	emit(SecCode, vec(len(m.Funcs), func(i int, b []byte) []byte {
 		f := m.Funcs[i]
+		if f.Body != nil {
+			return append(AppendU32(b, uint32(len(f.Body))), f.Body...)
+		}
 		body := AppendU32(nil, uint32(len(f.Locals)))
 		for _, l := range f.Locals {
 			body = append(AppendU32(body, l.N), l.Type)
