@@ -4,13 +4,13 @@ import "fmt"
 
 // instrumentCode rewrites every function body of the code section sec,
 // which validate has checked holds one body per declared function.
-func instrumentCode(sec []byte, ck checks, b Bounds) ([]byte, error) {
+func instrumentCode(sec []byte, ck checks, b Bounds, declared map[uint32]bool) ([]byte, error) {
 	r := reader{b: sec}
 	n := r.u32()
 	out := make([]byte, 0, len(sec)+len(sec)/4)
 	out = appendU32(out, n)
 	var body []byte
-	s := scanner{ck: ck, b: b}
+	s := scanner{ck: ck, b: b, declared: declared}
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
 		code := r.bytes(int(size))
@@ -69,16 +69,17 @@ type block struct {
 // scanner instruments function bodies, keeping its buffers and the count
 // of locals from one body to the next.
 type scanner struct {
-	ck     checks
-	b      Bounds
-	locals int   // declared so far, over all bodies
-	work   int64 // BlockWork so far, over all bodies
-	ins    []insertion
-	instrs []instr
-	blocks []block
-	open   []int32 // the open blocks, innermost last
-	tbl    []int32
-	dist   []int64
+	ck       checks
+	declared map[uint32]bool // functions ref.func may name
+	b        Bounds
+	locals   int   // declared so far, over all bodies
+	work     int64 // BlockWork so far, over all bodies
+	ins      []insertion
+	instrs   []instr
+	blocks   []block
+	open     []int32 // the open blocks, innermost last
+	tbl      []int32
+	dist     []int64
 }
 
 // maxPrologue is how many bytes of plain instructions may come before a
@@ -100,7 +101,7 @@ func (s *scanner) instrumentBody(out, code []byte) ([]byte, error) {
 		n := r.u32()
 		r.valType()
 		if uint64(locals)+uint64(n) > uint64(s.b.Locals) {
-			return nil, boundError("locals", locals+int(min(n, 1<<30)), "max-locals", s.b.Locals)
+			return nil, boundError("locals", locals+int(n), "max-locals", s.b.Locals)
 		}
 		locals += int(n)
 	}
@@ -188,6 +189,10 @@ func (s *scanner) instrumentBody(out, code []byte) ([]byte, error) {
 			in.n = int32(len(s.tbl)) - in.tbl
 		case opCall, opCallInd, opCallRef:
 			afterCall = true
+		case opRefFunc:
+			if idx := r.u32(); r.err == nil && !s.declared[idx] {
+				return nil, fmt.Errorf("instruction at offset %d: ref.func %d: the function is not declared by an export, an element segment or a global", at, idx)
+			}
 		}
 		switch op {
 		case 0x02, opEnd, opDrop, 0x20, 0x21, 0x22, opGlobalGet, opGlobalSet, opI32Const, 0x42:
@@ -196,7 +201,7 @@ func (s *scanner) instrumentBody(out, code []byte) ([]byte, error) {
 			prologue = false // the loop may be skipped, or come late
 		}
 		switch op {
-		case opLoop, opGlobalGet, opGlobalSet, 0x0C, 0x0D, 0x0E, 0xD5, 0xD6:
+		case opLoop, opGlobalGet, opGlobalSet, 0x0C, 0x0D, 0x0E, 0xD5, 0xD6, opRefFunc:
 			// immediates read above
 		default:
 			if err := r.skipImmediates(op); err != nil {

@@ -229,7 +229,7 @@ func Instrument(wasm []byte, b Bounds) ([]byte, error) {
 		case secStart:
 			// dropped: exported as StartName above
 		case secCode:
-			body, err := instrumentCode(s.body, ck, b)
+			body, err := instrumentCode(s.body, ck, b, m.declared)
 			if err != nil {
 				return nil, fmt.Errorf("code section: %w", err)
 			}
@@ -265,6 +265,10 @@ type module struct {
 	defined  int      // entries of the function section
 	hasStart bool
 	start    uint32 // the start function's index
+	// declared are the functions that code may name in ref.func: those
+	// exported or named in an element segment or a global's initializer.
+	// The rewrite's export of the start function must not declare it.
+	declared map[uint32]bool
 }
 
 // funcType is a function type, by how many parameters and results it has:
@@ -280,7 +284,7 @@ func parseModule(wasm []byte) (*module, error) {
 	if string(wasm[4:8]) != "\x01\x00\x00\x00" {
 		return nil, fmt.Errorf("unsupported binary version % x", wasm[4:8])
 	}
-	m := &module{}
+	m := &module{declared: map[uint32]bool{}}
 	r := reader{b: wasm, pos: 8}
 	last := byte(secCustom)
 	for !r.done() {
@@ -497,6 +501,9 @@ func (m *module) readExports(sec []byte) error {
 		if kind == externGlobal && idx >= m.globals {
 			return fmt.Errorf("%q: global index %d out of range (the module has %d globals)", name, idx, m.globals)
 		}
+		if kind == externFunc {
+			m.declared[idx] = true
+		}
 		return nil
 	})
 }
@@ -549,7 +556,7 @@ func (m *module) readElements(sec []byte) error {
 		n := r.u32()
 		for j := uint32(0); j < n && r.err == nil; j++ {
 			if !exprs {
-				r.u32()
+				m.declared[r.u32()] = true
 				continue
 			}
 			if err := m.constExpr(r); err != nil {
@@ -601,7 +608,7 @@ func (m *module) constExpr(r *reader) error {
 		case 0xD0: // ref.null heap type
 			r.leb(5)
 		case 0xD2: // ref.func
-			r.u32()
+			m.declared[r.u32()] = true
 		case 0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E: // extended-const i32/i64 add sub mul
 		case 0xFD: // v128.const
 			if sub := r.u32(); sub != 12 {
@@ -637,6 +644,7 @@ const (
 	opI32Const    = 0x41
 	opI32LtS      = 0x48
 	opI32Sub      = 0x6B
+	opRefFunc     = 0xD2
 )
 
 // checks writes the inserted instructions, given the indices of the

@@ -107,6 +107,9 @@ var refusals = []struct {
 		m.TypeOf = []uint32{1}
 		m.Start = ptr(0)
 	}), "start section: function 0 has 1 parameters and 0 results", true},
+	{"ref.func of the start function, declared by nothing else", with(small([]byte{0xD2, 0}, enc.Op(enc.OpDrop)), func(m *enc.Module) {
+		m.Start = ptr(0) // the rewrite exports it: that must not declare it
+	}), "function body 0: instruction at offset 1: ref.func 0: the function is not declared", true},
 	{"start function index out of range", with(small(), func(m *enc.Module) { m.Start = ptr(1) }),
 		"start section: function index 1 out of range", true},
 	{"start section with trailing bytes", with(small(), func(m *enc.Module) {
