@@ -427,9 +427,8 @@ func (m *module) readImports(sec []byte) error {
 		case externFunc: // type index
 			m.funcs = append(m.funcs, r.u32())
 			m.imported++
-		case 0x01: // table: reference type, limits
-			r.refType()
-			r.limits()
+		case 0x01: // table
+			return m.tableType(r)
 		case 0x02: // memory: limits
 			r.limits()
 			m.memories++
@@ -463,20 +462,29 @@ func (m *module) readFunctions(sec []byte, b Bounds) error {
 }
 
 func (m *module) readTables(sec []byte) error {
-	return each(sec, "table", func(_ uint32, r *reader) error {
-		if r.pos < len(r.b) && r.b[r.pos] == 0x40 { // 0x40 0x00 tabletype expr
-			r.byte()
-			if z := r.byte(); z != 0 {
-				return fmt.Errorf("byte 0x%02x after 0x40, want 0x00", z)
-			}
-			r.valType()
-			r.limits()
-			return m.constExpr(r)
+	return each(sec, "table", func(_ uint32, r *reader) error { return m.tableType(r) })
+}
+
+// tableType reads a table type as wazero does, for an import or a
+// definition: optionally 0x40 0x00 (then an initializer follows the
+// limits), a reference type (one byte, or (ref null? ht)), limits.
+func (m *module) tableType(r *reader) error {
+	init := false
+	if r.pos < len(r.b) && r.b[r.pos] == 0x40 {
+		r.byte()
+		if z := r.byte(); z != 0 {
+			return fmt.Errorf("byte 0x%02x after 0x40, want 0x00", z)
 		}
-		r.valType()
-		r.limits()
-		return nil
-	})
+		init = true
+	}
+	if t := r.byte(); t == 0x63 || t == 0x64 {
+		r.leb(5) // the heap type
+	}
+	r.limits()
+	if init {
+		return m.constExpr(r)
+	}
+	return nil
 }
 
 func (m *module) readGlobals(sec []byte) error {
