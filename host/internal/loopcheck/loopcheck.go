@@ -15,19 +15,27 @@
 // guests to stop); the no-op memory.grow leaves the compiled code for
 // wazero's Go code, where the scheduler can preempt it.
 //
-// The cost charged is weighted by the code the check covers: 1 +
-// bytes/CostUnit, where bytes is the whole body at a function's entry, the
-// loop body (from the loop to its matching end) at a loop header, and the
-// rest of the function after a call. Between two checks a function runs
-// only forward, so the guest runs at most about YieldEvery*CostUnit bytes
-// of code, plus one function body, between two exits to Go.
+// Each check charges the budget 1 + n/CostUnit, where n is the most bytes
+// of code that can run from the check before the next one: between two
+// checks code only runs forward (a branch back goes to a loop's check), so
+// one pass backwards over a body finds, for every instruction, the longest
+// forward path from it to a check, a return or the body's end. A function
+// whose body starts, after a few plain instructions, with a loop (the Go
+// compiler's output has one around every body) lets that loop's check
+// serve as its entry check. So between two exits to Go the module runs at
+// most YieldEvery*CostUnit bytes of code plus what one check charges (one
+// function body at most), whatever the shape of its code: loops,
+// recursion without loops, long code run while a deep recursion unwinds.
 //
 // Instrument also refuses what could otherwise slip through the rewrite:
 // an invalid module that the appended globals and exports would make valid
 // (a reference to a global index past the module's own), a module using the
 // reserved export prefix, sections out of order, a start function of the
-// wrong type. And it enforces the load Bounds, which keep compiling a file
-// finite in time and memory.
+// wrong type, a ref.func of a function only the rewrite's export of the
+// start function would declare. It reads code as wazero v1.12 runs it,
+// not as the specification says where the two differ (a SIMD opcode is one
+// byte), so that no instruction hides from it. And it enforces the load
+// Bounds, which keep compiling a file finite in time and memory.
 //
 // The start section is removed and its function exported as StartName: the
 // runtime would run it while instantiating, before the host can reach the
