@@ -215,15 +215,23 @@ func Instrument(wasm []byte, b Bounds) ([]byte, error) {
 		added++
 	}
 
+	// A module without a global or export section gets one just before the
+	// first section that must follow it, or else before the custom
+	// sections that end the module: the module's last bytes stay its last
+	// (wazero refuses a module that ends with an empty custom section, and
+	// must refuse the rewritten module too).
+	tail := len(m.sections)
+	for tail > 0 && m.sections[tail-1].id == secCustom {
+		tail--
+	}
 	addedGlobal, addedExport := false, false
-	for _, s := range m.sections {
-		// A module without a global or export section gets one just before
-		// the first section that must follow it.
-		if !addedGlobal && s.id != secCustom && order[s.id] > order[secGlobal] {
+	for i, s := range m.sections {
+		last := i == tail
+		if !addedGlobal && (last || s.id != secCustom && order[s.id] > order[secGlobal]) {
 			emit(secGlobal, appendVec(nil, 0, 2, nil, newGlobals))
 			addedGlobal = true
 		}
-		if !addedExport && s.id != secCustom && order[s.id] > order[secExport] {
+		if !addedExport && (last || s.id != secCustom && order[s.id] > order[secExport]) {
 			emit(secExport, appendVec(nil, 0, added, nil, newExports))
 			addedExport = true
 		}
