@@ -227,24 +227,20 @@ func (e *Engine) loadDeadline(lctx context.Context, err error) error {
 func (e *Engine) compileWithin(ctx context.Context, rt wazero.Runtime, code []byte) (mod wazero.CompiledModule, owned bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, e.loadTimeout)
 	defer cancel()
-	type result struct {
-		mod wazero.CompiledModule
-		err error
-	}
-	done := make(chan result, 1)
+	done := make(chan compiled, 1)
 	abandoned := make(chan struct{})
 	e.compiles.Add(1)
 	go func() {
 		defer e.compiles.Done()
-		mod, err := rt.CompileModule(context.WithoutCancel(ctx), code)
+		r := compile(context.WithoutCancel(ctx), rt, code)
 		select {
 		case <-abandoned:
 			rt.Close(context.Background())
 		default:
-			done <- result{mod, err}
+			done <- r
 		}
 	}()
-	var r result
+	var r compiled
 	select {
 	case r = <-done:
 	case <-ctx.Done():
@@ -266,6 +262,25 @@ func (e *Engine) compileWithin(ctx context.Context, rt wazero.Runtime, code []by
 		return nil, false, fmt.Errorf("compile: %w", r.err)
 	}
 	return r.mod, false, nil
+}
+
+// compiled is what compiling a module gave.
+type compiled struct {
+	mod wazero.CompiledModule
+	err error
+}
+
+// compile compiles code in rt, turning a panic of the compiler's into an
+// error: wazero v1.12 panics on some invalid modules (the rewrite refuses
+// those it knows of), and a plugin file must not bring the host down.
+func compile(ctx context.Context, rt wazero.Runtime, code []byte) (r compiled) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = compiled{err: fmt.Errorf("the compiler panicked: %v", p)}
+		}
+	}()
+	r.mod, r.err = rt.CompileModule(ctx, code)
+	return r
 }
 
 // checkImports refuses a module that imports anything the host does not

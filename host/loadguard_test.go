@@ -175,6 +175,8 @@ func TestLoadRefuses(t *testing.T) {
 			"read module: code section: function body 1: instruction at offset 3: global index 0 out of range (the module has 0 globals)"},
 		{"start function with a parameter", fxGuardModule{hasStart: true, startType: 4}, host.Limits{},
 			"read module: start section: function 6 has 1 parameters and 0 results, a start function has none"},
+		{"a type index out of range, on which wazero panics", fxGuardModule{startType: 99}, host.Limits{},
+			"read module: function section: function 6: type index 99 out of range (the module has 5 types)"},
 		{"functions", fxGuardModule{}, host.Limits{MaxFunctions: 6}, "function count 7 exceeds the max-functions bound 6"},
 		{"function bytes", fxGuardModule{}, host.Limits{MaxFunctionBytes: 20}, "exceeds the max-function-bytes bound 20"},
 		{"nesting", fxGuardModule{init: deep}, host.Limits{MaxNesting: 1}, "block nesting 2 exceeds the max-nesting bound 1"},

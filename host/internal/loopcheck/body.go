@@ -4,13 +4,13 @@ import "fmt"
 
 // instrumentCode rewrites every function body of the code section sec,
 // which validate has checked holds one body per declared function.
-func instrumentCode(sec []byte, ck checks, b Bounds, declared map[uint32]bool) ([]byte, error) {
+func instrumentCode(sec []byte, ck checks, b Bounds, m *module) ([]byte, error) {
 	r := reader{b: sec}
 	n := r.u32()
 	out := make([]byte, 0, len(sec)+len(sec)/4)
 	out = appendU32(out, n)
 	var body []byte
-	s := scanner{ck: ck, b: b, declared: declared}
+	s := scanner{ck: ck, b: b, declared: m.declared, funcs: uint32(len(m.funcs)), types: uint32(len(m.types))}
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
 		code := r.bytes(int(size))
@@ -71,6 +71,8 @@ type block struct {
 type scanner struct {
 	ck       checks
 	declared map[uint32]bool // functions ref.func may name
+	funcs    uint32          // functions, imported and defined
+	types    uint32          // types
 	b        Bounds
 	locals   int   // declared so far, over all bodies
 	work     int64 // BlockWork so far, over all bodies
@@ -189,6 +191,18 @@ func (s *scanner) instrumentBody(out, code []byte) ([]byte, error) {
 			in.n = int32(len(s.tbl)) - in.tbl
 		case opCall, opCallInd, opCallRef:
 			afterCall = true
+			// wazero v1.12 panics on some indices out of range, where it
+			// should refuse the module: refuse them first.
+			idx, limit, what := r.u32(), s.funcs, "function"
+			if op != opCall {
+				limit, what = s.types, "type"
+			}
+			if r.err == nil && idx >= limit {
+				return nil, fmt.Errorf("instruction at offset %d: %s index %d out of range (the module has %d)", at, what, idx, limit)
+			}
+			if op == opCallInd {
+				r.u32() // the table
+			}
 		case opRefFunc:
 			if idx := r.u32(); r.err == nil && !s.declared[idx] {
 				return nil, fmt.Errorf("instruction at offset %d: ref.func %d: the function is not declared by an export, an element segment or a global", at, idx)
@@ -201,7 +215,7 @@ func (s *scanner) instrumentBody(out, code []byte) ([]byte, error) {
 			prologue = false // the loop may be skipped, or come late
 		}
 		switch op {
-		case opLoop, opGlobalGet, opGlobalSet, 0x0C, 0x0D, 0x0E, 0xD5, 0xD6, opRefFunc:
+		case opLoop, opGlobalGet, opGlobalSet, 0x0C, 0x0D, 0x0E, 0xD5, 0xD6, opRefFunc, opCall, opCallInd, opCallRef:
 			// immediates read above
 		default:
 			if err := r.skipImmediates(op); err != nil {

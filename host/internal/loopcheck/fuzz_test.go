@@ -259,6 +259,7 @@ func FuzzInstrument(f *testing.F) {
 	for _, r := range refusals {
 		f.Add(r.wasm)
 	}
+	f.Add(hiddenLoopModule())
 	for _, w := range worstCases {
 		f.Add(w.build(loopcheck.Bounds{Functions: 3, FunctionBytes: 64, Locals: 3, TotalLocals: 9, Nesting: 4, CodeBytes: 256}))
 	}

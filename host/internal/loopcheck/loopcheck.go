@@ -245,7 +245,7 @@ func Instrument(wasm []byte, b Bounds) ([]byte, error) {
 		case secStart:
 			// dropped: exported as StartName above
 		case secCode:
-			body, err := instrumentCode(s.body, ck, b, m.declared)
+			body, err := instrumentCode(s.body, ck, b, m)
 			if err != nil {
 				return nil, fmt.Errorf("code section: %w", err)
 			}
@@ -352,6 +352,15 @@ func (m *module) validate(b Bounds) error {
 		}
 		if err != nil {
 			return fmt.Errorf("%s section: %w", sectionNames[s.id], err)
+		}
+	}
+	for i, t := range m.funcs {
+		if int(t) >= len(m.types) {
+			sec := "function"
+			if i < m.imported {
+				sec = "import"
+			}
+			return fmt.Errorf("%s section: function %d: type index %d out of range (the module has %d types)", sec, i, t, len(m.types))
 		}
 	}
 	codeSeen := false
@@ -544,11 +553,7 @@ func (m *module) readStart(sec []byte) error {
 	if int(idx) >= len(m.funcs) {
 		return fmt.Errorf("function index %d out of range (the module has %d functions)", idx, len(m.funcs))
 	}
-	ti := m.funcs[idx]
-	if int(ti) >= len(m.types) {
-		return fmt.Errorf("function %d: type index %d out of range (the module has %d types)", idx, ti, len(m.types))
-	}
-	if t := m.types[ti]; t.params != 0 || t.results != 0 {
+	if t := m.types[m.funcs[idx]]; t.params != 0 || t.results != 0 {
 		return fmt.Errorf("function %d has %d parameters and %d results, a start function has none", idx, t.params, t.results)
 	}
 	m.hasStart, m.start = true, idx

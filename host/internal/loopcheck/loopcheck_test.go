@@ -367,33 +367,36 @@ func TestChecksRunConcurrentlyWithTheFlag(t *testing.T) {
 // after as instructions, among them an infinite loop. The rewrite must check
 // that loop, and the flag must stop it.
 func TestInstrumentSeesWhatTheRuntimeSees(t *testing.T) {
-	hidden := []byte{
-		enc.OpEnd,                                          // ends the block below, to wazero
-		enc.OpLoop, enc.BlockEmpty, enc.OpBr, 0, enc.OpEnd, // spins
-		enc.OpBlock, enc.BlockEmpty, // for the end that closes the "constant"'s block
-		1, 1, 1, 1, 1, 1, 1, 1, // nops
-	}
-	code := enc.Code(enc.Op(enc.OpBlock, enc.BlockEmpty), []byte{enc.OpUnreachable, 0xFD, 0x8C, 0x00}, hidden, enc.Op(enc.OpEnd), enc.Op(enc.OpEnd))
-	if len(hidden) != 16 {
-		t.Fatalf("the hidden code is %d bytes, want 16", len(hidden))
-	}
-	m := enc.Module{
-		Types:    []enc.FuncType{{}},
-		Memories: [][]byte{{0x00, 1}},
-		Exports:  []enc.Export{{Name: "spin", Kind: enc.KindFunc}},
-		Funcs:    []enc.Func{{Code: code}},
-	}
-	out, err := loopcheck.Instrument(m.Encode(), loopcheck.Bounds{})
+	wasm := hiddenLoopModule()
+	out, err := loopcheck.Instrument(wasm, loopcheck.Bounds{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := bytes.Count(section(t, out, enc.SecCode), checkAt(0)); n != 2 {
 		t.Fatalf("%d checks, want 2: the entry's and the hidden loop's", n)
 	}
-	mod := instantiate(t, m.Encode())
+	mod := instantiate(t, wasm)
 	done := make(chan error, 1)
 	go func() { _, err := mod.ExportedFunction("spin").Call(context.Background()); done <- err }()
 	time.Sleep(20 * time.Millisecond)
 	flagOf(t, mod).Set(1)
 	wantStopped(t, "the hidden loop", done)
+}
+
+// hiddenLoopModule exports spin, whose infinite loop hides, to a reader
+// of the specification, in the value of a long-encoded v128.const.
+func hiddenLoopModule() []byte {
+	hidden := []byte{
+		enc.OpEnd,                                          // ends the block below, to wazero
+		enc.OpLoop, enc.BlockEmpty, enc.OpBr, 0, enc.OpEnd, // spins
+		enc.OpBlock, enc.BlockEmpty, // for the end that closes the "constant"'s block
+		1, 1, 1, 1, 1, 1, 1, 1, // nops: 16 bytes in all
+	}
+	code := enc.Code(enc.Op(enc.OpBlock, enc.BlockEmpty), []byte{enc.OpUnreachable, 0xFD, 0x8C, 0x00}, hidden, enc.Op(enc.OpEnd), enc.Op(enc.OpEnd))
+	return enc.Module{
+		Types:    []enc.FuncType{{}},
+		Memories: [][]byte{{0x00, 1}},
+		Exports:  []enc.Export{{Name: "spin", Kind: enc.KindFunc}},
+		Funcs:    []enc.Func{{Code: code}},
+	}.Encode()
 }

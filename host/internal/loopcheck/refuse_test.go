@@ -110,6 +110,14 @@ var refusals = []struct {
 	{"ref.func of the start function, declared by nothing else", with(small([]byte{0xD2, 0}, enc.Op(enc.OpDrop)), func(m *enc.Module) {
 		m.Start = ptr(0) // the rewrite exports it: that must not declare it
 	}), "function body 0: instruction at offset 1: ref.func 0: the function is not declared", true},
+	// wazero v1.12 panics on these, where it should refuse them.
+	{"function type index out of range", with(small(), func(m *enc.Module) { m.TypeOf = []uint32{48} }),
+		"function section: function 0: type index 48 out of range (the module has 2 types)", true},
+	{"call of a function out of range", small(enc.Op(enc.OpCall, 5)).Encode(),
+		"function body 0: instruction at offset 1: function index 5 out of range (the module has 1)", true},
+	{"call_indirect of a type out of range", with(small(enc.I32Const(0), enc.Op(enc.OpCallInd, 9, 0)), func(m *enc.Module) {
+		m.Extra = []enc.Section{{ID: enc.SecTable, Body: []byte{1, enc.FuncRef, 0, 1}, Before: enc.SecMemory}}
+	}), "type index 9 out of range (the module has 2)", true},
 	{"start function index out of range", with(small(), func(m *enc.Module) { m.Start = ptr(1) }),
 		"start section: function index 1 out of range", true},
 	{"start section with trailing bytes", with(small(), func(m *enc.Module) {
