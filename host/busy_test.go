@@ -20,6 +20,9 @@ func TestTickDeadlineInterruptsLockWait(t *testing.T) {
 		Limits: host.Limits{TickTimeout: 300 * time.Millisecond},
 		DB:     sqlite.Options{BusyTimeout: time.Minute},
 	})
+	// An expired worker, so that the tick needs the write lock: an idle
+	// one would not take it.
+	h.Exec(`INSERT INTO ff_worker_registry VALUES ('ns', 'w', 'w', 'a', 'c', 0, 1, 0)`)
 	ctx := context.Background()
 	conn, err := h.DB.Conn(ctx)
 	if err != nil {

@@ -39,13 +39,19 @@ type EngineConfig struct {
 	Limits Limits
 	// Logger receives load messages and plugin logs. Default slog.Default().
 	Logger *slog.Logger
+	// LoadTimeout bounds each of the two steps of loading a file:
+	// compiling it; then starting its first instance (its start function
+	// and _initialize) and calling describe. Default 10 s.
+	LoadTimeout time.Duration
 }
 
 // Engine compiles and validates plugin files. It is safe for concurrent use.
 type Engine struct {
-	cache  wazero.CompilationCache
-	limits Limits
-	log    *slog.Logger
+	cache       wazero.CompilationCache
+	limits      Limits
+	log         *slog.Logger
+	loadTimeout time.Duration
+	compiles    sync.WaitGroup // compiles a load gave up waiting for
 }
 
 // NewEngine returns an Engine for cfg.
@@ -54,9 +60,12 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err := lim.Validate(); err != nil {
 		return nil, fmt.Errorf("engine limits: %w", err)
 	}
-	e := &Engine{limits: lim, log: cfg.Logger}
+	e := &Engine{limits: lim, log: cfg.Logger, loadTimeout: cfg.LoadTimeout}
 	if e.log == nil {
 		e.log = slog.Default()
+	}
+	if e.loadTimeout <= 0 {
+		e.loadTimeout = defaultLoadTimeout
 	}
 	if cfg.CacheDir == "" {
 		e.cache = wazero.NewCompilationCache()
@@ -76,8 +85,13 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 // Limits returns the engine's default limits.
 func (e *Engine) Limits() Limits { return e.limits }
 
-// Close releases the compilation cache. Plugins must be closed first.
-func (e *Engine) Close(ctx context.Context) error { return e.cache.Close(ctx) }
+// Close releases the compilation cache, after any compile that a load gave
+// up waiting for has finished (the load bounds keep that short). Plugins
+// must be closed first.
+func (e *Engine) Close(ctx context.Context) error {
+	e.compiles.Wait()
+	return e.cache.Close(ctx)
+}
 
 // Plugin is a compiled plugin file that passed validation. Instances are
 // created from it by a Runner.
@@ -122,8 +136,9 @@ func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Plugin, er
 	return e.LoadBytes(ctx, path, wasm, lim)
 }
 
-// loadTimeout bounds the instance start and describe call of a load.
-const loadTimeout = 10 * time.Second
+// defaultLoadTimeout bounds each step of a load: compiling; then the
+// first instance's start function and _initialize, and describe.
+const defaultLoadTimeout = 10 * time.Second
 
 // LoadBytes is Load for a module already in memory; file names it in
 // errors and in Plugin.File.
@@ -145,13 +160,21 @@ func (e *Engine) load(ctx context.Context, file string, wasm []byte, lim Limits)
 	if err := lim.Validate(); err != nil {
 		return nil, err
 	}
+	// Instead of wazero's WithCloseOnContextDone, which leaves compiled code
+	// for Go at every loop header, the module checks a flag itself; the
+	// rewrite also checks the load bounds, before anything is compiled.
+	code, err := loopcheck.Instrument(wasm, lim.bounds())
+	if err != nil {
+		return nil, fmt.Errorf("read module: %w", err)
+	}
 	sum := sha256.Sum256(wasm)
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(e.cache).
 		WithMemoryLimitPages(lim.memoryPages()).
 		WithMemoryCapacityFromMax(true))
+	closeRT := true // unless an abandoned compile still uses it
 	defer func() {
-		if err != nil {
+		if err != nil && closeRT {
 			rt.Close(ctx)
 		}
 	}()
@@ -161,15 +184,12 @@ func (e *Engine) load(ctx context.Context, file string, wasm []byte, lim Limits)
 	if err := instantiateHostModule(ctx, rt); err != nil {
 		return nil, fmt.Errorf("instantiate host module: %w", err)
 	}
-	// Instead of wazero's WithCloseOnContextDone, which leaves compiled code
-	// for Go at every loop header, the module checks a flag there itself.
-	code, err := loopcheck.Instrument(wasm)
+	mod, compiling, err := e.compileWithin(ctx, rt, code)
 	if err != nil {
-		return nil, fmt.Errorf("read module: %w", err)
-	}
-	mod, err := rt.CompileModule(ctx, code)
-	if err != nil {
-		return nil, fmt.Errorf("compile: %w", err)
+		if compiling {
+			closeRT = false
+		}
+		return nil, err
 	}
 	if err := checkImports(rt, mod); err != nil {
 		return nil, err
@@ -179,22 +199,94 @@ func (e *Engine) load(ctx context.Context, file string, wasm []byte, lim Limits)
 	}
 	p = &Plugin{File: file, SHA256: hex.EncodeToString(sum[:]), Limits: lim, rt: rt, mod: mod}
 	p.log = e.log.With("plugin", filepath.Base(file))
-	lctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	lctx, cancel := context.WithTimeout(ctx, e.loadTimeout)
 	defer cancel()
 	inst, err := p.newInstance(lctx)
 	if err != nil {
-		return nil, err
+		return nil, e.loadDeadline(lctx, err)
 	}
 	desc, err := inst.describe(lctx, lim.MaxOutputBytes)
 	if err != nil {
 		inst.close(ctx)
-		return nil, err
+		return nil, e.loadDeadline(lctx, err)
 	}
 	p.Desc = desc
 	p.log = e.log.With("plugin", desc.Name)
 	inst.log = p.log
 	p.spare = inst
 	return p, nil
+}
+
+// loadDeadline says so when err is a guest stopped by the load deadline.
+func (e *Engine) loadDeadline(lctx context.Context, err error) error {
+	if errors.Is(err, ErrTimeout) && errors.Is(lctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("not done within the load deadline of %v (%w)", e.loadTimeout, err)
+	}
+	return err
+}
+
+// compileWithin compiles code in rt, giving up after the load timeout or
+// when ctx ends. wazero's CompileModule does not watch its context, so it
+// runs on its own goroutine. When compileWithin gives up it reports owned:
+// that goroutine finishes the abandoned compile (the load bounds keep it
+// finite) and then closes rt, which the caller must then leave alone.
+func (e *Engine) compileWithin(ctx context.Context, rt wazero.Runtime, code []byte) (mod wazero.CompiledModule, owned bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, e.loadTimeout)
+	defer cancel()
+	done := make(chan compiled, 1)
+	abandoned := make(chan struct{})
+	e.compiles.Add(1)
+	go func() {
+		defer e.compiles.Done()
+		r := compile(context.WithoutCancel(ctx), rt, code)
+		select {
+		case <-abandoned:
+			rt.Close(context.Background())
+		default:
+			done <- r
+		}
+	}()
+	var r compiled
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		close(abandoned)
+		select { // the compile may have finished meanwhile
+		case r = <-done:
+			if r.mod != nil {
+				r.mod.Close(context.Background())
+			}
+		default:
+			owned = true
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, owned, fmt.Errorf("compile: not done within the load deadline of %v", e.loadTimeout)
+		}
+		return nil, owned, fmt.Errorf("compile: %w", ctx.Err())
+	}
+	if r.err != nil {
+		return nil, false, fmt.Errorf("compile: %w", r.err)
+	}
+	return r.mod, false, nil
+}
+
+// compiled is what compiling a module gave.
+type compiled struct {
+	mod wazero.CompiledModule
+	err error
+}
+
+// compile compiles code in rt, turning a panic of the compiler's into an
+// error: wazero v1.12 panics on some invalid modules (the rewrite refuses
+// those it knows of), and a plugin file must not bring the host down.
+func compile(ctx context.Context, rt wazero.Runtime, code []byte) (r compiled) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = compiled{err: fmt.Errorf("the compiler panicked: %v", p)}
+		}
+	}()
+	r.mod, r.err = rt.CompileModule(ctx, code)
+	return r
 }
 
 // checkImports refuses a module that imports anything the host does not

@@ -40,7 +40,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	errOut := &headBuffer{max: 4 << 10}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions(). // _initialize runs below, under ctx's deadline
+		WithStartFunctions(). // the start function and _initialize run below, under ctx's deadline
 		WithSysNanotime().
 		WithNanosleep(sliceSleep).
 		WithStdout(errOut).
@@ -55,10 +55,16 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("start instance: no %s global", loopcheck.GlobalName)
 	}
 	inst := &instance{mod: mod, scanTick: mod.ExportedFunction(abi.ExportScanTick), interrupt: flag, stderr: errOut, log: p.log}
-	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
-		if err := inst.guard(ctx, func() error { _, err := init.Call(ctx); return err }); err != nil {
+	// The module's start function (which the rewrite turned into an
+	// export), then _initialize: both under ctx's deadline.
+	for _, name := range []string{loopcheck.StartName, abi.ExportInitialize} {
+		fn := mod.ExportedFunction(name)
+		if fn == nil {
+			continue
+		}
+		if err := inst.guard(ctx, func() error { _, err := fn.Call(ctx); return err }); err != nil {
 			inst.close(ctx)
-			return nil, fmt.Errorf("start instance: %w", err)
+			return nil, fmt.Errorf("start instance: %s: %w", name, err)
 		}
 	}
 	return inst, nil

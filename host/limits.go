@@ -3,6 +3,8 @@ package host
 import (
 	"fmt"
 	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host/internal/loopcheck"
 )
 
 // Limits bound what one plugin may use. A zero field takes the default
@@ -33,6 +35,29 @@ type Limits struct {
 	// 256 KiB per second.
 	LogLinesPerSecond int
 	LogBytesPerSecond int64
+
+	// The load bounds below are checked before a file is compiled: a few
+	// bytes of the binary format can ask the compiler for time and memory
+	// out of all proportion to the file's size. A file past one is refused
+	// with an error naming the bound, the value and the limit.
+
+	// MaxFunctions caps the functions a module defines. Default 20,000.
+	MaxFunctions int
+	// MaxFunctionBytes caps one function body's code. Default 128 KiB.
+	MaxFunctionBytes int
+	// MaxLocals caps the locals one function declares. Default 50,000.
+	MaxLocals int
+	// MaxTotalLocals caps the locals of all functions together. Default
+	// 500,000.
+	MaxTotalLocals int
+	// MaxNesting caps how deep blocks nest in one function. Default 2,000.
+	MaxNesting int
+	// MaxCodeBytes caps the code section. Default 8 MiB.
+	MaxCodeBytes int
+	// MaxBlockWork caps the sum over functions of the square of each one's
+	// blocks and branches: wazero's compile time grows with that square.
+	// Default 100,000,000.
+	MaxBlockWork int64
 }
 
 // DefaultLimits are the limits a plugin gets when nothing is configured.
@@ -46,6 +71,13 @@ var DefaultLimits = Limits{
 
 	LogLinesPerSecond: 100,
 	LogBytesPerSecond: 256 << 10,
+	MaxFunctions:      loopcheck.DefaultBounds.Functions,
+	MaxFunctionBytes:  loopcheck.DefaultBounds.FunctionBytes,
+	MaxLocals:         loopcheck.DefaultBounds.Locals,
+	MaxTotalLocals:    loopcheck.DefaultBounds.TotalLocals,
+	MaxNesting:        loopcheck.DefaultBounds.Nesting,
+	MaxCodeBytes:      loopcheck.DefaultBounds.CodeBytes,
+	MaxBlockWork:      loopcheck.DefaultBounds.BlockWork,
 }
 
 // wasmPage is the size of one WebAssembly memory page.
@@ -81,6 +113,18 @@ func (l Limits) Merge(base Limits) Limits {
 	if l.LogBytesPerSecond == 0 {
 		l.LogBytesPerSecond = base.LogBytesPerSecond
 	}
+	for _, f := range []struct{ v, base *int }{
+		{&l.MaxFunctions, &base.MaxFunctions}, {&l.MaxFunctionBytes, &base.MaxFunctionBytes},
+		{&l.MaxLocals, &base.MaxLocals}, {&l.MaxTotalLocals, &base.MaxTotalLocals},
+		{&l.MaxNesting, &base.MaxNesting}, {&l.MaxCodeBytes, &base.MaxCodeBytes},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.base
+		}
+	}
+	if l.MaxBlockWork == 0 {
+		l.MaxBlockWork = base.MaxBlockWork
+	}
 	return l
 }
 
@@ -104,7 +148,35 @@ func (l Limits) Validate() error {
 	case l.LogBytesPerSecond < 0:
 		return fmt.Errorf("log bytes per second %d: want >= 0", l.LogBytesPerSecond)
 	}
+	for _, b := range []struct {
+		name string
+		v    int
+	}{
+		{"max functions", l.MaxFunctions}, {"max function bytes", l.MaxFunctionBytes},
+		{"max locals", l.MaxLocals}, {"max total locals", l.MaxTotalLocals},
+		{"max nesting", l.MaxNesting}, {"max code bytes", l.MaxCodeBytes},
+	} {
+		if b.v <= 0 {
+			return fmt.Errorf("%s %d: want > 0", b.name, b.v)
+		}
+	}
+	if l.MaxBlockWork <= 0 {
+		return fmt.Errorf("max block work %d: want > 0", l.MaxBlockWork)
+	}
 	return nil
+}
+
+// bounds are the load bounds of l, as the module rewrite checks them.
+func (l Limits) bounds() loopcheck.Bounds {
+	return loopcheck.Bounds{
+		Functions:     l.MaxFunctions,
+		FunctionBytes: l.MaxFunctionBytes,
+		Locals:        l.MaxLocals,
+		TotalLocals:   l.MaxTotalLocals,
+		Nesting:       l.MaxNesting,
+		CodeBytes:     l.MaxCodeBytes,
+		BlockWork:     l.MaxBlockWork,
+	}
 }
 
 func (l Limits) memoryPages() uint32 { return uint32(l.MemoryBytes / wasmPage) }

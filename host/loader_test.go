@@ -39,7 +39,7 @@ func TestLoadErrors(t *testing.T) {
 			file: func(t *testing.T, dir string) string {
 				return fxWrite(t, dir, "truncated.wasm", []byte("\x00asm\x01\x00\x00\x00\x01\xff\xff"))
 			},
-			want: []string{"read module: section 1 at offset 11: unexpected end of data"},
+			want: []string{"read module: section 1 at offset 8: unexpected end of data"},
 		},
 		{
 			// Four billion i32 locals in 5 bytes: wazero would allocate them all
@@ -50,7 +50,7 @@ func TestLoadErrors(t *testing.T) {
 					"\x01\x04\x01\x60\x00\x00"+"\x03\x02\x01\x00"+"\x05\x03\x01\x00\x01"+
 					"\x0a\x0a\x01\x08\x01\xd8\xd8\xd8\xd8\x0f\x7f\x0b"))
 			},
-			want: []string{"read module: code section: function body 0: declares more than 50000 locals"},
+			want: []string{"read module: code section: function body 0: locals 4212534360 exceeds the max-locals bound 50000"},
 		},
 		{
 			name: "missing export",

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	enc "github.com/ffwasmhost/ffwasmhost/host/internal/wasmenc"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestTimeoutsWhileEveryPSpins(t *testing.T) {
 	// Not parallel: it changes GOMAXPROCS for the whole process.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	const n = 3
+	n := runtime.GOMAXPROCS(0) + 1
 	wasm := fxWasm(t, "loop")
 	hs := make([]*plugintest.Harness, n)
 	for i := range hs {
@@ -35,5 +36,56 @@ func TestTimeoutsWhileEveryPSpins(t *testing.T) {
 	}
 	if d := time.Since(start); d > fxSlowBound {
 		t.Errorf("%d spinning ticks with a 300ms timeout on 2 Ps took %v to stop", n, d)
+	}
+}
+
+// TestTimeoutsWhileEveryPRecursesWithoutLoops is
+// TestTimeoutsWhileEveryPSpins for guests without a loop: naive fib(47),
+// and a function calling itself twice a level, 62 levels deep. Only the
+// checks at function entry and after calls stop them. A garbage
+// collection runs meanwhile: it must stop every goroutine, guests
+// included, so it completes only because the guests yield.
+func TestTimeoutsWhileEveryPRecursesWithoutLoops(t *testing.T) {
+	// Not parallel: it changes GOMAXPROCS for the whole process.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	for _, tc := range []struct {
+		name string
+		tick []byte
+	}{
+		{"fib(47)", enc.Code(fxI64(47), enc.Op(enc.OpCall, 3), enc.Op(enc.OpDrop), enc.I32Const(0))},
+		{"two calls a level, 62 deep", enc.Code(enc.I32Const(62), enc.Op(enc.OpCall, 4), enc.I32Const(0))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := runtime.GOMAXPROCS(0) + 1
+			wasm := fxWrite(t, t.TempDir(), "recursion.wasm", fxGuardModule{tick: tc.tick}.bytes("recursion"))
+			hs := make([]*plugintest.Harness, n)
+			for i := range hs {
+				hs[i] = plugintest.New(t, wasm, plugintest.Options{Limits: host.Limits{TickTimeout: 300 * time.Millisecond}})
+			}
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i, h := range hs {
+				wg.Go(func() { _, errs[i] = h.Tick(1) })
+			}
+			gc := make(chan struct{})
+			go func() {
+				time.Sleep(50 * time.Millisecond) // the guests have every P
+				runtime.GC()
+				close(gc)
+			}()
+			wg.Wait()
+			for _, err := range errs {
+				fxWantErr(t, err, []error{host.ErrTimeout}, "300ms")
+			}
+			select {
+			case <-gc:
+			case <-time.After(fxSlowBound):
+				t.Fatal("a garbage collection did not complete")
+			}
+			if d := time.Since(start); d > fxSlowBound {
+				t.Errorf("%d recursing ticks with a 300ms timeout on 2 Ps took %v to stop", n, d)
+			}
+		})
 	}
 }

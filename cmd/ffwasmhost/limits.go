@@ -38,33 +38,62 @@ var limitFields = map[string]func(*host.Limits, string) error{
 	"max-call-bytes":   sizeField(func(l *host.Limits) *uint32 { return &l.MaxCallBytes }),
 	"max-result-bytes": sizeField(func(l *host.Limits) *uint32 { return &l.MaxResultBytes }),
 	"max-output-bytes": sizeField(func(l *host.Limits) *uint32 { return &l.MaxOutputBytes }),
-	"max-log-lines": func(l *host.Limits, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("%q: want a positive whole number", v)
-		}
-		l.MaxLogLines = n
-		return nil
-	},
-	"log-lines-per-second": func(l *host.Limits, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("%q: want a positive whole number", v)
-		}
-		l.LogLinesPerSecond = n
-		return nil
-	},
+	"max-log-lines":    countField(func(l *host.Limits) *int { return &l.MaxLogLines }),
+	// A plugin's log over time, across ticks.
+	"log-lines-per-second": countField(func(l *host.Limits) *int { return &l.LogLinesPerSecond }),
 	"log-bytes-per-second": func(l *host.Limits, v string) error {
 		n, err := parseSize(v)
 		if err != nil {
 			return err
 		}
-		if n == 0 || n > 1<<40 {
+		if n > 1<<40 {
 			return fmt.Errorf("size %q: want 1 B to 1 TiB", v)
 		}
 		l.LogBytesPerSecond = int64(n)
 		return nil
 	},
+	// The load bounds, checked before a file is compiled.
+	"max-functions":      countField(func(l *host.Limits) *int { return &l.MaxFunctions }),
+	"max-function-bytes": intSizeField(func(l *host.Limits) *int { return &l.MaxFunctionBytes }),
+	"max-locals":         countField(func(l *host.Limits) *int { return &l.MaxLocals }),
+	"max-total-locals":   countField(func(l *host.Limits) *int { return &l.MaxTotalLocals }),
+	"max-nesting":        countField(func(l *host.Limits) *int { return &l.MaxNesting }),
+	"max-code-bytes":     intSizeField(func(l *host.Limits) *int { return &l.MaxCodeBytes }),
+	"max-block-work": func(l *host.Limits, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q: want a positive whole number", v)
+		}
+		l.MaxBlockWork = n
+		return nil
+	},
+}
+
+// countField sets a count: a positive whole number.
+func countField(field func(*host.Limits) *int) func(*host.Limits, string) error {
+	return func(l *host.Limits, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q: want a positive whole number", v)
+		}
+		*field(l) = n
+		return nil
+	}
+}
+
+// intSizeField sets a byte count of at most 1 GiB.
+func intSizeField(field func(*host.Limits) *int) func(*host.Limits, string) error {
+	return func(l *host.Limits, v string) error {
+		n, err := parseSize(v)
+		if err != nil {
+			return err
+		}
+		if n > 1<<30 {
+			return fmt.Errorf("size %q is over 1 GiB", v)
+		}
+		*field(l) = int(n)
+		return nil
+	}
 }
 
 func sizeField(field func(*host.Limits) *uint32) func(*host.Limits, string) error {
@@ -149,7 +178,11 @@ func limitNames() []string {
 // addLimitFlag registers --limit on fs.
 func addLimitFlag(fs *flag.FlagSet) *limitFlag {
 	f := &limitFlag{}
+	d := host.DefaultLimits
 	fs.Var(f, "limit", "a resource limit as `[PLUGIN.]FIELD=VALUE`, for every plugin or one; repeatable. Fields: "+
-		strings.Join(limitNames(), ", ")+" (defaults: memory=64MiB tick-timeout=30s max-call-bytes=1MiB max-result-bytes=16MiB max-output-bytes=64KiB max-log-lines=1000)")
+		strings.Join(limitNames(), ", ")+" (defaults: memory=64MiB tick-timeout=30s max-call-bytes=1MiB max-result-bytes=16MiB max-output-bytes=64KiB max-log-lines=1000; "+
+		fmt.Sprintf("load bounds, checked before compiling: max-functions=%d max-function-bytes=%dKiB max-locals=%d "+
+			"max-total-locals=%d max-nesting=%d max-code-bytes=%dMiB max-block-work=%d)",
+			d.MaxFunctions, d.MaxFunctionBytes>>10, d.MaxLocals, d.MaxTotalLocals, d.MaxNesting, d.MaxCodeBytes>>20, d.MaxBlockWork))
 	return f
 }

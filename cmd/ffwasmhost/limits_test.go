@@ -28,6 +28,27 @@ func TestLimitFlag(t *testing.T) {
 	}
 }
 
+func TestLimitFlagLoadBounds(t *testing.T) {
+	var f limitFlag
+	for _, s := range []string{"max-functions=30000", "max-function-bytes=64KiB", "max-locals=100",
+		"max-total-locals=1000", "max-nesting=500", "max-code-bytes=4MiB", "big.max-block-work=200000000"} {
+		if err := f.Set(s); err != nil {
+			t.Fatalf("Set(%q): %v", s, err)
+		}
+	}
+	want := host.Limits{MaxFunctions: 30000, MaxFunctionBytes: 64 << 10, MaxLocals: 100, MaxTotalLocals: 1000,
+		MaxNesting: 500, MaxCodeBytes: 4 << 20}
+	if f.all != want {
+		t.Errorf("all = %+v, want %+v", f.all, want)
+	}
+	if f.plugin["big"].MaxBlockWork != 200_000_000 {
+		t.Errorf("big = %+v", f.plugin["big"])
+	}
+	if err := f.all.Merge(host.DefaultLimits).Validate(); err != nil {
+		t.Errorf("the merged limits do not validate: %v", err)
+	}
+}
+
 func TestLimitFlagRejects(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"memory", "want [PLUGIN.]FIELD=VALUE"},
@@ -42,6 +63,11 @@ func TestLimitFlagRejects(t *testing.T) {
 		{"max-log-lines=x", "positive whole number"},
 		{"log-lines-per-second=0", "positive whole number"},
 		{"log-bytes-per-second=2048GiB", "want 1 B to 1 TiB"},
+		{"max-functions=0", "positive whole number"},
+		{"max-nesting=-3", "positive whole number"},
+		{"max-function-bytes=2GiB", "over 1 GiB"},
+		{"max-code-bytes=many", "size \"many\""},
+		{"max-block-work=1e9", "positive whole number"},
 	} {
 		var f limitFlag
 		err := f.Set(tt.in)

@@ -3,9 +3,12 @@ package loopcheck_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,95 +16,114 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/ffwasmhost/ffwasmhost/host/internal/loopcheck"
+	enc "github.com/ffwasmhost/ffwasmhost/host/internal/wasmenc"
 )
 
-// module assembles a binary module from (id, body) section pairs.
-func module(sections ...[]byte) []byte {
-	b := []byte("\x00asm\x01\x00\x00\x00")
-	for _, s := range sections {
-		b = append(b, s[0], byte(len(s)-1)) // every test section is < 128 bytes
-		b = append(b, s[1:]...)
+// fixture returns testdata/name.wasm, assembled from testdata/name.wat.
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".wasm"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return b
 }
 
-func sec(id byte, body ...byte) []byte { return append([]byte{id}, body...) }
+// TestFixturesMatchTheirSource re-assembles every testdata/*.wat and
+// compares the result with the committed .wasm beside it.
+func TestFixturesMatchTheirSource(t *testing.T) {
+	wat2wasm, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		t.Skip("wat2wasm (wabt) is not on PATH: the committed .wasm fixtures are not re-checked against their .wat")
+	}
+	sources, _ := filepath.Glob("testdata/*.wat")
+	if len(sources) == 0 {
+		t.Fatal("no testdata/*.wat")
+	}
+	for _, src := range sources {
+		out := filepath.Join(t.TempDir(), "out.wasm")
+		if msg, err := exec.Command(wat2wasm, src, "-o", out).CombinedOutput(); err != nil {
+			t.Errorf("wat2wasm %s: %v: %s", src, err, msg)
+			continue
+		}
+		got, _ := os.ReadFile(out)
+		want, err := os.ReadFile(strings.TrimSuffix(src, ".wat") + ".wasm")
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s.wasm is not what wat2wasm makes of %s (%v): run wat2wasm %s -o %s.wasm",
+				strings.TrimSuffix(src, ".wat"), src, err, src, strings.TrimSuffix(src, ".wat"))
+		}
+	}
+}
 
-// Sections of the test modules. Types: 0 () -> (), 1 () -> i32.
-var (
-	types   = sec(1, 2, 0x60, 0, 0, 0x60, 0, 1, 0x7F)
-	imports = sec(2, 1, 3, 'e', 'n', 'v', 1, 'g', 0x03, 0x7F, 0) // global i32 const env.g
-	// Functions: 0 spin, 1 count (loop runs 5 times, returns 5), 2 get (returns the defined global).
-	funcs   = sec(3, 3, 0, 1, 1)
-	memory  = sec(5, 1, 0, 1)                    // one memory, one page
-	globals = sec(6, 1, 0x7F, 1, 0x41, 42, 0x0B) // global (mut i32) (i32.const 42)
-	exports = sec(7, 3,
-		4, 's', 'p', 'i', 'n', 0, 0,
-		5, 'c', 'o', 'u', 'n', 't', 0, 1,
-		3, 'g', 'e', 't', 0, 2)
-	code = sec(10, 3,
-		// spin: loop br 0 end
-		7, 0, 0x03, 0x40, 0x0C, 0, 0x0B, 0x0B,
-		// count: local i32; loop: local+1; br_if (local < 5); end; local.get
-		23, 1, 1, 0x7F,
-		0x03, 0x40,
-		0x20, 0, 0x41, 1, 0x6A, 0x21, 0,
-		0x20, 0, 0x41, 5, 0x48, 0x0D, 0,
-		0x0B, 0x20, 0, 0x0B,
-		// get: global.get 1
-		4, 0, 0x23, 1, 0x0B)
-)
-
-func instantiate(t *testing.T, wasm []byte) api.Module {
+// instantiate instruments wasm and instantiates it in a runtime of its own
+// with an "env" module exporting g, an i32 global of 7.
+func instantiate(t testing.TB, wasm []byte) api.Module {
 	t.Helper()
+	out, err := loopcheck.Instrument(wasm, loopcheck.Bounds{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { rt.Close(ctx) })
-	env := module(sec(6, 1, 0x7F, 0, 0x41, 7, 0x0B), sec(7, 1, 1, 'g', 0x03, 0)) // global i32 7, exported as g
-	if _, err := rt.InstantiateWithConfig(ctx, env, wazero.NewModuleConfig().WithName("env")); err != nil {
+	env := enc.Module{
+		Globals: []enc.Global{{Type: enc.I32, Init: enc.I32Const(7)}},
+		Exports: []enc.Export{{Name: "g", Kind: enc.KindGlobal}},
+	}
+	if _, err := rt.InstantiateWithConfig(ctx, env.Encode(), wazero.NewModuleConfig().WithName("env")); err != nil {
 		t.Fatal(err)
 	}
-	mod, err := rt.Instantiate(ctx, wasm)
+	mod, err := rt.InstantiateWithConfig(ctx, out, wazero.NewModuleConfig().WithName(""))
 	if err != nil {
 		t.Fatalf("instantiate instrumented module: %v", err)
 	}
 	return mod
 }
 
+func flagOf(t testing.TB, mod api.Module) api.MutableGlobal {
+	t.Helper()
+	flag, ok := mod.ExportedGlobal(loopcheck.GlobalName).(api.MutableGlobal)
+	if !ok {
+		t.Fatalf("no mutable global %q exported", loopcheck.GlobalName)
+	}
+	return flag
+}
+
+// wantStopped waits for a call's error on done and checks it is the trap
+// the flag causes.
+func wantStopped(t testing.TB, what string, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("%s stopped with %v, want an unreachable trap", what, err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not stop within 30 s of the flag being set", what)
+	}
+}
+
 func TestInstrumentedModuleRunsAndStops(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		wasm []byte
+		fixture string
+		get     uint64
 	}{
-		{"all sections", module(types, imports, funcs, memory, globals, exports, code)},
-		{"no global section", module(types, imports, funcs, memory, exports, codeWithoutGlobal())},
+		{"basic", 42},   // existing globals keep their index
+		{"noglobal", 7}, // the imported one too
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out, err := loopcheck.Instrument(tc.wasm)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mod := instantiate(t, out)
+		t.Run(tc.fixture, func(t *testing.T) {
+			mod := instantiate(t, fixture(t, tc.fixture))
 			ctx := context.Background()
-
-			res, err := mod.ExportedFunction("count").Call(ctx)
-			if err != nil || res[0] != 5 {
+			if res, err := mod.ExportedFunction("count").Call(ctx); err != nil || res[0] != 5 {
 				t.Fatalf("count() = %v, %v; want 5: the loop must still run", res, err)
 			}
-			if get := mod.ExportedFunction("get"); tc.name == "all sections" {
-				res, err := get.Call(ctx)
-				if err != nil || res[0] != 42 {
-					t.Fatalf("get() = %v, %v; want 42: existing globals keep their index", res, err)
-				}
+			if res, err := mod.ExportedFunction("get").Call(ctx); err != nil || res[0] != tc.get {
+				t.Fatalf("get() = %v, %v; want %d", res, err, tc.get)
 			}
-			flag, ok := mod.ExportedGlobal(loopcheck.GlobalName).(api.MutableGlobal)
-			if !ok {
-				t.Fatalf("no mutable global %q exported", loopcheck.GlobalName)
-			}
+			flag := flagOf(t, mod)
 			if flag.Get() != 0 {
 				t.Fatalf("flag starts at %d, want 0", flag.Get())
 			}
-
 			done := make(chan error, 1)
 			go func() { _, err := mod.ExportedFunction("spin").Call(ctx); done <- err }()
 			select {
@@ -110,170 +132,271 @@ func TestInstrumentedModuleRunsAndStops(t *testing.T) {
 			case <-time.After(50 * time.Millisecond):
 			}
 			flag.Set(1)
-			select {
-			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), "unreachable") {
-					t.Fatalf("spin stopped with %v, want an unreachable trap", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("spin did not stop within 10 s of the flag being set")
-			}
+			wantStopped(t, "spin", done)
 		})
 	}
 }
 
 // TestSpinningModulesYieldToTheScheduler runs more spinning instances than
-// the Go scheduler has Ps. Compiled wasm cannot be preempted, so only the
-// inserted yields let the goroutine that sets the flags run at all.
+// the Go scheduler has Ps: loops, and loop-free recursion. Compiled wasm
+// cannot be preempted, so only the inserted yields let the goroutine that
+// sets the flags run at all, and let a garbage collection stop the world.
 func TestSpinningModulesYieldToTheScheduler(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	out, err := loopcheck.Instrument(module(types, imports, funcs, memory, globals, exports, code))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 3
-	done := make(chan error, n)
-	var flags []api.MutableGlobal
-	for range n {
-		mod := instantiate(t, out)
-		flags = append(flags, mod.ExportedGlobal(loopcheck.GlobalName).(api.MutableGlobal))
-		go func() { _, err := mod.ExportedFunction("spin").Call(context.Background()); done <- err }()
-	}
-	time.Sleep(100 * time.Millisecond) // needs a P: the spinners must yield one
-	for _, f := range flags {
-		f.Set(1)
-	}
-	for range n {
-		if err := <-done; err == nil || !strings.Contains(err.Error(), "unreachable") {
-			t.Fatalf("spin stopped with %v, want an unreachable trap", err)
-		}
-	}
-}
-
-// codeWithoutGlobal is code with get reading the imported global 0, for a
-// module that defines no global of its own.
-func codeWithoutGlobal() []byte {
-	c := bytes.Clone(code)
-	c[len(c)-2] = 0
-	return c
-}
-
-func TestInstrumentIsDeterministicAndKeepsOtherSections(t *testing.T) {
-	custom := sec(0, 4, 'n', 'o', 't', 'e', 1, 2, 3)
-	in := module(types, imports, funcs, memory, globals, exports, code, custom)
-	a, err := loopcheck.Instrument(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := loopcheck.Instrument(in)
-	if !bytes.Equal(a, b) {
-		t.Fatal("two runs differ: the compilation cache would miss")
-	}
-	for _, s := range [][]byte{types, imports, funcs, memory, custom} {
-		if !bytes.Contains(a, s[1:]) {
-			t.Errorf("section %d was not copied as is", s[0])
-		}
-	}
-	// Two loops, one check each: global.get 2 (1 imported + 1 defined), if, unreachable, end.
-	if n := bytes.Count(a, []byte{0x03, 0x40, 0x23, 2, 0x04, 0x40, 0x00, 0x0B}); n != 2 {
-		t.Errorf("found %d checks after loop headers, want 2", n)
-	}
-}
-
-func TestInstrumentRefuses(t *testing.T) {
-	valid := module(types, imports, funcs, memory, globals, exports, code)
 	for _, tc := range []struct {
-		name string
-		wasm []byte
-		want string
+		name, fixture, fn string
+		args              []uint64
 	}{
-		{"empty", nil, "bad magic"},
-		{"not wasm", []byte("#!/bin/sh\necho hi\n"), "bad magic"},
-		{"version 2", append([]byte("\x00asm\x02\x00\x00\x00"), valid[8:]...), "unsupported binary version"},
-		{"truncated", valid[:len(valid)-3], "unexpected end of data"},
-		{"unknown section", module(sec(99, 0)), "unknown section id 99"},
-		{"no memory", module(types, sec(3, 1, 0), sec(10, 1, 2, 0, 0x0B)), "no memory"},
-		{"unknown opcode", module(types, sec(3, 1, 0), memory, sec(10, 1, 4, 0, 0xFF, 0x0B, 0x0B)), "function body 0: instruction at offset 1: unknown opcode 0xff"},
-		{"unknown 0xfc opcode", module(types, sec(3, 1, 0), memory, sec(10, 1, 5, 0, 0xFC, 99, 0x0B, 0x0B)), "unknown opcode 0xfc 99"},
-		{"exports the flag already", module(types, sec(3, 1, 0), memory,
-			append(sec(7, 1, byte(len(loopcheck.GlobalName))), append([]byte(loopcheck.GlobalName), 0, 0)...),
-			sec(10, 1, 2, 0, 0x0B)), "already exports"},
-		{"four billion locals", module(types, sec(3, 1, 0), memory, sec(10, 1, 8, 1, 0xD8, 0xD8, 0xD8, 0xD8, 0x0F, 0x7F, 0x0B)), "function body 0: declares more than 50000 locals"},
-		{"25,000 and 25,001 locals", module(types, sec(3, 1, 0), memory, sec(10, 1, 10, 2, 0xA8, 0xC3, 0x01, 0x7F, 0xA9, 0xC3, 0x01, 0x7E, 0x0B)), "declares more than 50000 locals"},
-		{"bytes after the last body", module(types, sec(3, 1, 0), memory, sec(10, 1, 2, 0, 0x0B, 0x0B)), "1 bytes after the last function body"},
+		{"loop", "basic", "spin", nil},
+		{"fib(47)", "recursion", "fib", []uint64{47}},
+		{"two calls a level, 62 deep", "recursion", "twice", []uint64{62}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := loopcheck.Instrument(tc.wasm)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Instrument = %v, want an error containing %q", err, tc.want)
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+			n := runtime.GOMAXPROCS(0) + 2
+			done := make(chan error, n)
+			var flags []api.MutableGlobal
+			for range n {
+				mod := instantiate(t, fixture(t, tc.fixture))
+				flags = append(flags, flagOf(t, mod))
+				go func() { _, err := mod.ExportedFunction(tc.fn).Call(context.Background(), tc.args...); done <- err }()
 			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error is not one line: %q", err)
+			runtime.Gosched()
+			time.Sleep(50 * time.Millisecond) // needs a P: the guests must yield one
+			runtime.GC()                      // needs every guest to stop at a yield
+			for _, f := range flags {
+				f.Set(1)
+			}
+			for range n {
+				wantStopped(t, tc.fn, done)
 			}
 		})
 	}
 }
 
-// FuzzInstrument checks that Instrument never panics on any input, and
-// that what it returns is a module it can parse again (which then refuses
-// to be instrumented twice).
-func FuzzInstrument(f *testing.F) {
-	f.Add(module(types, imports, funcs, memory, globals, exports, code))
-	f.Add(module(types, imports, funcs, memory, exports, codeWithoutGlobal()))
-	f.Add(module(types, sec(3, 1, 0), memory, sec(10, 1, 2, 0, 0x0B)))
-	f.Fuzz(func(t *testing.T, wasm []byte) {
-		out, err := loopcheck.Instrument(wasm)
-		if err != nil {
-			return
-		}
-		if _, err := loopcheck.Instrument(out); err == nil || !strings.Contains(err.Error(), "already exports") {
-			t.Fatalf("instrumenting the output again: %v, want it refused as already instrumented", err)
-		}
-	})
+// TestStartFunctionIsExportedNotRun checks that the rewrite removes the
+// start section, exports its function as StartName, and that a start
+// function that spins can be stopped.
+func TestStartFunctionIsExportedNotRun(t *testing.T) {
+	mod := instantiate(t, fixture(t, "start"))
+	ctx := context.Background()
+	ran := mod.ExportedFunction("ran")
+	if res, _ := ran.Call(ctx); res[0] != 0 {
+		t.Fatalf("the start function ran %d times at instantiation, want 0", res[0])
+	}
+	start := mod.ExportedFunction(loopcheck.StartName)
+	if start == nil {
+		t.Fatalf("no export %q", loopcheck.StartName)
+	}
+	if _, err := start.Call(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := ran.Call(ctx); res[0] != 1 {
+		t.Fatalf("the start function ran %d times, want 1", res[0])
+	}
+	done := make(chan error, 1)
+	go func() { _, err := start.Call(ctx); done <- err }() // the second run spins
+	time.Sleep(20 * time.Millisecond)
+	flagOf(t, mod).Set(1)
+	wantStopped(t, "the start function", done)
+
+	out, _ := loopcheck.Instrument(fixture(t, "basic"), loopcheck.Bounds{})
+	if bytes.Contains(out, []byte(loopcheck.StartName)) {
+		t.Errorf("a module without a start function exports %q", loopcheck.StartName)
+	}
 }
 
-// FuzzInstrumentBody fuzzes one function body inside a fixed module: what
-// wazero accepts, Instrument must accept, and wazero must accept the
-// instrumented copy. The sections around the body are fixed: wazero's own
-// decoder can exhaust a fuzz worker's memory on a section that claims
-// billions of entries. It found that a body declaring four billion locals
-// does that in the host too (hence MaxLocals) and that Instrument refused
-// (ref null ht) locals.
-func FuzzInstrumentBody(f *testing.F) {
-	f.Add([]byte{0, 0x03, 0x40, 0x0C, 0, 0x0B, 0x0B})                                               // loop br 0 end
-	f.Add([]byte{1, 1, 0x7F, 0x03, 0x40, 0x20, 0, 0x0D, 0, 0x0B, 0x0B})                             // loop with br_if
-	f.Add([]byte{0, 0x02, 0x40, 0x03, 0x7F, 0x41, 1, 0x0B, 0x1A, 0x0B, 0x0B})                       // loop with a result
-	f.Add([]byte{0, 0x41, 0, 0xFC, 0x0B, 0, 0x1A, 0x0B})                                            // 0xfc opcode
-	f.Add([]byte{0, 0xFD, 0x0C, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0x1A, 0x0B}) // v128.const
+func TestInstrumentIsDeterministicAndKeepsOtherSections(t *testing.T) {
+	m := basicModule()
+	m.Extra = []enc.Section{{ID: enc.SecCustom, Body: []byte("\x04note\x01\x02\x03")}}
+	in := m.Encode()
+	a, err := loopcheck.Instrument(in, loopcheck.Bounds{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := loopcheck.Instrument(in, loopcheck.Bounds{})
+	if !bytes.Equal(a, b) {
+		t.Fatal("two runs differ: the compilation cache would miss")
+	}
+	for _, id := range []byte{enc.SecType, enc.SecImport, enc.SecFunction, enc.SecMemory, enc.SecCustom} {
+		if s := section(t, in, id); !bytes.Contains(a, s) {
+			t.Errorf("section %d was not copied as is", id)
+		}
+	}
+}
+
+// section returns the first section with id of wasm, with its header.
+func section(t testing.TB, wasm []byte, id byte) []byte {
+	t.Helper()
+	for pos := 8; pos < len(wasm); {
+		start := pos
+		size, n := uvarint(wasm[pos+1:])
+		pos += 1 + n + int(size)
+		if wasm[start] == id {
+			return wasm[start:pos]
+		}
+	}
+	t.Fatalf("no section %d", id)
+	return nil
+}
+
+func uvarint(b []byte) (uint64, int) {
+	var v uint64
+	for i, c := range b {
+		v |= uint64(c&0x7F) << (7 * i)
+		if c&0x80 == 0 {
+			return v, i + 1
+		}
+	}
+	return 0, len(b)
+}
+
+// basicModule is basic.wat's shape built with the encoder: functions 0
+// spin, 1 count, 2 get (the defined global, index 1).
+func basicModule() enc.Module {
+	return enc.Module{
+		Types:    []enc.FuncType{{}, {Results: []byte{enc.I32}}},
+		Imports:  []enc.Import{{Module: "env", Name: "g", Kind: enc.KindGlobal, Desc: []byte{enc.I32, 0}}},
+		Memories: [][]byte{{0x00, 1}},
+		Globals:  []enc.Global{{Type: enc.I32, Mutable: true, Init: enc.I32Const(42)}},
+		Exports:  []enc.Export{{Name: "spin", Kind: enc.KindFunc, Index: 0}, {Name: "get", Kind: enc.KindFunc, Index: 2}},
+		Funcs: []enc.Func{
+			{Code: enc.Code(enc.Op(enc.OpLoop, enc.BlockEmpty), enc.Op(enc.OpBr, 0), enc.Op(enc.OpEnd), enc.Op(enc.OpEnd))},
+			{Code: enc.Code(enc.I32Const(5), enc.Op(enc.OpEnd))},
+			{Code: enc.Code(enc.Op(enc.OpGlobalGet, 1), enc.Op(enc.OpEnd))},
+		},
+		TypeOf: []uint32{0, 1, 1},
+	}
+}
+
+// checkAt is the start of the check the rewrite inserts, for a module
+// with globals globals of its own: global.get flag, if, unreachable, end.
+func checkAt(globals byte) []byte {
+	return []byte{enc.OpGlobalGet, globals, enc.OpIf, enc.BlockEmpty, enc.OpUnreachable, enc.OpEnd}
+}
+
+// charge is the part of a full check that charges cost to the budget.
+func charge(globals byte, cost int32) []byte {
+	b := append([]byte{enc.OpGlobalGet, globals + 1}, enc.I32Const(cost)...)
+	return append(b, enc.OpI32Sub, enc.OpGlobalSet, globals+1)
+}
+
+func TestChecksGoWhereTheCodeCanRunLong(t *testing.T) {
+	call := func(fn uint32) []byte { return enc.Op(enc.OpCall, fn) }
+	end := enc.Op(enc.OpEnd)
+	nop := enc.Op(enc.OpNop)
+	w := int(loopcheck.CostUnit)
+	nops := bytes.Repeat(nop, 3*w)
+	loopBack := enc.Code(enc.Op(enc.OpLoop, enc.BlockEmpty), enc.I32Const(1), enc.Op(enc.OpBrIf, 0), end)
+	for _, tc := range []struct {
+		name   string
+		code   []byte
+		checks int
+		charge int // a charge that must be among them, in bytes
+	}{
+		{"empty function: entry", enc.Code(end), 1, 0},
+		{"entry charges the code up to the next check", enc.Code(nops, end), 1, len(nops) + 1},
+		{"a loop at the entry is the entry's check", enc.Code(enc.Op(enc.OpBlock, enc.BlockEmpty), enc.Op(enc.OpLoop, enc.BlockEmpty), nops, end, end, end), 1, 4 + len(nops) + 3},
+		{"a loop after other code", enc.Code(nop, enc.Op(enc.OpLoop, enc.BlockEmpty), nops, end, end), 2, len(nops) + 2},
+		{"a loop charges the code after it", enc.Code(nop, loopBack, nops, end), 2, 2 + 2 + 1 + len(nops) + 1},
+		{"an if charges its longer arm", enc.Code(enc.I32Const(1), enc.Op(enc.OpIf, enc.BlockEmpty), nops, enc.Op(enc.OpElse), nop, end, end), 1, 2 + 2 + len(nops) + 1 + 1 + 1},
+		{"a branch out skips code", enc.Code(enc.Op(enc.OpBlock, enc.BlockEmpty), enc.Op(enc.OpBr, 0), nops, end, end), 1, 2 + 2 + 1 + 1},
+		{"call then more code", enc.Code(call(0), nops, end), 2, len(nops) + 1},
+		{"call in tail position", enc.Code(call(0), end), 1, 2},
+		{"call then return", enc.Code(call(0), enc.Op(enc.OpReturn), end), 1, 2},
+		{"call then call", enc.Code(call(0), call(0), nop, end), 2, 2},
+		{"call then the end of a block", enc.Code(enc.Op(enc.OpBlock, enc.BlockEmpty), call(0), end, end), 2, 2},
+		{"call_indirect then more code", enc.Code(enc.I32Const(0), enc.Op(enc.OpCallInd, 0, 0), nop, end), 2, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := enc.Module{
+				Types:    []enc.FuncType{{}},
+				Memories: [][]byte{{0x00, 1}},
+				Funcs:    []enc.Func{{Code: tc.code}},
+				Extra:    []enc.Section{{ID: enc.SecTable, Body: []byte{1, enc.FuncRef, 0, 1}, Before: enc.SecMemory}},
+			}
+			out, err := loopcheck.Instrument(m.Encode(), loopcheck.Bounds{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			code := section(t, out, enc.SecCode)
+			if n := bytes.Count(code, checkAt(0)); n != tc.checks {
+				t.Errorf("%d checks, want %d", n, tc.checks)
+			}
+			if c := 1 + int32(tc.charge/w); !bytes.Contains(code, charge(0, c)) {
+				t.Errorf("no check charges %d (%d bytes)", c, tc.charge)
+			}
+			compile(t, out)
+		})
+	}
+}
+
+// compile checks that wazero, with the host's features, accepts wasm.
+func compile(t testing.TB, wasm []byte) {
+	t.Helper()
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		if len(body) > 1<<12 {
-			return
+	if _, err := rt.CompileModule(ctx, wasm); err != nil {
+		t.Fatalf("wazero refuses the instrumented module: %v", err)
+	}
+}
+
+// TestChecksRunConcurrentlyWithTheFlag runs the checks under the race
+// detector's eye: the flag is written from another goroutine while the
+// guest reads it (through wasm, which the detector does not see, but the
+// host side must be sound).
+func TestChecksRunConcurrentlyWithTheFlag(t *testing.T) {
+	mod := instantiate(t, fixture(t, "recursion"))
+	flag := flagOf(t, mod)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_, err := mod.ExportedFunction("twice").Call(context.Background(), 40)
+		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Errorf("twice(40) ended with %v, want the flag's trap", err)
 		}
-		fn := binary.AppendUvarint(nil, uint64(len(body))) // LEB128
-		fn = append(fn, body...)
-		c := binary.AppendUvarint([]byte{10}, uint64(1+len(fn)))
-		c = append(c, 1)
-		c = append(c, fn...)
-		wasm := append(module(types, sec(3, 1, 0), memory), c...)
-		out, ierr := loopcheck.Instrument(wasm)
-		if ierr != nil && strings.Contains(ierr.Error(), "locals") {
-			return // refused before wazero, which would allocate them all
-		}
-		in, err := rt.CompileModule(ctx, wasm)
-		if err != nil {
-			return
-		}
-		in.Close(ctx)
-		if ierr != nil {
-			t.Fatalf("wazero accepts the module but Instrument refuses it: %v", ierr)
-		}
-		got, err := rt.CompileModule(ctx, out)
-		if err != nil {
-			t.Fatalf("wazero accepts the module but not its instrumented copy: %v", err)
-		}
-		got.Close(ctx)
 	})
+	time.Sleep(20 * time.Millisecond)
+	flag.Set(1)
+	wg.Wait()
+}
+
+// TestInstrumentSeesWhatTheRuntimeSees hides a loop in the bytes of a SIMD
+// constant whose opcode is encoded at length: read as the specification
+// says, `fd 8c 00` is v128.const (12 in two bytes) and the next 16 bytes
+// its value; wazero reads the opcode as the one byte 0x8c and everything
+// after as instructions, among them an infinite loop. The rewrite must check
+// that loop, and the flag must stop it.
+func TestInstrumentSeesWhatTheRuntimeSees(t *testing.T) {
+	wasm := hiddenLoopModule()
+	out, err := loopcheck.Instrument(wasm, loopcheck.Bounds{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(section(t, out, enc.SecCode), checkAt(0)); n != 2 {
+		t.Fatalf("%d checks, want 2: the entry's and the hidden loop's", n)
+	}
+	mod := instantiate(t, wasm)
+	done := make(chan error, 1)
+	go func() { _, err := mod.ExportedFunction("spin").Call(context.Background()); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	flagOf(t, mod).Set(1)
+	wantStopped(t, "the hidden loop", done)
+}
+
+// hiddenLoopModule exports spin, whose infinite loop hides, to a reader
+// of the specification, in the value of a long-encoded v128.const.
+func hiddenLoopModule() []byte {
+	hidden := []byte{
+		enc.OpEnd,                                          // ends the block below, to wazero
+		enc.OpLoop, enc.BlockEmpty, enc.OpBr, 0, enc.OpEnd, // spins
+		enc.OpBlock, enc.BlockEmpty, // for the end that closes the "constant"'s block
+		1, 1, 1, 1, 1, 1, 1, 1, // nops: 16 bytes in all
+	}
+	code := enc.Code(enc.Op(enc.OpBlock, enc.BlockEmpty), []byte{enc.OpUnreachable, 0xFD, 0x8C, 0x00}, hidden, enc.Op(enc.OpEnd), enc.Op(enc.OpEnd))
+	return enc.Module{
+		Types:    []enc.FuncType{{}},
+		Memories: [][]byte{{0x00, 1}},
+		Exports:  []enc.Export{{Name: "spin", Kind: enc.KindFunc}},
+		Funcs:    []enc.Func{{Code: code}},
+	}.Encode()
 }
