@@ -6,6 +6,7 @@
 //	ffwasmhost migrate   create or upgrade the database schema
 //	ffwasmhost plugins   list the plugins in a directory
 //	ffwasmhost validate  check plugin files without a database
+//	ffwasmhost status    print each plugin's last tick; exit 1 if one is stale
 //
 // Run `ffwasmhost help COMMAND` for a command's flags. Exit status: 0 on
 // success, 1 when the work failed, 2 on bad usage.
@@ -56,6 +57,7 @@ func commands() []command {
 	return []command{
 		{name: "run", summary: "run the daemon: migrate, load every plugin, tick until SIGINT/SIGTERM (SIGHUP rescans)", run: (*app).cmdRun, flags: func(a *app) *flag.FlagSet { fs, _ := a.runFlags(); return fs }},
 		{name: "tick", args: "NAME", summary: "run one tick of the plugin NAME and print its report as one JSON line", run: (*app).cmdTick, flags: func(a *app) *flag.FlagSet { fs, _ := a.tickFlags(); return fs }},
+		{name: "status", summary: "print each plugin's last tick from the database's tick ledger; exit 1 if a plugin is stale", run: (*app).cmdStatus, flags: func(a *app) *flag.FlagSet { fs, _ := a.statusFlags(); return fs }},
 		{name: "migrate", summary: "create or upgrade the database schema (idempotent)", run: (*app).cmdMigrate, flags: func(a *app) *flag.FlagSet { fs, _ := a.migrateFlags(); return fs }},
 		{name: "plugins", summary: "list the plugins in a directory: name, file, sha256, ABI, version, interval, tables", run: (*app).cmdPlugins, flags: func(a *app) *flag.FlagSet { fs, _ := a.pluginsFlags(); return fs }},
 		{name: "validate", args: "FILE.wasm...", summary: "load and check plugin files without a database", run: (*app).cmdValidate, flags: func(a *app) *flag.FlagSet { fs, _ := a.validateFlags(); return fs }},

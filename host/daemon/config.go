@@ -37,6 +37,8 @@ const (
 	DefaultSettleTime = 250 * time.Millisecond
 	// DefaultMaxTicks is TickOptions.MaxTicks's default.
 	DefaultMaxTicks = 100_000
+	// DefaultStaleAfter is Config.StaleAfter's default.
+	DefaultStaleAfter = 5
 	// DefaultMinInterval is Config.MinInterval's default.
 	DefaultMinInterval = time.Second
 	// MaxInterval is the longest interval Config.Intervals may set, as a
@@ -63,6 +65,13 @@ type Config struct {
 	// interval its describe declares (default_interval_ms, where 0 also
 	// disables), raised to MinInterval.
 	Intervals map[string]time.Duration
+	// StaleAfter is how many of its intervals an enabled plugin may go
+	// without a successful tick before it is stale: /readyz fails and
+	// ffwasmhost_plugin_stale is 1. Default DefaultStaleAfter.
+	StaleAfter int
+	// DaemonID names this daemon in the tick ledger. Default
+	// "HOSTNAME/PID".
+	DaemonID string
 	// MinInterval is the shortest interval a plugin's own default may set:
 	// a plugin declaring default_interval_ms 1 would tick, and log, a
 	// thousand times a second. An interval in Intervals is the operator's
@@ -153,6 +162,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MinInterval == 0 {
 		c.MinInterval = DefaultMinInterval
 	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = DefaultStaleAfter
+	}
+	if c.DaemonID == "" {
+		host, _ := os.Hostname()
+		c.DaemonID = fmt.Sprintf("%s/%d", host, os.Getpid())
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -170,6 +186,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("max backoff %v is negative", c.MaxBackoff)
 	case c.MinInterval < 0:
 		return c, fmt.Errorf("min interval %v is negative", c.MinInterval)
+	case c.StaleAfter < 0:
+		return c, fmt.Errorf("stale after %d intervals is negative", c.StaleAfter)
 	}
 	for _, name := range sortedNames(c.Intervals) {
 		if !ValidPluginName(name) {

@@ -107,6 +107,7 @@ func New(cfg Config) (*Daemon, error) {
 		MaxBackoff: cfg.MaxBackoff,
 		OnTick:     d.metrics.tick,
 	})
+	d.metrics.reg.MustRegister(newHealthCollector(d))
 	d.phase.Store(phaseNew)
 	return d, nil
 }

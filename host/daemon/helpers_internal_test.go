@@ -118,7 +118,7 @@ func (f *fixture) scan() time.Duration {
 
 // plugin returns the named plugin's status.
 func (f *fixture) plugin(name string) (PluginStatus, bool) {
-	for _, p := range f.d.Status().Plugins {
+	for _, p := range f.d.Status(context.Background()).Plugins {
 		if p.Name == name {
 			return p, true
 		}
@@ -138,15 +138,16 @@ func (f *fixture) waitFor(what string, cond func() bool) {
 	}
 }
 
-// waitTicks waits until the named plugin, at sha (any if ""), has ticked
-// at least n times.
+// waitTicks waits until the named plugin has ticked at least n times in
+// all (the ledger counts across versions) and, if sha is not "", its last
+// tick ran the version sha.
 func (f *fixture) waitTicks(name, sha string, n int64) PluginStatus {
 	f.t.Helper()
 	var ps PluginStatus
 	f.waitFor(name+" to tick", func() bool {
 		p, ok := f.plugin(name)
 		ps = p
-		return ok && p.Ticks >= n && (sha == "" || p.SHA256 == sha)
+		return ok && p.Ticks >= n && (sha == "" || p.LastSHA256 == sha)
 	})
 	return ps
 }

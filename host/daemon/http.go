@@ -37,11 +37,11 @@ func (d *Daemon) Handler() http.Handler {
 		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 		Registry: d.metrics.reg,
 	}))
-	mux.HandleFunc("GET /v1/plugins", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /v1/plugins", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(d.Status()); err != nil {
+		if err := enc.Encode(d.Status(r.Context())); err != nil {
 			d.log.Warn("write /v1/plugins", "err", err)
 		}
 	})

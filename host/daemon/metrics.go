@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -167,3 +168,43 @@ func (m *metrics) logDroppedBy(plugin string) func(overTickLimit, overRate int) 
 
 // reload counts one reload result.
 func (m *metrics) reload(result string) { m.reloads.WithLabelValues(result).Inc() }
+
+// healthCollector exports, at every scrape, each loaded plugin's
+// staleness and last success from the tick ledger: they change with time
+// alone, between ticks, and survive restarts.
+type healthCollector struct {
+	d                  *Daemon
+	stale, lastSuccess *prometheus.Desc
+}
+
+func newHealthCollector(d *Daemon) healthCollector {
+	return healthCollector{
+		d: d,
+		stale: prometheus.NewDesc("ffwasmhost_plugin_stale",
+			"1 while an enabled plugin has not succeeded for StaleAfter (--stale-after) of its intervals.", []string{"plugin"}, nil),
+		lastSuccess: prometheus.NewDesc("ffwasmhost_last_success_timestamp_seconds",
+			"When the plugin's last successful tick ended, from the tick ledger (Unix seconds).", []string{"plugin"}, nil),
+	}
+}
+
+// Describe sends the collector's two descriptions.
+func (c healthCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.stale
+	ch <- c.lastSuccess
+}
+
+// Collect sends each loaded plugin's staleness and, if it has succeeded,
+// the time of its last success.
+func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.d.Status(context.Background()).Plugins {
+		stale := 0.0
+		if p.Stale {
+			stale = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.stale, prometheus.GaugeValue, stale, p.Name)
+		if p.LastSuccess != nil {
+			ch <- prometheus.MustNewConstMetric(c.lastSuccess, prometheus.GaugeValue,
+				float64(p.LastSuccess.UnixMilli())/1000, p.Name)
+		}
+	}
+}

@@ -298,7 +298,7 @@ func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
 		d.fail(c.file, c.info, c.sha, fmt.Errorf("load plugin %s: %w", filepath.Base(c.file), err), c.cur, "")
 		return nil
 	}
-	ne := &entry{file: c.file, info: c.info, plugin: c.p, runner: r, interval: d.interval(c.p), loadedAt: time.Now()}
+	ne := &entry{file: c.file, info: c.info, plugin: c.p, runner: r, interval: d.interval(c.p), loadedAt: d.cfg.Clock.Now()}
 	d.mu.Lock()
 	delete(d.failed, c.file)
 	if c.cur == nil {
@@ -533,9 +533,28 @@ func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (sched.Rep
 			d.tickHook(ctx, ne.name())
 		}
 		rep, err := ne.runner.Tick(ctx, now.UnixMilli())
+		d.record(ne, now, rep, err)
 		return sched.Report(rep), err
 	}
 }
+
+// record writes a finished tick of ne to the tick ledger. A failure to
+// write is logged; it does not fail the tick.
+func (d *Daemon) record(ne *entry, start time.Time, rep host.Report, tickErr error) {
+	t := store.Tick{Plugin: ne.name(), Start: start, End: d.cfg.Clock.Now(), Processed: rep.Processed, Errors: rep.Errors,
+		Version: ne.plugin.Desc.Version, SHA256: ne.plugin.SHA256, Daemon: d.cfg.DaemonID, Interval: ne.interval}
+	if tickErr != nil {
+		t.Err = tickErr.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
+	defer cancel()
+	if err := d.st.RecordTick(ctx, t); err != nil {
+		d.log.Warn("tick ledger not written", "plugin", ne.name(), "err", err)
+	}
+}
+
+// ledgerTimeout bounds one write to the tick ledger.
+const ledgerTimeout = 10 * time.Second
 
 // stopLoop removes e from the supervisor and waits for its loop to finish
 // its current tick, or for the daemon to close.

@@ -32,7 +32,7 @@ func TestOpenLoadsValidFilesAndSkipsTheRest(t *testing.T) {
 	f.write(".hidden.wasm", tinyWasm(t, tinySpec{Name: "hidden", Version: "1", IntervalMS: 20}))
 	d := f.open()
 
-	st := d.Status()
+	st := d.Status(context.Background())
 	if len(st.Plugins) != 1 || st.Plugins[0].Name != "alpha" || st.Plugins[0].SHA256 != sha(good) {
 		t.Fatalf("plugins = %+v, want only alpha", st.Plugins)
 	}
@@ -185,7 +185,7 @@ func TestBrokenVersionLeavesTheOldOneRunning(t *testing.T) {
 	if got := f.reloads(ReloadFailed); got != 1 {
 		t.Errorf("reloads failed = %v, want 1", got)
 	}
-	st := d.Status()
+	st := d.Status(context.Background())
 	if len(st.Invalid) != 1 || st.Invalid[0].SHA256 != sha(broken) {
 		t.Fatalf("invalid = %+v, want the broken version", st.Invalid)
 	}
@@ -207,7 +207,7 @@ func TestBrokenVersionLeavesTheOldOneRunning(t *testing.T) {
 	// Putting v1's bytes back clears the failure without a reload.
 	f.write("alpha.wasm", v1)
 	f.scan()
-	if st := d.Status(); len(st.Invalid) != 0 || f.reloads(ReloadReplaced) != 0 {
+	if st := d.Status(context.Background()); len(st.Invalid) != 0 || f.reloads(ReloadReplaced) != 0 {
 		t.Errorf("after restoring v1: invalid %+v, replaced %v", st.Invalid, f.reloads(ReloadReplaced))
 	}
 
@@ -265,7 +265,7 @@ func TestNameClaimedTwiceAtStartRunsNeither(t *testing.T) {
 	f.write("alpha.wasm", real)
 	f.write("beta.wasm", tinyWasm(t, tinySpec{Name: "beta", Version: "1", IntervalMS: 20}))
 	d := f.open()
-	st := d.Status()
+	st := d.Status(context.Background())
 	if len(st.Plugins) != 1 || st.Plugins[0].Name != "beta" {
 		t.Fatalf("plugins = %+v, want only beta", st.Plugins)
 	}
@@ -289,7 +289,7 @@ func TestNameClaimedTwiceAtStartRunsNeither(t *testing.T) {
 	}
 	// A forced rescan (SIGHUP) tries both again and refuses both again.
 	d.Rescan(context.Background())
-	if st := d.Status(); len(st.Plugins) != 1 || len(st.Conflicts) != 1 {
+	if st := d.Status(context.Background()); len(st.Plugins) != 1 || len(st.Conflicts) != 1 {
 		t.Fatalf("after Rescan: plugins %+v, conflicts %+v", st.Plugins, st.Conflicts)
 	}
 
@@ -299,7 +299,7 @@ func TestNameClaimedTwiceAtStartRunsNeither(t *testing.T) {
 	}
 	f.scan()
 	f.waitTicks("alpha", sha(real), 1)
-	if st := d.Status(); len(st.Invalid) != 0 || len(st.Conflicts) != 0 {
+	if st := d.Status(context.Background()); len(st.Invalid) != 0 || len(st.Conflicts) != 0 {
 		t.Errorf("invalid %+v, conflicts %+v, want none", st.Invalid, st.Conflicts)
 	}
 	if err := d.Ready(context.Background()); err != nil {
@@ -320,7 +320,7 @@ func TestNewcomerCannotTakeARunningName(t *testing.T) {
 	f.waitTicks("alpha", sha(real), 1)
 	f.write("aaa_impostor.wasm", tinyWasm(t, alpha("evil")))
 	f.scan()
-	st := d.Status()
+	st := d.Status(context.Background())
 	if len(st.Plugins) != 1 || st.Plugins[0].SHA256 != sha(real) {
 		t.Fatalf("plugins = %+v, want the real alpha", st.Plugins)
 	}
@@ -375,7 +375,7 @@ func TestPluginDirRemovedAndRestored(t *testing.T) {
 	}
 	f.scan()
 	f.scan()
-	st := d.Status()
+	st := d.Status(context.Background())
 	if st.PluginDirError == nil {
 		t.Fatal("plugin_dir_error not set")
 	}
@@ -395,7 +395,7 @@ func TestPluginDirRemovedAndRestored(t *testing.T) {
 	}
 	f.write("alpha.wasm", v1)
 	f.scan()
-	st = d.Status()
+	st = d.Status(context.Background())
 	if st.PluginDirError != nil || len(st.Plugins) != 1 {
 		t.Fatalf("after restore: %+v", st)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
 // Status is the daemon's state, as /v1/plugins serves it.
@@ -32,6 +33,9 @@ type Status struct {
 	// by name. Only a version that ran before the conflict runs; the
 	// daemon is not ready while any conflict lasts.
 	Conflicts []NameConflict `json:"conflicts"`
+	// LedgerError says why the tick ledger could not be read; null when
+	// it was.
+	LedgerError *string `json:"ledger_error"`
 }
 
 // NameConflict is a plugin name that several files claim.
@@ -43,8 +47,8 @@ type NameConflict struct {
 	Running string `json:"running,omitempty"`
 }
 
-// PluginStatus is one loaded plugin. Tick fields count the ticks of the
-// version loaded now; they restart when a new version is swapped in.
+// PluginStatus is one loaded plugin. Its tick fields come from the tick
+// ledger, in the database: they span versions and restarts of the daemon.
 type PluginStatus struct {
 	Name        string    `json:"name"`
 	File        string    `json:"file"`
@@ -64,13 +68,20 @@ type PluginStatus struct {
 	LastTick            *time.Time    `json:"last_tick"` // start of the last tick; null before the first
 	LastDurationMS      *float64      `json:"last_duration_ms"`
 	LastReport          *sched.Report `json:"last_report"`
-	LastError           *string       `json:"last_error"` // null when the last tick succeeded
+	LastError           *string       `json:"last_error"`   // null when the last tick succeeded
+	LastSuccess         *time.Time    `json:"last_success"` // end of the last tick that succeeded; null if none has
+	LastDaemon          string        `json:"last_daemon"`  // the daemon that ran the last tick
+	LastSHA256          string        `json:"last_sha256"`  // the version that ran the last tick
 	Ticks               int64         `json:"ticks"`
 	Failures            int64         `json:"failures"`
-	ConsecutiveFailures int           `json:"consecutive_failures"`
+	ConsecutiveFailures int64         `json:"consecutive_failures"`
 	// Failing is true while the last tick failed; the next tick is then
 	// backed off (see Config.MaxBackoff).
-	Failing  bool       `json:"failing"`
+	Failing bool `json:"failing"`
+	// Stale is true when an enabled plugin has not succeeded for
+	// Config.StaleAfter intervals (counted from its first tick, or its
+	// load, if it never has).
+	Stale    bool       `json:"stale"`
 	NextTick *time.Time `json:"next_tick"` // null when disabled
 }
 
@@ -82,8 +93,10 @@ type InvalidFile struct {
 	Since  time.Time `json:"since"`
 }
 
-// Status returns the daemon's state.
-func (d *Daemon) Status() Status {
+// Status returns the daemon's state. Tick fields come from the tick
+// ledger; if it cannot be read, LedgerError says why.
+func (d *Daemon) Status(ctx context.Context) Status {
+	ledger, lerr := d.ledger(ctx)
 	d.mu.Lock()
 	entries := mapValues(d.entries)
 	st := Status{SchemaVersion: d.schemaVersion.Load(), PluginDir: d.cfg.PluginDir, Plugins: []PluginStatus{},
@@ -100,8 +113,18 @@ func (d *Daemon) Status() Status {
 	for _, js := range d.sup.Status() {
 		jobs[js.Name] = js
 	}
+	now := d.cfg.Clock.Now()
 	for _, e := range entries {
-		st.Plugins = append(st.Plugins, pluginStatus(e, jobs))
+		ps := pluginStatus(e, jobs)
+		if rec, ok := ledger[e.name()]; ok {
+			fromLedger(&ps, rec)
+		}
+		ps.Stale = d.stale(e, ledger[e.name()], now)
+		st.Plugins = append(st.Plugins, ps)
+	}
+	if lerr != nil {
+		msg := lerr.Error()
+		st.LedgerError = &msg
 	}
 	sort.Slice(st.Plugins, func(i, j int) bool { return st.Plugins[i].Name < st.Plugins[j].Name })
 	sort.Slice(st.Invalid, func(i, j int) bool { return st.Invalid[i].File < st.Invalid[j].File })
@@ -123,27 +146,61 @@ func pluginStatus(e *entry, jobs map[string]sched.JobStatus) PluginStatus {
 		IntervalMS:  e.interval.Milliseconds(),
 		Enabled:     e.interval > 0,
 	}
-	js, ok := jobs[desc.Name]
-	if !ok {
-		return ps // disabled, or between versions
-	}
-	ps.Ticks, ps.Failures, ps.ConsecutiveFailures = js.Ticks, js.Failures, js.ConsecutiveFailures
-	ps.Failing = js.ConsecutiveFailures > 0
-	if !js.Next.IsZero() {
+	if js, ok := jobs[desc.Name]; ok && !js.Next.IsZero() {
 		next := js.Next.UTC()
 		ps.NextTick = &next
 	}
-	if last := js.Last; last != nil {
-		start := last.Start.UTC()
-		ms := float64(last.Duration.Microseconds()) / 1000
-		rep := last.Report
-		ps.LastTick, ps.LastDurationMS, ps.LastReport = &start, &ms, &rep
-		if last.Err != nil {
-			msg := last.Err.Error()
-			ps.LastError = &msg
+	return ps
+}
+
+// fromLedger fills ps's tick fields from the plugin's ledger row.
+func fromLedger(ps *PluginStatus, rec store.TickRecord) {
+	start := rec.Start.UTC()
+	ms := float64(rec.End.Sub(rec.Start).Microseconds()) / 1000
+	rep := sched.Report{Processed: rec.Processed, Errors: rec.Errors}
+	ps.LastTick, ps.LastDurationMS, ps.LastReport = &start, &ms, &rep
+	if rec.Err != "" {
+		msg := rec.Err
+		ps.LastError = &msg
+	}
+	if !rec.LastSuccess.IsZero() {
+		t := rec.LastSuccess.UTC()
+		ps.LastSuccess = &t
+	}
+	ps.LastDaemon, ps.LastSHA256 = rec.Daemon, rec.SHA256
+	ps.Ticks, ps.Failures, ps.ConsecutiveFailures = rec.Ticks, rec.Failures, rec.ConsecutiveFailures
+	ps.Failing = rec.ConsecutiveFailures > 0
+}
+
+// ledger reads the tick ledger, by plugin (partition 0: the daemon does not
+// partition plugins on SQLite).
+func (d *Daemon) ledger(ctx context.Context) (map[string]store.TickRecord, error) {
+	if d.st == nil || d.schemaVersion.Load() == 0 {
+		return nil, nil // not migrated yet
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	recs, err := d.st.Ticks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]store.TickRecord, len(recs))
+	for _, r := range recs {
+		if r.Partition == 0 {
+			out[r.Plugin] = r
 		}
 	}
-	return ps
+	return out, nil
+}
+
+// stale reports whether e, enabled, has not succeeded for StaleAfter of its
+// intervals: counted from its last success, else from its first ledger
+// record, else from when it was loaded.
+func (d *Daemon) stale(e *entry, rec store.TickRecord, now time.Time) bool {
+	if rec.Since.IsZero() { // never ticked: count from the load
+		rec.Since = e.loadedAt
+	}
+	return rec.Stale(now, e.interval, d.cfg.StaleAfter)
 }
 
 // conflictList returns the name conflicts, sorted by name. The caller
@@ -184,6 +241,19 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	if len(conflicts) > 0 {
 		c := conflicts[0]
 		return fmt.Errorf("plugin name conflict: %s is claimed by %s (remove or rename all but one)", c.Plugin, strings.Join(baseNames(c.Files), ", "))
+	}
+	var stale []string
+	for _, p := range d.Status(ctx).Plugins {
+		if p.Stale {
+			since := "it was loaded"
+			if p.LastSuccess != nil {
+				since = "its last success at " + p.LastSuccess.Format(time.RFC3339)
+			}
+			stale = append(stale, fmt.Sprintf("%s (no success since %s; interval %v)", p.Name, since, time.Duration(p.IntervalMS)*time.Millisecond))
+		}
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("stale plugins, %d intervals without a success: %s", d.cfg.StaleAfter, strings.Join(stale, ", "))
 	}
 	return nil
 }

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -157,8 +159,21 @@ func Tick(ctx context.Context, opts TickOptions) (sum TickSummary, err error) {
 			err = cerr
 		}
 	}()
+	host, _ := os.Hostname()
+	by := fmt.Sprintf("ffwasmhost tick on %s/%d", host, os.Getpid())
 	for {
+		start := time.Now()
 		rep, terr := r.Tick(ctx, opts.NowMS)
+		if !opts.DryRun { // a dry run changed nothing, its tick included
+			t := store.Tick{Plugin: p.Desc.Name, Start: start, End: time.Now(), Processed: rep.Processed, Errors: rep.Errors,
+				Version: p.Desc.Version, SHA256: p.SHA256, Daemon: by, Interval: time.Duration(p.Desc.DefaultIntervalMS) * time.Millisecond}
+			if terr != nil {
+				t.Err = terr.Error()
+			}
+			if err := db.RecordTick(context.WithoutCancel(ctx), t); err != nil {
+				opts.Logger.Warn("tick ledger not written", "plugin", p.Desc.Name, "err", err)
+			}
+		}
 		sum.Ticks++
 		sum.Processed += rep.Processed
 		sum.Errors += rep.Errors

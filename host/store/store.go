@@ -41,8 +41,59 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// OpenConn opens the sandboxed connection of one plugin.
 	OpenConn(ctx context.Context, spec ConnSpec) (Conn, error)
+	// RecordTick writes a finished tick to the tick ledger, a host-owned
+	// table in the same database: one row per plugin and partition, which
+	// keeps its last tick and its counts across restarts.
+	RecordTick(ctx context.Context, t Tick) error
+	// Ticks returns the ledger, sorted by plugin and partition.
+	Ticks(ctx context.Context) ([]TickRecord, error)
 	// Close closes the store's own connections. Conns are closed first.
 	Close() error
+}
+
+// Tick is one finished tick, as RecordTick writes it.
+type Tick struct {
+	Plugin    string
+	Partition int // 0 where plugins are not partitioned (SQLite)
+	Start     time.Time
+	End       time.Time
+	Err       string // "" for a tick that succeeded
+	Processed int64
+	Errors    int64 // items that failed inside the tick
+	Version   string
+	SHA256    string
+	Daemon    string // the daemon that ran it
+	// Interval is the plugin's interval when it ticked, so that staleness
+	// can be judged without a running daemon.
+	Interval time.Duration
+}
+
+// TickRecord is one ledger row: the last tick of a plugin and partition,
+// and what the ledger has counted across its ticks.
+type TickRecord struct {
+	Tick
+	// Since is when the ledger first recorded the plugin and partition.
+	Since time.Time
+	// LastSuccess is the end of the last tick that succeeded; zero if none
+	// has.
+	LastSuccess         time.Time
+	ConsecutiveFailures int64
+	Ticks, Failures     int64
+}
+
+// Stale reports whether a plugin that ticks every interval, and whose
+// ledger row r is, has gone more than k intervals without a success at
+// now: counted from its last success, or from its first tick if it never
+// succeeded. A disabled plugin (interval 0) is never stale.
+func (r TickRecord) Stale(now time.Time, interval time.Duration, k int) bool {
+	if interval <= 0 {
+		return false
+	}
+	since := r.Since
+	if !r.LastSuccess.IsZero() {
+		since = r.LastSuccess
+	}
+	return now.Sub(since) > time.Duration(k)*interval
 }
 
 // ActiveLocker is implemented by a store that allows one active daemon at a

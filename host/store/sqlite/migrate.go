@@ -41,7 +41,12 @@ var hostMigrations = []migration{
 	// entry each.
 	{version: 2, name: "worker expiry index", sql: `CREATE INDEX IF NOT EXISTS ffwasmhost_worker_registry_expiry_idx
     ON ff_worker_registry (last_heartbeat_ms + liveness_ttl_ms)`},
+	// The tick ledger (ledger.go): each plugin's last tick, across restarts.
+	{version: ledgerVersion, name: "tick ledger", sql: ledgerTableSQL},
 }
+
+// ledgerVersion is the host schema step that creates the tick ledger.
+const ledgerVersion = 3
 
 // LatestSchemaVersion is the host schema version this binary migrates to.
 var LatestSchemaVersion = len(hostMigrations)

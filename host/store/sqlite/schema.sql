@@ -1,6 +1,7 @@
 -- The reconciler tables, exactly as FlowFabric's SQLite backend names them
--- (../../shared/RECONCILERS.md). Every statement is IF NOT EXISTS: on a
--- database FlowFabric created, nothing is dropped, recreated or rewritten.
+-- (its migrations create the same tables and columns). Every statement is
+-- IF NOT EXISTS: on a database FlowFabric created, nothing is dropped,
+-- recreated or rewritten.
 
 CREATE TABLE IF NOT EXISTS ff_budget_policy (
     partition_key      INTEGER NOT NULL,
