@@ -9,7 +9,7 @@ package abi
 
 // Version is the ABI version this package speaks, as "major.minor". A host
 // refuses a plugin whose major differs; minors only add.
-const Version = "1.0"
+const Version = "1.1"
 
 // Major is the major part of Version.
 const Major = 1
@@ -41,6 +41,9 @@ const (
 	FnLog        = "log"
 	FnTickReport = "tick_report"
 	FnTickError  = "tick_error"
+	// FnTickMore is "tick_more() -> ()", ABI 1.1: the running tick
+	// stopped with work left.
+	FnTickMore = "tick_more"
 )
 
 // Status is the class of a host call's outcome. It is the high 32 bits of

@@ -16,7 +16,19 @@ var fnTickReport = hostFunc{
 	names:  []string{"processed", "errors"},
 	fn: func(ctx context.Context, _ api.Module, stack []uint64) {
 		if st := stateFrom(ctx); st != nil {
-			st.rep = Report{Processed: max(int64(stack[0]), 0), Errors: max(int64(stack[1]), 0)}
+			st.rep.Processed, st.rep.Errors = max(int64(stack[0]), 0), max(int64(stack[1]), 0)
+		}
+	},
+}
+
+// fnTickMore: tick_more() (ABI 1.1). Says the running tick stopped with
+// work left; a supervisor with drain on for the plugin runs the next tick
+// after a short pause instead of a full interval.
+var fnTickMore = hostFunc{
+	name: abi.FnTickMore,
+	fn: func(ctx context.Context, _ api.Module, _ []uint64) {
+		if st := stateFrom(ctx); st != nil {
+			st.rep.More = true
 		}
 	},
 }

@@ -61,7 +61,7 @@ var hostFuncs = []hostFunc{
 	fnExec, fnQuery, fnFetch,
 	fnBegin, fnCommit, fnRollback,
 	fnLog,
-	fnTickReport, fnTickError,
+	fnTickReport, fnTickError, fnTickMore,
 }
 
 func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {

@@ -15,6 +15,9 @@ import (
 type Report struct {
 	Processed int64 `json:"processed"`
 	Errors    int64 `json:"errors"`
+	// More is true when the tick stopped with work left (tick_more, ABI
+	// 1.1).
+	More bool `json:"more,omitempty"`
 }
 
 // RunnerOptions configure a Runner. The zero value is usable.

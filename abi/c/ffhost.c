@@ -717,10 +717,12 @@ void ff_tick_report(int64_t processed, int64_t errors) { ffhost_tick_report(proc
 void ff_tick_error(const char *msg) { ffhost_tick_error(msg, (uint32_t)strlen(msg)); }
 
 int32_t ff_run_tick(ff_tick_fn tick, int64_t now_ms) {
-    ff_report rep = {0, 0};
+    ff_report rep = {0, 0, false};
     ff_error err = FF_ERROR_INIT;
     ff_status st = tick(now_ms, &rep, &err);
     ffhost_tick_report(rep.processed, rep.errors);
+    if (rep.more)
+        ffhost_tick_more();
     if (st == FF_OK) {
         ff_error_clear(&err);
         return 0;

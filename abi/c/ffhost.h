@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 /* FFHOST_ABI_VERSION is the ABI version this SDK speaks, as describe reports it. */
-#define FFHOST_ABI_VERSION "1.0"
+#define FFHOST_ABI_VERSION "1.1"
 
 /*
  * Raw imports (ABI.md, section 4). The functions below wrap them; a plugin
@@ -98,6 +98,9 @@ void ffhost_tick_report(int64_t processed, int64_t errors);
 /* ffhost_tick_error sets the running tick's failure message. */
 FFHOST_IMPORT("tick_error")
 void ffhost_tick_error(const char *msg, uint32_t msg_len);
+/* ffhost_tick_more says the running tick stopped with work left (ABI 1.1). */
+FFHOST_IMPORT("tick_more")
+void ffhost_tick_more(void);
 
 /* ---- Status and errors ---------------------------------------------- */
 
@@ -386,10 +389,15 @@ void ff_log_n(ff_level level, const char *msg, size_t len);
 /* ff_logf is ff_log with a printf format (it links wasi-libc's printf). */
 void ff_logf(ff_level level, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
-/* ff_report is what one tick did: items repaired and items that failed. */
+/*
+ * ff_report is what one tick did: items repaired and items that failed,
+ * and whether it stopped with work left (more, ABI 1.1: a host with drain
+ * on for the plugin ticks again after a short pause).
+ */
 typedef struct ff_report {
     int64_t processed;
     int64_t errors;
+    bool more;
 } ff_report;
 
 /* ff_tick_report sets the running tick's report (the last call wins). */

@@ -23,6 +23,9 @@ func scanTick(nowMS int64) int32 {
 	// runs; yield so they do, or they pile up until memory runs out.
 	runtime.Gosched()
 	hostTickReport(rep.Processed, rep.Errors)
+	if rep.More {
+		hostTickMore()
+	}
 	if err != nil {
 		msg := err.Error()
 		hostTickError(stringPtr(msg), uint32(len(msg)))

@@ -28,6 +28,7 @@ var (
 	hostLog        = func(int32, unsafe.Pointer, uint32) {}
 	hostTickReport = func(int64, int64) {}
 	hostTickError  = func(unsafe.Pointer, uint32) {}
+	hostTickMore   = func() {}
 )
 
 // inHost is false outside wasm; tests that stand in for the host set it.

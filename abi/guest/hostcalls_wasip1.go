@@ -31,4 +31,7 @@ func hostTickReport(processed int64, errors int64)
 //go:wasmimport ffhost tick_error
 func hostTickError(msg unsafe.Pointer, msgLen uint32)
 
+//go:wasmimport ffhost tick_more
+func hostTickMore()
+
 const inHost = true

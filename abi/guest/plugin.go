@@ -14,6 +14,10 @@ import (
 type Report struct {
 	Processed int64 // items repaired
 	Errors    int64 // items that failed; the tick itself still succeeded
+	// More says the tick stopped with work left, e.g. a batch that was
+	// full (ABI 1.1): a host with drain on for the plugin ticks again
+	// after a short pause instead of a full interval.
+	More bool
 }
 
 // TickFunc runs one tick at nowMS, the host's clock in milliseconds since

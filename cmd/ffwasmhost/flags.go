@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,6 +97,19 @@ func (f intervalFlag) Set(s string) error {
 		return fmt.Errorf("duration %q is over the limit of %v", dur, daemon.MaxInterval)
 	}
 	f[name] = d
+	return nil
+}
+
+// nameSet collects repeated plugin-name flags, e.g. --drain NAME.
+type nameSet map[string]bool
+
+func (s nameSet) String() string { return strings.Join(slices.Sorted(maps.Keys(s)), ",") }
+
+func (s nameSet) Set(name string) error {
+	if !daemon.ValidPluginName(name) {
+		return fmt.Errorf("%q is not a plugin name (lowercase letters, digits, '_')", name)
+	}
+	s[name] = true
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -20,6 +21,10 @@ type runOpts struct {
 	intervals                   intervalFlag
 	grace, standbyPoll          *time.Duration
 	minInterval                 *time.Duration
+	drain                       nameSet
+	drainPause                  *time.Duration
+	catchUp                     *string
+	staleAfter                  *int
 	limits                      *limitFlag
 	sync                        *string
 	pluginHeap                  *int64
@@ -28,11 +33,15 @@ type runOpts struct {
 
 func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	fs := newFlagSet("run")
-	o := &runOpts{intervals: intervalFlag{}}
+	o := &runOpts{intervals: intervalFlag{}, drain: nameSet{}}
 	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory, watched for *.wasm files (env "+envPluginsDir+")")
 	o.http = fs.String("http", a.envOr(envHTTPAddr, daemon.DefaultHTTPAddr), `admin address for /healthz, /readyz, /metrics, /v1/plugins; "" disables (env `+envHTTPAddr+")")
 	fs.Var(o.intervals, "interval", "set one plugin's tick interval as `NAME=DURATION`, e.g. budget_reset=2s; repeatable; 0 disables (env FF_BUDGET_RESET_INTERVAL_S and FF_WORKER_REGISTRY_TTL_INTERVAL_S, in seconds, for the built-in two; default: the plugin's own)")
+	fs.Var(o.drain, "drain", "drain `NAME`'s backlog: after a tick that reports work left, tick again after --drain-pause instead of a full interval; repeatable (default: off, FlowFabric's cadence)")
+	o.drainPause = fs.Duration("drain-pause", sched.DefaultDrainPause, "pause between two ticks of a plugin draining its backlog; other writers take the write lock meanwhile")
+	o.catchUp = fs.String("catch-up", "never", "`once`: at start, a plugin whose last tick (in the tick ledger) is more than one interval old ticks at once; never: FlowFabric's first tick one interval after start")
+	o.staleAfter = fs.Int("stale-after", daemon.DefaultStaleAfter, "a plugin is stale, and /readyz fails, after this many of its intervals without a successful tick")
 	o.minInterval = fs.Duration("min-interval", daemon.DefaultMinInterval, "shortest tick interval a plugin's own default_interval_ms may set; shorter defaults are raised to it (an --interval may go lower)")
 	o.standbyPoll = fs.Duration("standby-poll", daemon.DefaultStandbyPoll, "while another daemon is active on the database, how often to try to take over")
 	o.grace = fs.Duration("grace", daemon.DefaultGrace, "on SIGINT/SIGTERM, how long running ticks may take to finish before they are aborted")
@@ -68,6 +77,14 @@ func (a *app) cmdRun(args []string) int {
 		a.failf("run: --grace %v is negative", *o.grace)
 		return exitUsage
 	}
+	if *o.catchUp != "once" && *o.catchUp != "never" {
+		a.failf("run: --catch-up %q: want once or never", *o.catchUp)
+		return exitUsage
+	}
+	if *o.staleAfter <= 0 {
+		a.failf("run: --stale-after %d: want a positive number of intervals", *o.staleAfter)
+		return exitUsage
+	}
 	if *o.standbyPoll <= 0 {
 		a.failf("run: --standby-poll %v must be positive", *o.standbyPoll)
 		return exitUsage
@@ -85,6 +102,10 @@ func (a *app) cmdRun(args []string) int {
 		HTTPAddr:     *o.http,
 		Intervals:    intervals,
 		MinInterval:  *o.minInterval,
+		Drain:        o.drain,
+		DrainPause:   *o.drainPause,
+		CatchUp:      *o.catchUp == "once",
+		StaleAfter:   *o.staleAfter,
 		Grace:        *o.grace,
 		StandbyPoll:  *o.standbyPoll,
 		Limits:       o.limits.all,

@@ -65,6 +65,19 @@ type Config struct {
 	// interval its describe declares (default_interval_ms, where 0 also
 	// disables), raised to MinInterval.
 	Intervals map[string]time.Duration
+	// Drain names the plugins whose backlog is drained: after a tick that
+	// reports work left (tick_more), the next comes after DrainPause
+	// instead of a full interval, up to DrainMaxTicks in a row. Off for
+	// every plugin by default, which keeps FlowFabric's cadence.
+	Drain map[string]bool
+	// DrainPause and DrainMaxTicks tune Drain; defaults
+	// sched.DefaultDrainPause and sched.DefaultDrainMaxTicks.
+	DrainPause    time.Duration
+	DrainMaxTicks int
+	// CatchUp gives a plugin that the tick ledger shows overdue by more
+	// than one interval when the daemon starts one tick right away,
+	// instead of FlowFabric's first tick one interval after start.
+	CatchUp bool
 	// StaleAfter is how many of its intervals an enabled plugin may go
 	// without a successful tick before it is stale: /readyz fails and
 	// ffwasmhost_plugin_stale is 1. Default DefaultStaleAfter.
@@ -188,6 +201,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("min interval %v is negative", c.MinInterval)
 	case c.StaleAfter < 0:
 		return c, fmt.Errorf("stale after %d intervals is negative", c.StaleAfter)
+	case c.DrainPause < 0:
+		return c, fmt.Errorf("drain pause %v is negative", c.DrainPause)
+	case c.DrainMaxTicks < 0:
+		return c, fmt.Errorf("drain max ticks %d is negative", c.DrainMaxTicks)
 	}
 	for _, name := range sortedNames(c.Intervals) {
 		if !ValidPluginName(name) {
@@ -197,6 +214,11 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("interval for %s: %v is negative", name, d)
 		} else if d > MaxInterval {
 			return c, fmt.Errorf("interval for %s: %v is over the limit of %v", name, d, MaxInterval)
+		}
+	}
+	for _, name := range sortedNames(c.Drain) {
+		if !ValidPluginName(name) {
+			return c, fmt.Errorf("drain for %q: not a plugin name (lowercase letters, digits, '_')", name)
 		}
 	}
 	if err := c.Limits.Merge(host.DefaultLimits).Validate(); err != nil {

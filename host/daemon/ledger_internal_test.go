@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +72,76 @@ func TestStalePlugin(t *testing.T) {
 	}
 	if err := d.Ready(context.Background()); err != nil {
 		t.Errorf("Ready after the success = %v", err)
+	}
+}
+
+// TestDrain: with drain on for a plugin, a tick that reports work left is
+// followed after DrainPause instead of the interval (the supervisor's
+// tests check the timing on a fake clock); without it, More changes
+// nothing.
+func TestDrain(t *testing.T) {
+	f := newFixture(t, Config{Drain: map[string]bool{"busy": true}, DrainPause: 5 * time.Millisecond})
+	f.write("busy.wasm", tinyWasm(t, tinySpec{Name: "busy", Version: "1", IntervalMS: 20, Processed: 20, More: true}))
+	f.write("calm.wasm", tinyWasm(t, tinySpec{Name: "calm", Version: "1", IntervalMS: 20, Processed: 20, More: true}))
+	f.open()
+	f.waitTicks("busy", "", 3)
+	f.waitTicks("calm", "", 3)
+	var busy, calm int
+	for _, line := range strings.Split(f.log.String(), "\n") {
+		if !strings.Contains(line, "msg=tick ") {
+			continue
+		}
+		drained := strings.Contains(line, "more=true next_in=5ms")
+		switch {
+		case strings.Contains(line, "plugin=busy") && drained:
+			busy++
+		case strings.Contains(line, "plugin=calm") && drained:
+			calm++
+		}
+	}
+	if busy == 0 || calm != 0 {
+		t.Errorf("drain ticks logged: busy %d, calm %d; want busy's only", busy, calm)
+	}
+}
+
+// TestCatchUp: with CatchUp, a plugin whose last tick in the ledger is
+// older than its interval ticks as soon as the daemon starts; without it,
+// or when it is not overdue, its first tick waits an interval.
+func TestCatchUp(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.write("alpha.wasm", tinyWasm(t, alpha("1")))
+	d := f.open()
+	before := f.waitTicks("alpha", "", 1)
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.d = nil
+	db, err := sql.Open("sqlite", f.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The last tick was an hour ago: more than one interval.
+	if _, err := db.Exec(`UPDATE ffwasmhost_ticks SET start_ms = start_ms - 3600000, end_ms = end_ms - 3600000`); err != nil {
+		t.Fatal(err)
+	}
+	for _, catchUp := range []bool{false, true} {
+		g := newFixture(t, Config{DBPath: f.db, PluginDir: f.dir, CacheDir: f.cfg.CacheDir, CatchUp: catchUp,
+			Intervals: map[string]time.Duration{"alpha": time.Hour}})
+		g.open()
+		p, _ := g.plugin("alpha")
+		logged := strings.Contains(g.log.String(), "plugin overdue at start; catching up")
+		if logged != catchUp {
+			t.Errorf("catch-up %v: the log says catching up: %v", catchUp, logged)
+		}
+		if catchUp {
+			g.waitTicks("alpha", "", before.Ticks+1)
+		} else if p.NextTick == nil || time.Until(*p.NextTick) < 50*time.Minute {
+			t.Errorf("without catch-up the first tick is due at %v, want an interval (an hour) away", p.NextTick)
+		}
+		if err := g.d.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		g.d = nil
 	}
 }

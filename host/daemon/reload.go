@@ -492,7 +492,10 @@ func (d *Daemon) kick() {
 // start registers ne with the supervisor; its first tick comes one
 // interval later.
 func (d *Daemon) start(ctx context.Context, ne *entry, result string) {
-	job := sched.Job{Name: ne.name(), Interval: ne.interval, Tick: d.tickFunc(ne)}
+	job := sched.Job{Name: ne.name(), Interval: ne.interval, Tick: d.tickFunc(ne), CatchUp: d.overdue(ne)}
+	if d.cfg.Drain[ne.name()] {
+		job.Drain = &sched.Drain{Pause: d.cfg.DrainPause, MaxTicks: d.cfg.DrainMaxTicks}
+	}
 	if err := d.sup.Add(job); err != nil {
 		// Only possible while shutting down: the version never runs.
 		d.log.Debug("plugin not started", "plugin", ne.name(), "err", err)
@@ -513,6 +516,27 @@ func (d *Daemon) start(ctx context.Context, ne *entry, result string) {
 		msg = "plugin replaced"
 	}
 	d.log.Info(msg, attrs...)
+}
+
+// overdue reports whether ne should catch up: Config.CatchUp is on, the
+// daemon is starting, and the ledger's last tick of the plugin started
+// more than one interval ago.
+func (d *Daemon) overdue(ne *entry) bool {
+	if !d.cfg.CatchUp || ne.interval <= 0 || d.phase.Load() != phaseStarting {
+		return false
+	}
+	ledger, err := d.ledger(context.Background())
+	if err != nil {
+		d.log.Warn("tick ledger unreadable; no catch-up tick", "plugin", ne.name(), "err", err)
+		return false
+	}
+	rec, ok := ledger[ne.name()]
+	if !ok || d.cfg.Clock.Now().Sub(rec.Start) <= ne.interval {
+		return false
+	}
+	d.log.Info("plugin overdue at start; catching up with one tick now", "plugin", ne.name(),
+		"last_tick", rec.Start.UTC().Format(time.RFC3339), "interval", ne.interval)
+	return true
 }
 
 // forget removes e from the loaded entries, unless a newer version of its

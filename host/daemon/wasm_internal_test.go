@@ -14,6 +14,7 @@ type tinySpec struct {
 	IntervalMS int64
 	Processed  int64
 	Status     int32 // scan_tick's result: 0 ok, else the tick fails
+	More       bool  // scan_tick calls tick_more (ABI 1.1)
 }
 
 // tinyWasm assembles spec into a WebAssembly binary by hand, so the
@@ -21,15 +22,20 @@ type tinySpec struct {
 // under -race) a standard-Go plugin takes to compile. The module:
 //
 //	(import "ffhost" "tick_report" (func (param i64 i64)))
+//	(import "ffhost" "tick_more" (func))  ;; with More
 //	(memory (export "memory") 1)
 //	(func (export "describe") (result i64) (i64.const PTR<<32|LEN))
 //	(func (export "scan_tick") (param i64) (result i32)
-//	  (call 0 (i64.const PROCESSED) (i64.const 0)) (i32.const STATUS))
+//	  (call 0 (i64.const PROCESSED) (i64.const 0)) (call 1) (i32.const STATUS))
 //	(data (i32.const PTR) "DESCRIPTOR JSON")
 func tinyWasm(tb testing.TB, spec tinySpec) []byte {
 	tb.Helper()
+	abiVersion := "1.0"
+	if spec.More {
+		abiVersion = "1.1"
+	}
 	desc, err := json.Marshal(map[string]any{
-		"name": spec.Name, "abi_version": "1.0", "version": spec.Version,
+		"name": spec.Name, "abi_version": abiVersion, "version": spec.Version,
 		"default_interval_ms": spec.IntervalMS, "reads": []string{}, "writes": []string{},
 		"description": "tiny test plugin " + spec.Name,
 	})
@@ -58,18 +64,26 @@ func tinyWasm(tb testing.TB, spec tinySpec) []byte {
 		cat([]byte{funcType}, vec(), vec([]byte{i64})),              // 0: () -> i64
 		cat([]byte{funcType}, vec([]byte{i64}), vec([]byte{i32})),   // 1: (i64) -> i32
 		cat([]byte{funcType}, vec([]byte{i64}, []byte{i64}), vec()), // 2: (i64, i64) -> ()
+		cat([]byte{funcType}, vec(), vec()),                         // 3: () -> ()
 	)
-	imports := vec(cat(name("ffhost"), name("tick_report"), []byte{kindFunc, 2}))
+	importList := [][]byte{cat(name("ffhost"), name("tick_report"), []byte{kindFunc, 2})}
+	var callMore []byte
+	if spec.More {
+		importList = append(importList, cat(name("ffhost"), name("tick_more"), []byte{kindFunc, 3}))
+		callMore = []byte{call, 1}
+	}
+	imports := vec(importList...)
+	nImp := byte(len(importList))
 	funcs := vec([]byte{0}, []byte{1})
 	mems := vec([]byte{0x00, 0x01}) // min 1 page, no max
 	exports := vec(
 		cat(name("memory"), []byte{kindMem, 0}),
-		cat(name("describe"), []byte{kindFunc, 1}),
-		cat(name("scan_tick"), []byte{kindFunc, 2}),
+		cat(name("describe"), []byte{kindFunc, nImp}),
+		cat(name("scan_tick"), []byte{kindFunc, nImp + 1}),
 	)
 	describe := cat([]byte{0, i64Const}, sleb(int64(ptr)<<32|int64(len(desc))), []byte{end})
-	tick := cat([]byte{0, i64Const}, sleb(spec.Processed), []byte{i64Const}, sleb(0), []byte{call, 0, i32Const},
-		sleb(int64(spec.Status)), []byte{end})
+	tick := cat([]byte{0, i64Const}, sleb(spec.Processed), []byte{i64Const}, sleb(0), []byte{call, 0}, callMore,
+		[]byte{i32Const}, sleb(int64(spec.Status)), []byte{end})
 	code := vec(cat(uleb(uint64(len(describe))), describe), cat(uleb(uint64(len(tick))), tick))
 	data := vec(cat([]byte{0x00, i32Const}, sleb(ptr), []byte{end}, uleb(uint64(len(desc))), desc))
 	return cat([]byte("\x00asm\x01\x00\x00\x00"),

@@ -17,6 +17,9 @@ import (
 type Report struct {
 	Processed int64 `json:"processed"`
 	Errors    int64 `json:"errors"`
+	// More is true when the tick stopped with work left: a job with Drain
+	// set ticks again after a short pause.
+	More bool `json:"more,omitempty"`
 }
 
 // Job is one periodic reconciler the supervisor runs.
@@ -29,7 +32,31 @@ type Job struct {
 	// Tick runs one tick at now. It must honour ctx, which is cancelled
 	// only when Shutdown's grace runs out.
 	Tick func(ctx context.Context, now time.Time) (Report, error)
+	// Drain, if set, opts the job into draining a backlog: after a tick
+	// that succeeded and reported More, the next one comes after
+	// Drain.Pause instead of a full interval. Nil keeps FlowFabric's
+	// cadence.
+	Drain *Drain
+	// CatchUp runs the first tick as soon as the loop starts instead of
+	// one interval later: for a job that is overdue (the daemon decides).
+	CatchUp bool
 }
+
+// Drain is a job's backlog drain.
+type Drain struct {
+	// Pause is the wait between drain ticks. It lets other writers take
+	// the database's write lock between them. Default DefaultDrainPause.
+	Pause time.Duration
+	// MaxTicks caps the drain ticks in a row; after them the job waits a
+	// full interval before it may drain again. Default DefaultDrainMaxTicks.
+	MaxTicks int
+}
+
+// Drain defaults.
+const (
+	DefaultDrainPause    = 50 * time.Millisecond
+	DefaultDrainMaxTicks = 1000
+)
 
 // SupervisorConfig configures a Supervisor. The zero value is usable.
 type SupervisorConfig struct {
@@ -194,9 +221,18 @@ func (s *Supervisor) Start() error {
 
 func (s *Supervisor) spawn(l *loop) {
 	l.mu.Lock()
-	l.status.Next = s.clock.Now().Add(l.job.Interval)
+	l.status.Next = s.clock.Now().Add(s.firstDelay(l.job))
 	l.mu.Unlock()
 	go s.run(l)
+}
+
+// firstDelay is the wait before a job's first tick: one interval, or none
+// for a job that catches up.
+func (s *Supervisor) firstDelay(job Job) time.Duration {
+	if job.CatchUp {
+		return 0
+	}
+	return job.Interval
 }
 
 // Shutdown signals every loop to stop after its current tick, waits up to
@@ -283,9 +319,21 @@ func (s *Supervisor) delay(interval time.Duration, failures int) time.Duration {
 func (s *Supervisor) run(l *loop) {
 	defer close(l.done)
 	log := s.log.With("plugin", l.job.Name)
-	failures := 0
+	failures, drained := 0, 0
+	wait := s.firstDelay(l.job)
+	drain := l.job.Drain
+	if drain != nil {
+		d := *drain
+		if d.Pause <= 0 {
+			d.Pause = DefaultDrainPause
+		}
+		if d.MaxTicks <= 0 {
+			d.MaxTicks = DefaultDrainMaxTicks
+		}
+		drain = &d
+	}
 	for {
-		t := s.clock.NewTimer(s.delay(l.job.Interval, failures))
+		t := s.clock.NewTimer(wait)
 		select {
 		case <-l.stop:
 			t.Stop()
@@ -305,12 +353,24 @@ func (s *Supervisor) run(l *loop) {
 		} else {
 			failures = 0
 		}
-		res := TickResult{Job: l.job.Name, Start: start, Duration: end.Sub(start), Report: rep, Err: err,
-			Next: end.Add(s.delay(l.job.Interval, failures))}
-		if err != nil {
-			log.Warn("tick failed", "duration", res.Duration, "processed", rep.Processed, "errors", rep.Errors,
-				"consecutive_failures", failures, "next_in", res.Next.Sub(end), "err", err)
+		wait = s.delay(l.job.Interval, failures)
+		draining := drain != nil && err == nil && rep.More && drained < drain.MaxTicks
+		if draining {
+			wait = drain.Pause
+			drained++
 		} else {
+			drained = 0
+		}
+		res := TickResult{Job: l.job.Name, Start: start, Duration: end.Sub(start), Report: rep, Err: err,
+			Next: end.Add(wait)}
+		switch {
+		case err != nil:
+			log.Warn("tick failed", "duration", res.Duration, "processed", rep.Processed, "errors", rep.Errors,
+				"consecutive_failures", failures, "next_in", wait, "err", err)
+		case draining:
+			log.Info("tick", "duration", res.Duration, "processed", rep.Processed, "errors", rep.Errors,
+				"more", true, "next_in", wait, "drain_ticks", drained)
+		default:
 			log.Info("tick", "duration", res.Duration, "processed", rep.Processed, "errors", rep.Errors)
 		}
 		l.mu.Lock()

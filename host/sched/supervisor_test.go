@@ -293,3 +293,78 @@ func TestSupervisorAddAfterShutdownFails(t *testing.T) {
 		t.Errorf("Add after Shutdown = %v, want ErrShutdown", err)
 	}
 }
+
+// TestSupervisorDrain: with Drain set, a tick that reports More is
+// followed after Drain.Pause, not a full interval; a tick without More, a
+// failed tick, or MaxTicks drain ticks in a row bring the interval back.
+// Without Drain, More changes nothing.
+func TestSupervisorDrain(t *testing.T) {
+	const pause = 10 * time.Millisecond
+	for _, tc := range []struct {
+		name  string
+		drain *sched.Drain
+		// reports are the ticks' (more, failed) in order
+		reports []struct{ more, fail bool }
+		// waits are the delays expected after each tick
+		waits []time.Duration
+	}{
+		{"more, more, done", &sched.Drain{Pause: pause, MaxTicks: 10},
+			[]struct{ more, fail bool }{{true, false}, {true, false}, {false, false}},
+			[]time.Duration{pause, pause, interval}},
+		{"capped at MaxTicks, then drains again", &sched.Drain{Pause: pause, MaxTicks: 2},
+			[]struct{ more, fail bool }{{true, false}, {true, false}, {true, false}, {true, false}},
+			[]time.Duration{pause, pause, interval, pause}},
+		{"a failed tick backs off", &sched.Drain{Pause: pause, MaxTicks: 10},
+			[]struct{ more, fail bool }{{true, false}, {true, true}},
+			[]time.Duration{pause, 2 * interval}},
+		{"no drain: FlowFabric's cadence", nil,
+			[]struct{ more, fail bool }{{true, false}, {true, false}},
+			[]time.Duration{interval, interval}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, clock, _ := newSupervisor(t)
+			var i atomic.Int32
+			ticked := make(chan struct{}, 10)
+			s.Add(sched.Job{Name: "d", Interval: interval, Drain: tc.drain,
+				Tick: func(context.Context, time.Time) (sched.Report, error) {
+					r := tc.reports[min(int(i.Add(1))-1, len(tc.reports)-1)]
+					defer func() { ticked <- struct{}{} }()
+					if r.fail {
+						return sched.Report{More: r.more}, errors.New("fail")
+					}
+					return sched.Report{Processed: 20, More: r.more}, nil
+				}})
+			s.Start()
+			due := clock.waitTimers(t, 1)
+			clock.Advance(due[0].Sub(clock.Now()))
+			for k, want := range tc.waits {
+				testutil.WaitFor(t, ticked, "tick")
+				end := clock.Now()
+				next := clock.waitTimers(t, 1)
+				if got := next[0].Sub(end); got != want {
+					t.Fatalf("after tick %d the next is due in %v, want %v", k+1, got, want)
+				}
+				clock.Advance(next[0].Sub(end))
+			}
+		})
+	}
+}
+
+// TestSupervisorCatchUp: a job that catches up ticks at once when its loop
+// starts, then at its interval.
+func TestSupervisorCatchUp(t *testing.T) {
+	s, clock, _ := newSupervisor(t)
+	job, ticks := tickJob("late", interval, nil)
+	job.CatchUp = true
+	s.Add(job)
+	start := clock.Now()
+	s.Start()
+	if due := clock.waitTimers(t, 1); !due[0].Equal(start) {
+		t.Fatalf("first tick due at %v, want at once (%v)", due[0], start)
+	}
+	clock.Advance(0)
+	testutil.WaitFor(t, ticks, "the catch-up tick")
+	if due := clock.waitTimers(t, 1); !due[0].Equal(start.Add(interval)) {
+		t.Errorf("second tick due at %v, want one interval later (%v)", due[0], start.Add(interval))
+	}
+}

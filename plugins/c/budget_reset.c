@@ -187,6 +187,9 @@ static ff_status tick(int64_t now_ms, ff_report *rep, ff_error *err) {
         ff_error_clear(&e);
     }
     ff_rows_close(&d.rows);
+    /* A full batch may have left more due: with drain on, the host ticks
+     * again soon (ABI 1.1). */
+    rep->more = d.n == BATCH_SIZE;
     return FF_OK;
 }
 

@@ -296,6 +296,8 @@ var corpus = []module{
 		outcome: tickFails, reasons: []string{"outside guest memory"}, daemon: "calls"},
 	{file: "tick_report_negative", category: "log/report", attack: "tick_report(-5, -2^63)",
 		outcome: noChange, never: []string{trapped}, daemon: "calls"},
+	{file: "tick_more_abuse", category: "log/report", attack: "tick_more (ABI 1.1) in _initialize and describe, a thousand times, then a trap",
+		outcome: tickFails, reasons: []string{trapped}, daemon: "calls"},
 
 	// Descriptor tricks.
 	{file: "describe_oob_ptr", category: "describe", attack: "describe points past memory",

@@ -35,6 +35,7 @@ type fakeHost struct {
 	sleeps  []time.Duration
 	report  [2]int64
 	tickErr string
+	more    bool // tick_more was called
 
 	pending []byte // a payload too big for the guest's buffer, until fetch
 	noFetch bool
@@ -141,6 +142,7 @@ func (h *fakeHost) instantiate(t *testing.T, wasm []byte) api.Module {
 	}
 	tickReport := func(_ context.Context, processed, errors int64) { h.report = [2]int64{processed, errors} }
 	tickError := func(_ context.Context, m api.Module, ptr, n uint32) { h.tickErr = string(read(m, ptr, n)) }
+	tickMore := func(context.Context) { h.more = true }
 	emptyResult := []byte{0, 0, 0, 0, 0, 0, 0, 0} // no columns, no rows
 	_, err := rt.NewHostModuleBuilder(abi.HostModule).
 		NewFunctionBuilder().WithFunc(sql(abi.FnExec, make([]byte, 16))).Export(abi.FnExec).
@@ -152,6 +154,7 @@ func (h *fakeHost) instantiate(t *testing.T, wasm []byte) api.Module {
 		NewFunctionBuilder().WithFunc(logLine).Export(abi.FnLog).
 		NewFunctionBuilder().WithFunc(tickReport).Export(abi.FnTickReport).
 		NewFunctionBuilder().WithFunc(tickError).Export(abi.FnTickError).
+		NewFunctionBuilder().WithFunc(tickMore).Export(abi.FnTickMore).
 		Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)

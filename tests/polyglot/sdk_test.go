@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/abi"
 )
 
 // sdkModules are the SDK check modules (testdata/sdkcheck.*), by language.
@@ -258,7 +260,7 @@ func TestSDK(t *testing.T) {
 // TestDescribe: both SDKs write the descriptor as the Go SDK does, keys in
 // order and strings escaped.
 func TestDescribe(t *testing.T) {
-	const want = `{"name":"sdkcheck","abi_version":"1.0","version":"1.0 \"β\"","default_interval_ms":1234,` +
+	const want = `{"name":"sdkcheck","abi_version":"` + abi.Version + `","version":"1.0 \"β\"","default_interval_ms":1234,` +
 		`"reads":["r1"],"writes":["w1","w2"],` +
 		`"description":"tab\u0009quote\" back\\ ctl\u0001 del\u007f ls\u2028 ps\u2029 é 😀"}`
 	for _, m := range sdkModules {
@@ -285,7 +287,7 @@ func TestDescriptorJSONInvalidUTF8(t *testing.T) {
 	}
 	h := &fakeHost{}
 	scanTick(t, h.instantiate(t, wasm), 16)
-	json := `{"name":"x` + "\uFFFD" + `","abi_version":"1.0","version":"` +
+	json := `{"name":"x` + "\uFFFD" + `","abi_version":"` + abi.Version + `","version":"` +
 		strings.Repeat("\uFFFD", 3) + "|" + strings.Repeat("\uFFFD", 2) + "|" + strings.Repeat("\uFFFD", 4) + "|" + strings.Repeat("\uFFFD", 2) +
 		`","default_interval_ms":-7,"reads":[],"writes":[],"description":"\u001f\u007f` + "\u0085" + `"}`
 	want := []string{"0 json " + json, "0 len " + strconv.Itoa(len(json)) + " " + strconv.Itoa(len(json)) + " " + json[:7]}

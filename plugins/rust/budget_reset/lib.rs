@@ -62,6 +62,9 @@ fn tick(db: &mut Conn, now: i64, rep: &mut Report) -> Result<()> {
             Ok(()) => {}
         }
     }
+    // A full batch may have left more due: with drain on, the host ticks
+    // again soon (ABI 1.1).
+    rep.more = ids.len() as i64 == BATCH_SIZE;
     Ok(())
 }
 

@@ -56,6 +56,10 @@ pub fn scan_tick(tick: fn(&mut Conn, i64, &mut Report) -> Result<()>, now_ms: i6
     let mut rep = Report::default();
     let result = tick(&mut conn(), now_ms, &mut rep);
     tick_report(rep.processed, rep.errors);
+    if rep.more {
+        // SAFETY: the host's tick_more takes nothing and returns nothing.
+        unsafe { crate::raw::tick_more() }
+    }
     match result {
         Ok(()) => 0,
         Err(e) => {

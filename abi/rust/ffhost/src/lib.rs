@@ -76,7 +76,7 @@ pub use plugin::{debug, error, info, log, tick_error, tick_report, warn, Descrip
 pub use wire::{FromValue, Row, Rows, Value};
 
 /// The ABI version this SDK speaks, as `describe` reports it.
-pub const ABI_VERSION: &str = "1.0";
+pub const ABI_VERSION: &str = "1.1";
 
 /// Builds the argument slice of [`Conn::exec`] and [`Conn::query`]:
 /// `args![now_ms, id]` is `&[Value::from(now_ms), Value::from(id)]`.

@@ -85,6 +85,9 @@ pub struct Report {
     pub processed: i64,
     /// Items that failed while the tick as a whole succeeded.
     pub errors: i64,
+    /// The tick stopped with work left (ABI 1.1): a host with drain on for
+    /// the plugin ticks again after a short pause.
+    pub more: bool,
 }
 
 /// Sets the running tick's report (the last call wins). [`plugin!`]'s
@@ -164,7 +167,7 @@ mod tests {
         };
         assert_eq!(
             d.to_json(),
-            "{\"name\":\"x\",\"abi_version\":\"1.0\",\"version\":\"1.0 \\\"beta\\\"\",\"default_interval_ms\":-15,\
+            "{\"name\":\"x\",\"abi_version\":\"1.1\",\"version\":\"1.0 \\\"beta\\\"\",\"default_interval_ms\":-15,\
              \"reads\":[],\"writes\":[\"t1\",\"t2\"],\
              \"description\":\"a\\\\b\\u0007\\u0009\\u007f\\u2028\\u2029é😀\u{85}\"}"
         );

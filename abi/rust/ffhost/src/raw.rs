@@ -27,6 +27,8 @@ extern "C" {
     pub fn tick_report(processed: i64, errors: i64);
     /// Sets the running tick's failure message.
     pub fn tick_error(msg: *const u8, msg_len: u32);
+    /// Says the running tick stopped with work left (ABI 1.1).
+    pub fn tick_more();
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -91,6 +93,11 @@ mod stand_in {
     /// # Safety
     /// None needed; it reads nothing.
     pub unsafe fn tick_error(_: *const u8, _: u32) {}
+    /// Stand-in for the `tick_more` import.
+    ///
+    /// # Safety
+    /// None needed.
+    pub unsafe fn tick_more() {}
 }
 
 #[cfg(not(target_arch = "wasm32"))]
