@@ -57,14 +57,17 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{mod: mod, scanTick: mod.ExportedFunction(abi.ExportScanTick), interrupt: flag, stderr: errOut, log: p.log}
 	// The module's start function (which the rewrite turned into an
 	// export), then _initialize: both under ctx's deadline.
-	for _, name := range []string{loopcheck.StartName, abi.ExportInitialize} {
-		fn := mod.ExportedFunction(name)
+	for _, f := range []struct{ export, what string }{
+		{loopcheck.StartName, "start function"},
+		{abi.ExportInitialize, abi.ExportInitialize},
+	} {
+		fn := mod.ExportedFunction(f.export)
 		if fn == nil {
 			continue
 		}
 		if err := inst.guard(ctx, func() error { _, err := fn.Call(ctx); return err }); err != nil {
 			inst.close(ctx)
-			return nil, fmt.Errorf("start instance: %s: %w", name, err)
+			return nil, fmt.Errorf("start instance: %s: %w", f.what, err)
 		}
 	}
 	return inst, nil

@@ -119,8 +119,8 @@ func TestLoadRunsEveryEntryPointUnderTheDeadline(t *testing.T) {
 		mod  fxGuardModule
 		want string
 	}{
-		{"start spins", fxGuardModule{hasStart: true, start: fxSpin}, "start instance: __ffhost_start"},
-		{"start recurses without loops", fxGuardModule{hasStart: true, start: enc.Code(fxI64(60), enc.Op(enc.OpCall, 3), enc.Op(enc.OpDrop))}, "__ffhost_start"},
+		{"start spins", fxGuardModule{hasStart: true, start: fxSpin}, "start instance: start function"},
+		{"start recurses without loops", fxGuardModule{hasStart: true, start: enc.Code(fxI64(60), enc.Op(enc.OpCall, 3), enc.Op(enc.OpDrop))}, "start instance: start function"},
 		{"_initialize spins", fxGuardModule{exportInit: true, init: fxSpin}, "start instance: _initialize"},
 		{"describe recurses", fxGuardModule{describe: enc.Code(enc.I32Const(62), enc.Op(enc.OpCall, 4), fxI64(0))}, "describe"},
 	} {
