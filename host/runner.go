@@ -35,6 +35,13 @@ type RunnerOptions struct {
 	// LogDropped, if set, is told after a tick how many of its log lines
 	// were dropped: over MaxLogLines, and over the plugin's log rate.
 	LogDropped func(overTickLimit, overRate int)
+	// Changed, if set, is told after every tick what it wrote: rows
+	// inserted, updated and deleted by table, as committed (or, in a dry
+	// run, as they would be), and with Diff the rows themselves, up to
+	// MaxDiffRows.
+	Changed     func(store.Changes)
+	Diff        bool
+	MaxDiffRows int
 }
 
 // Runner binds a Plugin to a store and runs its ticks one at a time on a
@@ -49,6 +56,7 @@ type Runner struct {
 	st     callState
 	closed bool
 
+	changed     func(store.Changes)
 	logRate     *logRate // the plugin's log rate, across ticks
 	logDropped  func(overTickLimit, overRate int)
 	rateDropped int       // lines dropped over the rate since the last warning
@@ -75,12 +83,12 @@ func NewRunner(ctx context.Context, st store.Store, p *Plugin, opts RunnerOption
 	conn, err := st.OpenConn(ctx, store.ConnSpec{
 		Plugin: p.Desc.Name, Reads: p.Desc.Reads, Writes: p.Desc.Writes,
 		MaxCallBytes: p.Limits.MaxCallBytes, MaxResultBytes: p.Limits.MaxResultBytes,
-		DryRun: opts.DryRun, Denied: denied, LockHeld: opts.LockHeld,
+		DryRun: opts.DryRun, Denied: denied, LockHeld: opts.LockHeld, Diff: opts.Diff, MaxDiffRows: opts.MaxDiffRows,
 	})
 	if err != nil {
 		return nil, err
 	}
-	r.conn = conn
+	r.conn, r.changed = conn, opts.Changed
 	return r, nil
 }
 
@@ -143,6 +151,9 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		overran = tctx.Err()
 	})
 	r.reportDropped(st, lim)
+	if r.changed != nil && called {
+		r.changed(r.conn.Changes())
+	}
 	if n := st.denials - maxDenialLogs; n > 0 {
 		r.log.Warn("more statements denied than logged", "denied", st.denials, "not_logged", n)
 	}

@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -317,5 +318,39 @@ SELECT json_group_array(hex(zeroblob(500)) || x), json_group_array(x), json_grou
 	}
 	if rep, err := bad.Tick(context.Background(), 2); err != nil || rep.Processed != 1 {
 		t.Errorf("the plugin's next tick: %+v, %v", rep, err)
+	}
+}
+
+// TestTickChanges: the runner reports the rows each tick wrote, by table
+// and operation, counted as committed: a statement that fails counts
+// nothing. With a diff, the rows themselves.
+func TestTickChanges(t *testing.T) {
+	t.Parallel()
+	setup := fxOpen(t, sqlite.Options{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
+		`INSERT INTO probe_input (sql) VALUES
+		 ('INSERT INTO ff_worker_registry VALUES (''ns'', ''w1'', ''w'', ''a'', '''', 1, 1, 1), (''ns'', ''w2'', ''w'', ''a'', '''', 1, 1, 1), (''ns'', ''w3'', ''w'', ''a'', '''', 1, 1, 1)'),
+		 ('UPDATE ff_worker_registry SET lanes = ''b'' WHERE worker_instance_id = ''w1'''),
+		 ('DELETE FROM ff_worker_registry WHERE worker_instance_id = ''w2''')`)
+	var got []store.Changes
+	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{DryRun: true, Diff: true,
+		Changed: func(c store.Changes) { got = append(got, c) }})
+	if _, err := r.Tick(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	want := []store.TableChanges{{Table: "ff_worker_registry", Inserted: 3, Updated: 1, Deleted: 1}}
+	if len(got) != 1 || !reflect.DeepEqual(got[0].Tables, want) {
+		t.Fatalf("changes = %+v, want %+v", got, want)
+	}
+	if rows := got[0].Rows; len(rows) != 5 || rows[3].Op != store.OpUpdate || rows[3].Old[3] != "a" || rows[3].New[3] != "b" ||
+		rows[4].Op != store.OpDelete || rows[4].Old[1] != "w2" || rows[4].New != nil {
+		t.Errorf("diff rows = %+v", rows)
+	}
+	// The same statements again in the dry run: the insert now violates
+	// the primary key, fails, and counts nothing.
+	if _, err := r.Tick(context.Background(), 2); err == nil {
+		t.Fatal("the second tick succeeded")
+	}
+	if len(got) != 2 || len(got[1].Tables) != 0 || len(got[1].Rows) != 0 {
+		t.Errorf("changes of a tick whose statement failed = %+v, want none", got[1])
 	}
 }

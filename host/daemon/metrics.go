@@ -43,6 +43,7 @@ type metrics struct {
 	lock       *prometheus.HistogramVec
 	conflicts  *prometheus.GaugeVec
 	logDropped *prometheus.CounterVec
+	changed    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -95,7 +96,11 @@ func newMetrics() *metrics {
 			Help: "Plugin log lines dropped, by plugin and reason (tick_limit: over max-log-lines in one tick; rate_limit: over the plugin's log rate).",
 		}, []string{"plugin", "reason"}),
 	}
-	m.reg.MustRegister(m.ticks, m.duration, m.processed, m.itemErrors, m.reloads, m.info, m.denied, m.failing, m.lock, m.conflicts, m.logDropped,
+	m.changed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ffwasmhost_rows_changed_total",
+		Help: "Rows the plugins' ticks inserted, updated and deleted, as committed, by plugin, table and op.",
+	}, []string{"plugin", "table", "op"})
+	m.reg.MustRegister(m.ticks, m.duration, m.processed, m.itemErrors, m.reloads, m.info, m.denied, m.failing, m.lock, m.conflicts, m.logDropped, m.changed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{ReloadLoaded, ReloadReplaced, ReloadRemoved, ReloadFailed} {
 		m.reloads.WithLabelValues(r)
@@ -163,6 +168,20 @@ func (m *metrics) logDroppedBy(plugin string) func(overTickLimit, overRate int) 
 	return func(overTickLimit, overRate int) {
 		tick.Add(float64(overTickLimit))
 		rate.Add(float64(overRate))
+	}
+}
+
+// rowsChanged counts what one tick of plugin wrote.
+func (m *metrics) rowsChanged(plugin string, tables []store.TableChanges) {
+	for _, t := range tables {
+		for _, c := range []struct {
+			op string
+			n  int64
+		}{{store.OpInsert, t.Inserted}, {store.OpUpdate, t.Updated}, {store.OpDelete, t.Deleted}} {
+			if c.n > 0 {
+				m.changed.WithLabelValues(plugin, t.Table, c.op).Add(float64(c.n))
+			}
+		}
 	}
 }
 

@@ -28,6 +28,8 @@ type entry struct {
 	interval time.Duration
 	loadedAt time.Time
 
+	changes []store.TableChanges // what the last tick wrote; set by the runner during the tick
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -291,14 +293,15 @@ func (d *Daemon) refusedClaimants(name string, group []*candidate) []string {
 // start, or its swap with the version of the same file that runs now.
 func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
 	name := c.p.Desc.Name
+	ne := &entry{file: c.file, info: c.info, plugin: c.p, interval: d.interval(c.p), loadedAt: d.cfg.Clock.Now()}
 	r, err := host.NewRunner(ctx, d.st, c.p, host.RunnerOptions{Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
-		LogDropped: d.metrics.logDroppedBy(name)})
+		LogDropped: d.metrics.logDroppedBy(name), Changed: func(ch store.Changes) { ne.changes = ch.Tables }})
 	if err != nil {
 		c.p.Close(ctx)
 		d.fail(c.file, c.info, c.sha, fmt.Errorf("load plugin %s: %w", filepath.Base(c.file), err), c.cur, "")
 		return nil
 	}
-	ne := &entry{file: c.file, info: c.info, plugin: c.p, runner: r, interval: d.interval(c.p), loadedAt: d.cfg.Clock.Now()}
+	ne.runner = r
 	d.mu.Lock()
 	delete(d.failed, c.file)
 	if c.cur == nil {
@@ -565,8 +568,10 @@ func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (sched.Rep
 // record writes a finished tick of ne to the tick ledger. A failure to
 // write is logged; it does not fail the tick.
 func (d *Daemon) record(ne *entry, start time.Time, rep host.Report, tickErr error) {
+	d.metrics.rowsChanged(ne.name(), ne.changes)
 	t := store.Tick{Plugin: ne.name(), Start: start, End: d.cfg.Clock.Now(), Processed: rep.Processed, Errors: rep.Errors,
-		Version: ne.plugin.Desc.Version, SHA256: ne.plugin.SHA256, Daemon: d.cfg.DaemonID, Interval: ne.interval}
+		Version: ne.plugin.Desc.Version, SHA256: ne.plugin.SHA256, Daemon: d.cfg.DaemonID, Interval: ne.interval,
+		Changes: ne.changes}
 	if tickErr != nil {
 		t.Err = tickErr.Error()
 	}

@@ -65,16 +65,18 @@ type PluginStatus struct {
 	// validated but never ticks.
 	Enabled bool `json:"enabled"`
 
-	LastTick            *time.Time    `json:"last_tick"` // start of the last tick; null before the first
-	LastDurationMS      *float64      `json:"last_duration_ms"`
-	LastReport          *sched.Report `json:"last_report"`
-	LastError           *string       `json:"last_error"`   // null when the last tick succeeded
-	LastSuccess         *time.Time    `json:"last_success"` // end of the last tick that succeeded; null if none has
-	LastDaemon          string        `json:"last_daemon"`  // the daemon that ran the last tick
-	LastSHA256          string        `json:"last_sha256"`  // the version that ran the last tick
-	Ticks               int64         `json:"ticks"`
-	Failures            int64         `json:"failures"`
-	ConsecutiveFailures int64         `json:"consecutive_failures"`
+	LastTick       *time.Time    `json:"last_tick"` // start of the last tick; null before the first
+	LastDurationMS *float64      `json:"last_duration_ms"`
+	LastReport     *sched.Report `json:"last_report"`
+	LastError      *string       `json:"last_error"`   // null when the last tick succeeded
+	LastSuccess    *time.Time    `json:"last_success"` // end of the last tick that succeeded; null if none has
+	LastDaemon     string        `json:"last_daemon"`  // the daemon that ran the last tick
+	LastSHA256     string        `json:"last_sha256"`  // the version that ran the last tick
+	// LastChanges counts the rows the last tick wrote, by table.
+	LastChanges         []store.TableChanges `json:"last_changes"`
+	Ticks               int64                `json:"ticks"`
+	Failures            int64                `json:"failures"`
+	ConsecutiveFailures int64                `json:"consecutive_failures"`
 	// Failing is true while the last tick failed; the next tick is then
 	// backed off (see Config.MaxBackoff).
 	Failing bool `json:"failing"`
@@ -167,7 +169,7 @@ func fromLedger(ps *PluginStatus, rec store.TickRecord) {
 		t := rec.LastSuccess.UTC()
 		ps.LastSuccess = &t
 	}
-	ps.LastDaemon, ps.LastSHA256 = rec.Daemon, rec.SHA256
+	ps.LastDaemon, ps.LastSHA256, ps.LastChanges = rec.Daemon, rec.SHA256, rec.Changes
 	ps.Ticks, ps.Failures, ps.ConsecutiveFailures = rec.Ticks, rec.Failures, rec.ConsecutiveFailures
 	ps.Failing = rec.ConsecutiveFailures > 0
 }

@@ -66,6 +66,8 @@ type Tick struct {
 	// Interval is the plugin's interval when it ticked, so that staleness
 	// can be judged without a running daemon.
 	Interval time.Duration
+	// Changes counts the rows the tick changed, by table.
+	Changes []TableChanges
 }
 
 // TickRecord is one ledger row: the last tick of a plugin and partition,
@@ -131,6 +133,10 @@ type ConnSpec struct {
 	// LockHeld, if set, is told how long each plugin transaction held the
 	// database's write lock.
 	LockHeld func(time.Duration)
+	// Diff keeps the rows each tick changes (Changes.Rows), up to
+	// MaxDiffRows a tick.
+	Diff        bool
+	MaxDiffRows int
 }
 
 // Denial is one statement a plugin's sandbox refused.
@@ -175,9 +181,45 @@ type Conn interface {
 	// Explain maps an error of the calls above to its ABI status and the
 	// message the plugin sees; a denial is reported to ConnSpec.Denied.
 	Explain(err error) (abi.Status, string)
+	// Changes is what the last tick wrote, counted when it committed (or,
+	// in a dry run, would have); a store that cannot tell returns none.
+	Changes() Changes
 	// Close rolls back a dry run and closes the connection. It is safe to
 	// call more than once.
 	Close(ctx context.Context) error
+}
+
+// Changes is what one tick wrote.
+type Changes struct {
+	// Tables counts the rows inserted, updated and deleted, by table,
+	// sorted by table.
+	Tables []TableChanges
+	// Rows are the changed rows themselves, in order, when ConnSpec.Diff is
+	// set: at most ConnSpec.MaxDiffRows, the rest counted in Omitted.
+	Rows    []RowChange
+	Omitted int64
+}
+
+// TableChanges counts one table's changed rows.
+type TableChanges struct {
+	Table                      string
+	Inserted, Updated, Deleted int64
+}
+
+// Row change operations.
+const (
+	OpInsert = "insert"
+	OpUpdate = "update"
+	OpDelete = "delete"
+)
+
+// RowChange is one changed row: its table, the operation, and its column
+// values before (update, delete) and after (insert, update), in the
+// table's column order.
+type RowChange struct {
+	Table    string
+	Op       string
+	Old, New []any
 }
 
 // ErrLeftOpen is wrapped by Conn.Tick when a tick ended with its

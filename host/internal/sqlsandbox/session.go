@@ -1,6 +1,7 @@
 package sqlsandbox
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -91,13 +92,14 @@ const maxCachedStmts = 64
 // its prepared statements and its transaction state. It implements
 // store.Conn.
 type Session struct {
-	busy  time.Duration // how long a statement waits on another writer
-	db    *sql.DB
-	conn  *sql.Conn
-	auth  *authorizer
-	glue  *sqlGlue    // the connection's VFS, functions, commit hook and heap cap
-	dc    driver.Conn // the driver connection, set only inside run
-	stmts map[string]driver.Stmt
+	busy    time.Duration // how long a statement waits on another writer
+	db      *sql.DB
+	conn    *sql.Conn
+	auth    *authorizer
+	glue    *sqlGlue    // the connection's VFS, functions, commit hook and heap cap
+	changed *changes    // the rows the tick's writes changed, from the pre-update hook
+	dc      driver.Conn // the driver connection, set only inside run
+	stmts   map[string]driver.Stmt
 
 	// intr interrupts the connection's statement once the context of the
 	// host call that runs it is done.
@@ -151,7 +153,8 @@ func Open(ctx context.Context, f File, spec store.ConnSpec) (_ *Session, err err
 	sqldb.SetMaxOpenConns(1)
 	sqldb.SetConnMaxLifetime(0)
 	s := &Session{busy: f.BusyTimeout, db: sqldb, glue: glue, hold: spec.DryRun, lockHeld: spec.LockHeld,
-		stmts: map[string]driver.Stmt{}, auth: newAuthorizer(spec.Plugin, spec.Reads, spec.Writes, spec.Denied)}
+		stmts: map[string]driver.Stmt{}, auth: newAuthorizer(spec.Plugin, spec.Reads, spec.Writes, spec.Denied),
+		changed: newChanges(spec.Diff, cmp.Or(spec.MaxDiffRows, defaultMaxDiffRows))}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -199,6 +202,11 @@ func Open(ctx context.Context, f File, spec store.ConnSpec) (_ *Session, err err
 		if err := reg.RegisterAuthorizer(s.auth.authorize); err != nil {
 			return fmt.Errorf("install authorizer: %w", err)
 		}
+		hooks, ok := dc.(sqlite.HookRegisterer)
+		if !ok {
+			return fmt.Errorf("driver connection %T has no pre-update hook", dc)
+		}
+		hooks.RegisterPreUpdateHook(s.changed.hook)
 		return nil
 	})
 	if err != nil {
@@ -245,6 +253,7 @@ func (s *Session) Tick(ctx context.Context, nowMS int64, fn func()) error {
 			return fmt.Errorf("begin dry-run transaction: %w", err)
 		}
 		s.glue.setNow(nowMS)
+		s.changed.reset()
 		fn()
 		cctx, cancel := cleanupContext(ctx)
 		defer cancel()
@@ -255,6 +264,13 @@ func (s *Session) Tick(ctx context.Context, nowMS int64, fn func()) error {
 		return err
 	})
 }
+
+// Changes returns what the last tick wrote: counts by table, and with a
+// diff the rows themselves.
+func (s *Session) Changes() store.Changes { return s.changed.result() }
+
+// defaultMaxDiffRows is ConnSpec.MaxDiffRows's default.
+const defaultMaxDiffRows = 1000
 
 // Close rolls back a dry run's outer transaction and closes the
 // connection. Later calls do nothing.
@@ -441,7 +457,9 @@ func (s *Session) Exec(ctx context.Context, buf, text, args []byte) ([]byte, err
 	}
 	s.glue.heap.reset()
 	buf, err := s.execStmt(ctx, buf, text, args)
-	return buf, s.track(s.overHeap(err))
+	err = s.track(s.overHeap(err))
+	s.changed.endStatement(err == nil, s.inTx)
+	return buf, err
 }
 
 func (s *Session) execStmt(ctx context.Context, buf, text, args []byte) ([]byte, error) {
@@ -481,7 +499,9 @@ func (s *Session) Query(ctx context.Context, buf, text, args []byte, limit uint3
 	}
 	s.glue.heap.reset()
 	buf, err := s.queryStmt(ctx, buf, text, args, limit)
-	return buf, s.track(s.overHeap(err))
+	err = s.track(s.overHeap(err))
+	s.changed.endStatement(err == nil, s.inTx)
+	return buf, err
 }
 
 func (s *Session) queryStmt(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
@@ -660,6 +680,7 @@ func (s *Session) track(err error) error {
 	}
 	if s.inTx && !s.txLost {
 		s.txLost = true
+		s.changed.rollback()
 		if lost == nil {
 			lost = errTxLost
 		}
@@ -720,6 +741,7 @@ func (s *Session) Commit(ctx context.Context) error {
 	if err != nil { // the transaction is still open, unless SQLite rolled it back
 		return s.track(err)
 	}
+	s.changed.commit()
 	s.endTx()
 	return nil
 }
@@ -739,6 +761,7 @@ func (s *Session) Rollback(ctx context.Context) error {
 	if !s.inTx {
 		return invalidf("no transaction is open")
 	}
+	s.changed.rollback()
 	s.endTx()
 	cctx, cancel := cleanupContext(ctx)
 	defer cancel()
@@ -780,6 +803,7 @@ func (s *Session) rollbackOpen(ctx context.Context) error {
 // sees it, and reports that with store.ErrLeftOpen.
 func (s *Session) endTick(ctx context.Context) error {
 	s.unwatch()
+	s.changed.rollback() // whatever the plugin left open is rolled back below
 	left := s.inTx
 	if left {
 		s.endTx()

@@ -195,16 +195,7 @@ func AppendSection(b []byte, id byte, body []byte) []byte {
 func AppendU32(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
 
 // AppendS32 appends v as signed LEB128, as i32.const takes it.
-func AppendS32(b []byte, v int32) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func AppendS32(b []byte, v int32) []byte { return AppendS64(b, int64(v)) }
 
 // AppendName appends a name: its length, then its bytes.
 func AppendName(b []byte, s string) []byte { return append(AppendU32(b, uint32(len(s))), s...) }

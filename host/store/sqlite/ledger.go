@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -27,19 +28,20 @@ const ledgerTableSQL = `CREATE TABLE IF NOT EXISTS ffwasmhost_ticks (
     consecutive_failures  INTEGER NOT NULL,
     ticks                 INTEGER NOT NULL,
     failures              INTEGER NOT NULL,
+    changes               TEXT,
     PRIMARY KEY (plugin, partition_key)
 )`
 
 // recordTickSQL upserts one tick; the counts and the last success are kept
 // by the statement itself, so a record needs no read first.
 const recordTickSQL = `INSERT INTO ffwasmhost_ticks (plugin, partition_key, since_ms, start_ms, end_ms, error,
-    processed, errors, version, sha256, daemon, interval_ms, last_success_ms, consecutive_failures, ticks, failures)
+    processed, errors, version, sha256, daemon, interval_ms, last_success_ms, consecutive_failures, ticks, failures, changes)
 VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
-    CASE WHEN ?5 IS NULL THEN ?4 END, CASE WHEN ?5 IS NULL THEN 0 ELSE 1 END, 1, CASE WHEN ?5 IS NULL THEN 0 ELSE 1 END)
+    CASE WHEN ?5 IS NULL THEN ?4 END, CASE WHEN ?5 IS NULL THEN 0 ELSE 1 END, 1, CASE WHEN ?5 IS NULL THEN 0 ELSE 1 END, ?12)
 ON CONFLICT (plugin, partition_key) DO UPDATE SET
     start_ms = excluded.start_ms, end_ms = excluded.end_ms, error = excluded.error,
     processed = excluded.processed, errors = excluded.errors, version = excluded.version,
-    sha256 = excluded.sha256, daemon = excluded.daemon, interval_ms = excluded.interval_ms,
+    sha256 = excluded.sha256, daemon = excluded.daemon, interval_ms = excluded.interval_ms, changes = excluded.changes,
     last_success_ms = CASE WHEN excluded.error IS NULL THEN excluded.end_ms ELSE last_success_ms END,
     consecutive_failures = CASE WHEN excluded.error IS NULL THEN 0 ELSE consecutive_failures + 1 END,
     ticks = ticks + 1,
@@ -51,8 +53,12 @@ func (db *Store) RecordTick(ctx context.Context, t store.Tick) error {
 	if t.Err != "" {
 		errText = sql.NullString{String: t.Err, Valid: true}
 	}
-	_, err := db.SQL.ExecContext(ctx, recordTickSQL, t.Plugin, t.Partition, t.Start.UnixMilli(), t.End.UnixMilli(),
-		errText, t.Processed, t.Errors, t.Version, t.SHA256, t.Daemon, t.Interval.Milliseconds())
+	changes, err := json.Marshal(t.Changes)
+	if err != nil {
+		return fmt.Errorf("record tick of %s: %w", t.Plugin, err)
+	}
+	_, err = db.SQL.ExecContext(ctx, recordTickSQL, t.Plugin, t.Partition, t.Start.UnixMilli(), t.End.UnixMilli(),
+		errText, t.Processed, t.Errors, t.Version, t.SHA256, t.Daemon, t.Interval.Milliseconds(), string(changes))
 	if err != nil {
 		return fmt.Errorf("record tick of %s: %w", t.Plugin, err)
 	}
@@ -66,7 +72,7 @@ func (db *Store) Ticks(ctx context.Context) ([]store.TickRecord, error) {
 		return nil, err
 	}
 	rows, err := db.SQL.QueryContext(ctx, `SELECT plugin, partition_key, since_ms, start_ms, end_ms, error,
-    processed, errors, version, sha256, daemon, interval_ms, last_success_ms, consecutive_failures, ticks, failures
+    processed, errors, version, sha256, daemon, interval_ms, last_success_ms, consecutive_failures, ticks, failures, changes
 FROM ffwasmhost_ticks ORDER BY plugin, partition_key`)
 	if err != nil {
 		return nil, fmt.Errorf("read the tick ledger: %w", err)
@@ -77,17 +83,22 @@ FROM ffwasmhost_ticks ORDER BY plugin, partition_key`)
 		var (
 			r                           store.TickRecord
 			since, start, end, interval int64
-			errText                     sql.NullString
+			errText, changes            sql.NullString
 			lastSuccess                 sql.NullInt64
 		)
 		if err := rows.Scan(&r.Plugin, &r.Partition, &since, &start, &end, &errText, &r.Processed, &r.Errors,
-			&r.Version, &r.SHA256, &r.Daemon, &interval, &lastSuccess, &r.ConsecutiveFailures, &r.Ticks, &r.Failures); err != nil {
+			&r.Version, &r.SHA256, &r.Daemon, &interval, &lastSuccess, &r.ConsecutiveFailures, &r.Ticks, &r.Failures, &changes); err != nil {
 			return nil, fmt.Errorf("read the tick ledger: %w", err)
 		}
 		r.Since, r.Start, r.End = time.UnixMilli(since), time.UnixMilli(start), time.UnixMilli(end)
 		r.Err, r.Interval = errText.String, time.Duration(interval)*time.Millisecond
 		if lastSuccess.Valid {
 			r.LastSuccess = time.UnixMilli(lastSuccess.Int64)
+		}
+		if changes.Valid && changes.String != "null" {
+			if err := json.Unmarshal([]byte(changes.String), &r.Changes); err != nil {
+				return nil, fmt.Errorf("read the tick ledger: changes of %s: %w", r.Plugin, err)
+			}
 		}
 		out = append(out, r)
 	}

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ func TestTickLedger(t *testing.T) {
 	at := func(ms int64) time.Time { return time.UnixMilli(ms) }
 	tick := func(plugin string, start int64, errText string) store.Tick {
 		return store.Tick{Plugin: plugin, Start: at(start), End: at(start + 5), Err: errText, Processed: 2, Errors: 1,
-			Version: "1.0", SHA256: "abc", Daemon: "d1", Interval: 15 * time.Second}
+			Version: "1.0", SHA256: "abc", Daemon: "d1", Interval: 15 * time.Second,
+			Changes: []store.TableChanges{{Table: "t", Inserted: 1, Updated: 2, Deleted: 3}}}
 	}
 	for _, tk := range []store.Tick{
 		tick("a", 1_000, ""), tick("a", 2_000, "boom"), tick("a", 3_000, "boom again"),
@@ -49,7 +51,7 @@ func TestTickLedger(t *testing.T) {
 				recs[i].Start, recs[i].Since, recs[i].LastSuccess, want[i].Start, want[i].Since, want[i].LastSuccess)
 		}
 		recs[i].Start, recs[i].End, recs[i].Since, recs[i].LastSuccess = want[i].Start, want[i].End, want[i].Since, want[i].LastSuccess
-		if recs[i] != want[i] {
+		if !reflect.DeepEqual(recs[i], want[i]) {
 			t.Errorf("row %d = %+v, want %+v", i, recs[i], want[i])
 		}
 	}
