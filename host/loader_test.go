@@ -10,6 +10,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/internal/wasmenc"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -60,14 +61,14 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "missing export, hand-assembled",
 			file: func(t *testing.T, dir string) string {
-				return fxWrite(t, dir, "no_tick.wasm", fxModule{desc: fxTinyDesc("no_tick"), noTick: true}.bytes())
+				return fxWrite(t, dir, "no_tick.wasm", wasmenc.Plugin{Desc: fxTinyDesc("no_tick"), NoTick: true}.Encode())
 			},
 			want: []string{`missing export "scan_tick"`},
 		},
 		{
 			name: "export with the wrong signature",
 			file: func(t *testing.T, dir string) string {
-				return fxWrite(t, dir, "bad_sig.wasm", fxModule{desc: fxTinyDesc("bad_sig"), tickType: 0x7f}.bytes())
+				return fxWrite(t, dir, "bad_sig.wasm", wasmenc.Plugin{Desc: fxTinyDesc("bad_sig"), TickParam: 0x7f}.Encode())
 			},
 			want: []string{`export "scan_tick" has signature (i32) -> (i32)`, "want (i64) -> (i32)"},
 		},
@@ -85,35 +86,35 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "describe points outside memory",
 			file: func(t *testing.T, dir string) string {
-				return fxWrite(t, dir, "wild_describe.wasm", fxModule{desc: fxTinyDesc("wild"), descPtr: 0xFFFF0000}.bytes())
+				return fxWrite(t, dir, "wild_describe.wasm", wasmenc.Plugin{Desc: fxTinyDesc("wild"), DescPtr: 0xFFFF0000}.Encode())
 			},
 			want: []string{"outside guest memory"},
 		},
 		{
 			name: "unknown import module",
 			file: func(t *testing.T, dir string) string {
-				return fxWrite(t, dir, "env_import.wasm", fxModule{desc: fxTinyDesc("env_import"), imports: [][2]string{{"env", "foo"}}}.bytes())
+				return fxWrite(t, dir, "env_import.wasm", wasmenc.Plugin{Desc: fxTinyDesc("env_import"), Imports: [][2]string{{"env", "foo"}}}.Encode())
 			},
 			want: []string{"env.foo", `module "env"`},
 		},
 		{
 			name: "unknown host function",
 			file: func(t *testing.T, dir string) string {
-				return fxWrite(t, dir, "ffhost_import.wasm", fxModule{desc: fxTinyDesc("ffhost_import"), imports: [][2]string{{abi.HostModule, "spawn_shell"}}}.bytes())
+				return fxWrite(t, dir, "ffhost_import.wasm", wasmenc.Plugin{Desc: fxTinyDesc("ffhost_import"), Imports: [][2]string{{abi.HostModule, "spawn_shell"}}}.Encode())
 			},
 			want: []string{"ffhost.spawn_shell", "does not provide"},
 		},
 		{
 			name: "host function imported with the wrong signature",
 			file: func(t *testing.T, dir string) string {
-				return fxWrite(t, dir, "log_sig.wasm", fxModule{desc: fxTinyDesc("log_sig"), imports: [][2]string{{abi.HostModule, abi.FnLog}}}.bytes())
+				return fxWrite(t, dir, "log_sig.wasm", wasmenc.Plugin{Desc: fxTinyDesc("log_sig"), Imports: [][2]string{{abi.HostModule, abi.FnLog}}}.Encode())
 			},
 			want: []string{"ffhost.log as () -> ()", "host provides (i32, i32, i32) -> ()"},
 		},
 		{
 			name: "_initialize traps",
 			file: func(t *testing.T, dir string) string {
-				return fxWrite(t, dir, "init_trap.wasm", fxModule{desc: fxTinyDesc("init_trap"), initTrap: true}.bytes())
+				return fxWrite(t, dir, "init_trap.wasm", wasmenc.Plugin{Desc: fxTinyDesc("init_trap"), InitTrap: true}.Encode())
 			},
 			want: []string{"start instance", "plugin trapped", "unreachable"},
 			is:   host.ErrTrap,
@@ -121,7 +122,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "invalid descriptor name",
 			file: func(t *testing.T, dir string) string {
-				return fxWrite(t, dir, "bad_name.wasm", fxModule{desc: fxTinyDesc("Bad Name")}.bytes())
+				return fxWrite(t, dir, "bad_name.wasm", wasmenc.Plugin{Desc: fxTinyDesc("Bad Name")}.Encode())
 			},
 			want: []string{`name "Bad Name"`},
 		},
@@ -149,7 +150,7 @@ func TestLoadErrors(t *testing.T) {
 // hundred bytes with memory, describe and scan_tick loads and ticks.
 func TestLoadHandAssembledPlugin(t *testing.T) {
 	ctx := context.Background()
-	file := fxWrite(t, t.TempDir(), "tiny.wasm", fxModule{desc: fxTinyDesc("tiny")}.bytes())
+	file := fxWrite(t, t.TempDir(), "tiny.wasm", wasmenc.Plugin{Desc: fxTinyDesc("tiny")}.Encode())
 	p, err := fxEngine(t).Load(ctx, file, host.Limits{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/internal/wasmenc"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 )
 
@@ -138,7 +139,7 @@ func TestMemoryBombFailsCleanly(t *testing.T) {
 	}
 	// The host is fine: another plugin, here a hand-assembled one that
 	// compiles in no time, loads and ticks.
-	other := plugintest.New(t, fxWrite(t, t.TempDir(), "tiny.wasm", fxModule{desc: fxTinyDesc("tiny")}.bytes()))
+	other := plugintest.New(t, fxWrite(t, t.TempDir(), "tiny.wasm", wasmenc.Plugin{Desc: fxTinyDesc("tiny")}.Encode()))
 	other.MustTick(1)
 }
 
