@@ -58,6 +58,9 @@ type Limits struct {
 	// blocks and branches: wazero's compile time grows with that square.
 	// Default 100,000,000.
 	MaxBlockWork int64
+	// MaxTableElements caps one table's elements, initially and by
+	// growing (a module may define at most 8 tables). Default 100,000.
+	MaxTableElements int
 }
 
 // DefaultLimits are the limits a plugin gets when nothing is configured.
@@ -78,6 +81,7 @@ var DefaultLimits = Limits{
 	MaxNesting:        loopcheck.DefaultBounds.Nesting,
 	MaxCodeBytes:      loopcheck.DefaultBounds.CodeBytes,
 	MaxBlockWork:      loopcheck.DefaultBounds.BlockWork,
+	MaxTableElements:  loopcheck.DefaultBounds.TableElements,
 }
 
 // wasmPage is the size of one WebAssembly memory page.
@@ -117,6 +121,7 @@ func (l Limits) Merge(base Limits) Limits {
 		{&l.MaxFunctions, &base.MaxFunctions}, {&l.MaxFunctionBytes, &base.MaxFunctionBytes},
 		{&l.MaxLocals, &base.MaxLocals}, {&l.MaxTotalLocals, &base.MaxTotalLocals},
 		{&l.MaxNesting, &base.MaxNesting}, {&l.MaxCodeBytes, &base.MaxCodeBytes},
+		{&l.MaxTableElements, &base.MaxTableElements},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.base
@@ -155,6 +160,7 @@ func (l Limits) Validate() error {
 		{"max functions", l.MaxFunctions}, {"max function bytes", l.MaxFunctionBytes},
 		{"max locals", l.MaxLocals}, {"max total locals", l.MaxTotalLocals},
 		{"max nesting", l.MaxNesting}, {"max code bytes", l.MaxCodeBytes},
+		{"max table elements", l.MaxTableElements},
 	} {
 		if b.v <= 0 {
 			return fmt.Errorf("%s %d: want > 0", b.name, b.v)
@@ -176,6 +182,8 @@ func (l Limits) bounds() loopcheck.Bounds {
 		Nesting:       l.MaxNesting,
 		CodeBytes:     l.MaxCodeBytes,
 		BlockWork:     l.MaxBlockWork,
+		TableElements: l.MaxTableElements,
+		MemoryPages:   l.memoryPages(),
 	}
 }
 

@@ -58,6 +58,7 @@ var limitFields = map[string]func(*host.Limits, string) error{
 	"max-locals":         countField(func(l *host.Limits) *int { return &l.MaxLocals }),
 	"max-total-locals":   countField(func(l *host.Limits) *int { return &l.MaxTotalLocals }),
 	"max-nesting":        countField(func(l *host.Limits) *int { return &l.MaxNesting }),
+	"max-table-elements": countField(func(l *host.Limits) *int { return &l.MaxTableElements }),
 	"max-code-bytes":     intSizeField(func(l *host.Limits) *int { return &l.MaxCodeBytes }),
 	"max-block-work": func(l *host.Limits, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -182,7 +183,8 @@ func addLimitFlag(fs *flag.FlagSet) *limitFlag {
 	fs.Var(f, "limit", "a resource limit as `[PLUGIN.]FIELD=VALUE`, for every plugin or one; repeatable. Fields: "+
 		strings.Join(limitNames(), ", ")+" (defaults: memory=64MiB tick-timeout=30s max-call-bytes=1MiB max-result-bytes=16MiB max-output-bytes=64KiB max-log-lines=1000; "+
 		fmt.Sprintf("load bounds, checked before compiling: max-functions=%d max-function-bytes=%dKiB max-locals=%d "+
-			"max-total-locals=%d max-nesting=%d max-code-bytes=%dMiB max-block-work=%d)",
-			d.MaxFunctions, d.MaxFunctionBytes>>10, d.MaxLocals, d.MaxTotalLocals, d.MaxNesting, d.MaxCodeBytes>>20, d.MaxBlockWork))
+			"max-total-locals=%d max-nesting=%d max-code-bytes=%dMiB max-block-work=%d max-table-elements=%d)",
+			d.MaxFunctions, d.MaxFunctionBytes>>10, d.MaxLocals, d.MaxTotalLocals, d.MaxNesting, d.MaxCodeBytes>>20, d.MaxBlockWork,
+			d.MaxTableElements))
 	return f
 }

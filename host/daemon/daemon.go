@@ -58,6 +58,11 @@ type Daemon struct {
 	changes   map[string]chan struct{} // per plugin name: closed when its last scheduled loop change has run
 	conflicts map[string][]string      // plugin names several files claim, with the files
 
+	ledgerMu     sync.Mutex
+	ledgerQ      chan store.Tick // finished ticks for the ledger writer; nil before Open migrates
+	ledgerClosed bool            // ledgerQ is closed: ticks after it are not recorded
+	ledgerDone   chan struct{}   // closed when the ledger writer has exited
+
 	kickScan  chan struct{} // asks the scan loop for a scan soon
 	closing   chan struct{} // closed when Close (or a failed Open) starts undoing
 	closeOnce sync.Once     // guards closing
@@ -170,6 +175,8 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
 	}
 	d.schemaVersion.Store(int64(v))
+	d.ledgerQ, d.ledgerDone = make(chan store.Tick, ledgerQueue), make(chan struct{})
+	go d.writeLedger()
 	if d.eng, err = NewEngine(d.cfg.CacheDir, d.cfg.Limits, d.log); err != nil {
 		return err
 	}
@@ -279,10 +286,11 @@ func (d *Daemon) undo(ctx context.Context) error {
 	d.entries, d.next = map[string]*entry{}, map[string]*entry{}
 	d.mu.Unlock()
 	for _, e := range closing {
-		if err := e.close(ctx); err != nil {
+		if err := e.close(ctx); err != nil { // waits for a tick still running
 			errs = append(errs, err)
 		}
 	}
+	d.closeLedger()
 	if d.srv != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		if err := d.srv.Shutdown(sctx); err != nil {

@@ -565,8 +565,9 @@ func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (sched.Rep
 	}
 }
 
-// record writes a finished tick of ne to the tick ledger. A failure to
-// write is logged; it does not fail the tick.
+// record queues a finished tick of ne for the tick ledger: the database
+// write happens on the ledger's own goroutine, so that a database busy
+// with other writers never stretches the plugin's tick.
 func (d *Daemon) record(ne *entry, start time.Time, rep host.Report, tickErr error) {
 	d.metrics.rowsChanged(ne.name(), ne.changes)
 	t := store.Tick{Plugin: ne.name(), Start: start, End: d.cfg.Clock.Now(), Processed: rep.Processed, Errors: rep.Errors,
@@ -575,15 +576,57 @@ func (d *Daemon) record(ne *entry, start time.Time, rep host.Report, tickErr err
 	if tickErr != nil {
 		t.Err = tickErr.Error()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
-	defer cancel()
-	if err := d.st.RecordTick(ctx, t); err != nil {
-		d.log.Warn("tick ledger not written", "plugin", ne.name(), "err", err)
+	d.ledgerMu.Lock()
+	defer d.ledgerMu.Unlock()
+	if d.ledgerQ == nil || d.ledgerClosed {
+		return // a tick aborted by the shutdown
+	}
+	select {
+	case d.ledgerQ <- t:
+	default:
+		d.log.Warn("tick ledger queue full; tick not recorded", "plugin", ne.name(), "queued", cap(d.ledgerQ))
 	}
 }
 
-// ledgerTimeout bounds one write to the tick ledger.
-const ledgerTimeout = 10 * time.Second
+// closeLedger stops recording ticks and waits, for a while, for the ledger
+// writer to write what is queued.
+func (d *Daemon) closeLedger() {
+	d.ledgerMu.Lock()
+	q := d.ledgerQ
+	if q != nil && !d.ledgerClosed {
+		close(q)
+	}
+	d.ledgerClosed = true
+	d.ledgerMu.Unlock()
+	if q == nil {
+		return
+	}
+	select {
+	case <-d.ledgerDone:
+	case <-time.After(closeTimeout):
+		d.log.Warn("tick ledger writes still running at shutdown", "waited", closeTimeout)
+	}
+}
+
+// writeLedger writes the queued ticks to the tick ledger until the queue
+// is closed. A failure to write is logged; it fails no tick.
+func (d *Daemon) writeLedger() {
+	defer close(d.ledgerDone)
+	for t := range d.ledgerQ {
+		ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
+		if err := d.st.RecordTick(ctx, t); err != nil {
+			d.log.Warn("tick ledger not written", "plugin", t.Plugin, "err", err)
+		}
+		cancel()
+	}
+}
+
+// ledgerTimeout bounds one write to the tick ledger, and ledgerQueue is
+// how many finished ticks may wait for it.
+const (
+	ledgerTimeout = 10 * time.Second
+	ledgerQueue   = 4096
+)
 
 // stopLoop removes e from the supervisor and waits for its loop to finish
 // its current tick, or for the daemon to close.

@@ -261,7 +261,7 @@ var corpus = []module{
 	{file: "data_oob", category: "segments", attack: "a data segment past the end of memory",
 		outcome: refused, reasons: []string{"out of bounds"}, daemon: "refused"},
 	{file: "elem_oob", category: "segments", attack: "an element segment past the end of the table",
-		outcome: refused, reasons: []string{"out of bounds"}, daemon: "refused"},
+		outcome: refused, reasons: []string{"run past the end of table"}, daemon: "refused"},
 
 	// SQL from a valid module. Whether a bomb ends with a timeout or a
 	// limit of the host's is the host's choice: the table asks for a failed

@@ -135,7 +135,20 @@ type Bounds struct {
 	// function's blocks when they follow one another (it walks the chain of
 	// dominators for each), so bytes alone do not bound it.
 	BlockWork int64
+	// TableElements is the most elements one table may hold, initially
+	// and by growing: a table's declared maximum is lowered to it (added
+	// where there is none), so table.grow past it fails. Tables live
+	// outside linear memory, eight bytes an element.
+	TableElements int
+	// MemoryPages, if not 0, lowers a memory's declared maximum to it, so
+	// that a module declaring a larger maximum than the host allows still
+	// loads; memory.grow past it fails. (The runtime refuses a module
+	// whose initial memory is larger.)
+	MemoryPages uint32
 }
+
+// MaxTables is the most tables a module may define.
+const MaxTables = 8
 
 // DefaultBounds are the bounds that fit the largest real plugins with wide
 // headroom while keeping a worst-case module's compile under about a second
@@ -148,6 +161,7 @@ var DefaultBounds = Bounds{
 	Nesting:       2_000,
 	CodeBytes:     8 << 20,
 	BlockWork:     100_000_000,
+	TableElements: 100_000,
 }
 
 // withDefaults returns b with every zero field taken from DefaultBounds.
@@ -157,6 +171,7 @@ func (b Bounds) withDefaults() Bounds {
 		{&b.Functions, &d.Functions}, {&b.FunctionBytes, &d.FunctionBytes},
 		{&b.Locals, &d.Locals}, {&b.TotalLocals, &d.TotalLocals},
 		{&b.Nesting, &d.Nesting}, {&b.CodeBytes, &d.CodeBytes},
+		{&b.TableElements, &d.TableElements},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.def
@@ -192,6 +207,14 @@ func Instrument(wasm []byte, b Bounds) ([]byte, error) {
 	}
 	flag := m.globals
 	ck := checks{flag: flag, budget: flag + 1}
+	tables, err := m.clampLimits(secTable, uint64(b.TableElements))
+	if err != nil {
+		return nil, err
+	}
+	memories, err := m.clampLimits(secMemory, uint64(b.MemoryPages))
+	if err != nil {
+		return nil, err
+	}
 
 	out := make([]byte, 0, len(wasm)+len(wasm)/4)
 	out = append(out, wasm[:8]...)
@@ -244,6 +267,10 @@ func Instrument(wasm []byte, b Bounds) ([]byte, error) {
 			addedExport = true
 		case secStart:
 			// dropped: exported as StartName above
+		case secTable:
+			emit(s.id, tables)
+		case secMemory:
+			emit(s.id, memories)
 		case secCode:
 			body, err := instrumentCode(s.body, ck, b, m)
 			if err != nil {
@@ -279,12 +306,20 @@ type module struct {
 	globals  uint32   // imported and defined globals
 	memories int      // imported and defined memories
 	defined  int      // entries of the function section
+	tables   []table  // imported and defined
 	hasStart bool
 	start    uint32 // the start function's index
 	// declared are the functions that code may name in ref.func: those
 	// exported or named in an element segment or a global's initializer.
 	// The rewrite's export of the start function must not declare it.
 	declared map[uint32]bool
+}
+
+// table is what the rewrite needs to know of a table: its initial size,
+// and for an element segment's offset whether it is the module's own.
+type table struct {
+	min     uint64
+	defined bool
 }
 
 // funcType is a function type, by how many parameters and results it has:
@@ -368,7 +403,7 @@ func (m *module) validate(b Bounds) error {
 		var err error
 		switch s.id {
 		case secTable:
-			err = m.readTables(s.body)
+			err = m.readTables(s.body, b)
 		case secGlobal:
 			err = m.readGlobals(s.body)
 		case secExport:
@@ -453,7 +488,7 @@ func (m *module) readImports(sec []byte) error {
 			m.funcs = append(m.funcs, r.u32())
 			m.imported++
 		case 0x01: // table
-			return m.tableType(r)
+			return m.tableType(r, false)
 		case 0x02: // memory: limits
 			r.limits()
 			m.memories++
@@ -486,14 +521,26 @@ func (m *module) readFunctions(sec []byte, b Bounds) error {
 	})
 }
 
-func (m *module) readTables(sec []byte) error {
-	return each(sec, "table", func(_ uint32, r *reader) error { return m.tableType(r) })
+func (m *module) readTables(sec []byte, b Bounds) error {
+	n, err := vecLen(sec)
+	if err == nil && n > MaxTables {
+		return fmt.Errorf("%d tables exceed the bound of %d tables", n, MaxTables)
+	}
+	return each(sec, "table", func(_ uint32, r *reader) error {
+		if err := m.tableType(r, true); err != nil {
+			return err
+		}
+		if t := m.tables[len(m.tables)-1]; t.min > uint64(b.TableElements) {
+			return boundError("initial size", int(min(t.min, 1<<40)), "max-table-elements", b.TableElements)
+		}
+		return nil
+	})
 }
 
 // tableType reads a table type as wazero does, for an import or a
 // definition: optionally 0x40 0x00 (then an initializer follows the
 // limits), a reference type (one byte, or (ref null? ht)), limits.
-func (m *module) tableType(r *reader) error {
+func (m *module) tableType(r *reader, defined bool) error {
 	init := false
 	if r.pos < len(r.b) && r.b[r.pos] == 0x40 {
 		r.byte()
@@ -505,7 +552,8 @@ func (m *module) tableType(r *reader) error {
 	if t := r.byte(); t == 0x63 || t == 0x64 {
 		r.leb(5) // the heap type
 	}
-	r.limits()
+	_, min, _, _ := r.limitsValues()
+	m.tables = append(m.tables, table{min: min, defined: defined})
 	if init {
 		return m.constExpr(r)
 	}
@@ -566,13 +614,17 @@ func (m *module) readElements(sec []byte) error {
 		if flags > 7 {
 			return fmt.Errorf("unknown flags %d", flags)
 		}
+		tbl := uint32(0)
 		if flags&3 == 2 { // explicit table index
-			r.u32()
+			tbl = r.u32()
 		}
+		offset, constant := uint64(0), false
 		if flags&1 == 0 { // active: offset
+			at := r.pos
 			if err := m.constExpr(r); err != nil {
 				return fmt.Errorf("offset: %w", err)
 			}
+			offset, constant = i32ConstExpr(r.b[at:r.pos])
 		}
 		exprs := flags&4 != 0
 		if flags&3 != 0 { // element kind or reference type
@@ -583,6 +635,11 @@ func (m *module) readElements(sec []byte) error {
 			}
 		}
 		n := r.u32()
+		// A segment written past the end of the module's own table: wazero
+		// v1.12 skips it where instantiation must trap. Refuse it.
+		if constant && int(tbl) < len(m.tables) && m.tables[tbl].defined && offset+uint64(n) > m.tables[tbl].min {
+			return fmt.Errorf("%d elements at offset %d run past the end of table %d (%d elements)", n, offset, tbl, m.tables[tbl].min)
+		}
 		for j := uint32(0); j < n && r.err == nil; j++ {
 			if !exprs {
 				m.declared[r.u32()] = true
@@ -745,3 +802,70 @@ func appendS32(b []byte, v int32) []byte {
 
 // appendU32 appends v as unsigned LEB128, which is Go's uvarint encoding.
 func appendU32(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
+
+// i32ConstExpr reports the value of a constant expression that is one
+// i32.const (then end), as an unsigned offset.
+func i32ConstExpr(expr []byte) (uint64, bool) {
+	r := reader{b: expr}
+	if r.byte() != opI32Const {
+		return 0, false
+	}
+	v := r.s32()
+	if r.byte() != opEnd || !r.done() || r.err != nil {
+		return 0, false
+	}
+	return uint64(uint32(v)), true
+}
+
+// clampLimits returns the body of the module's section id (a table or a
+// memory section) with every entry's maximum lowered to bound, and added
+// where there is none; with bound 0, the body as it is. A module without
+// the section gets nil, which is never emitted.
+func (m *module) clampLimits(id byte, bound uint64) ([]byte, error) {
+	var sec []byte
+	for _, s := range m.sections {
+		if s.id == id {
+			sec = s.body
+		}
+	}
+	if sec == nil || bound == 0 {
+		return sec, nil
+	}
+	r := reader{b: sec}
+	n := r.u32()
+	out := appendU32(make([]byte, 0, len(sec)+8), n)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		start := r.pos
+		if id == secTable { // everything before the limits, as tableType reads it
+			if r.pos < len(r.b) && r.b[r.pos] == 0x40 {
+				r.bytes(2)
+			}
+			if t := r.byte(); t == 0x63 || t == 0x64 {
+				r.leb(5)
+			}
+		}
+		out = append(out, sec[start:r.pos]...)
+		flags, lo, hi, hasMax := r.limitsValues()
+		switch {
+		case hasMax && hi < lo:
+			// invalid as written: left so, for the runtime to refuse
+		case !hasMax || hi > bound:
+			// Not below the initial size: one over the bound is refused
+			// (tables) or left to the runtime to refuse (memories).
+			hi = max(bound, lo)
+		}
+		out = appendU32(append(out, flags|1), uint32(lo))
+		out = appendU32(out, uint32(hi))
+		if id == secTable && sec[start] == 0x40 { // the table's initializer follows
+			at := r.pos
+			if err := m.constExpr(&r); err != nil {
+				return nil, fmt.Errorf("%s section: %w", sectionNames[id], err)
+			}
+			out = append(out, sec[at:r.pos]...)
+		}
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%s section: %w", sectionNames[id], r.err)
+	}
+	return append(out, sec[r.pos:]...), nil
+}

@@ -96,6 +96,43 @@ func isShortValType(t byte) bool { return t >= 0x7B && t <= 0x7F || t >= 0x69 &&
 
 // limits skips table or memory limits as wazero reads them: flags 0 to 3
 // (bit 0: a maximum follows; bit 1: shared), min and, if flagged, max.
+// limitsValues reads table or memory limits (flags 0 to 3: with a
+// maximum, shared), returning them.
+func (r *reader) limitsValues() (flags byte, min, max uint64, hasMax bool) {
+	flags = r.byte()
+	if flags > 3 && r.err == nil {
+		r.fail(fmt.Errorf("unsupported limits flags 0x%02x", flags))
+		return
+	}
+	min = uint64(r.u32())
+	if flags&1 != 0 {
+		max, hasMax = uint64(r.u32()), true
+	}
+	return flags, min, max, hasMax
+}
+
+// s32 reads a signed LEB128 number of at most 32 bits.
+func (r *reader) s32() int32 {
+	var v int64
+	var shift uint
+	for i := 0; i < 5; i++ {
+		c := r.byte()
+		if r.err != nil {
+			return 0
+		}
+		v |= int64(c&0x7F) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			if shift < 64 && c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			return int32(v)
+		}
+	}
+	r.fail(errors.New("LEB128 number too long"))
+	return 0
+}
+
 func (r *reader) limits() {
 	flags := r.byte()
 	if flags > 3 && r.err == nil {
