@@ -184,6 +184,8 @@ func (l Limits) bounds() loopcheck.Bounds {
 		BlockWork:     l.MaxBlockWork,
 		TableElements: l.MaxTableElements,
 		MemoryPages:   l.memoryPages(),
+		// The host provides functions only (ffhost, WASI).
+		FunctionImportsOnly: true,
 	}
 }
 

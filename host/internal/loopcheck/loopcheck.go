@@ -145,6 +145,11 @@ type Bounds struct {
 	// loads; memory.grow past it fails. (The runtime refuses a module
 	// whose initial memory is larger.)
 	MemoryPages uint32
+	// FunctionImportsOnly refuses a module that imports anything but
+	// functions (a table, a memory, a global, a tag): a host that
+	// provides functions only could not satisfy it, and the runtime would
+	// fail it later with a vaguer error.
+	FunctionImportsOnly bool
 }
 
 // MaxTables is the most tables a module may define.
@@ -315,6 +320,9 @@ type module struct {
 	declared map[uint32]bool
 }
 
+// importKinds names the kinds of import.
+var importKinds = map[byte]string{0x00: "function", 0x01: "table", 0x02: "memory", 0x03: "global", 0x04: "tag"}
+
 // table is what the rewrite needs to know of a table: its initial size,
 // and for an element segment's offset whether it is the module's own.
 type table struct {
@@ -373,7 +381,7 @@ func (m *module) validate(b Bounds) error {
 		case secType:
 			err = m.readTypes(s.body)
 		case secImport:
-			err = m.readImports(s.body)
+			err = m.readImports(s.body, b.FunctionImportsOnly)
 		case secFunction:
 			err = m.readFunctions(s.body, b)
 		case secMemory:
@@ -479,11 +487,14 @@ func (m *module) readTypes(sec []byte) error {
 	})
 }
 
-func (m *module) readImports(sec []byte) error {
+func (m *module) readImports(sec []byte, functionsOnly bool) error {
 	return each(sec, "import", func(_ uint32, r *reader) error {
-		r.name()
-		r.name()
-		switch kind := r.byte(); kind {
+		mod, name := r.name(), r.name()
+		kind := r.byte()
+		if functionsOnly && kind != externFunc && kind <= 0x04 && r.err == nil {
+			return fmt.Errorf("%s.%s: a plugin may import only functions, not a %s", mod, name, importKinds[kind])
+		}
+		switch kind {
 		case externFunc: // type index
 			m.funcs = append(m.funcs, r.u32())
 			m.imported++
