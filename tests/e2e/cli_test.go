@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
@@ -218,7 +219,7 @@ func TestValidateAndPlugins(t *testing.T) {
 			t.Errorf("header lacks %s: %q", h, lines[0])
 		}
 	}
-	row := regexp.MustCompile(`^budget_reset\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+1\.0\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage$`)
+	row := regexp.MustCompile(`^budget_reset\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+1\.1\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage$`)
 	if !row.MatchString(lines[1]) {
 		t.Errorf("budget_reset row = %q", lines[1])
 	}
@@ -266,7 +267,10 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		}
 	}
 	db := openDB(t, path)
-	if n := testutil.Count(t, db, `SELECT count(*) FROM sqlite_schema WHERE name LIKE 'ff_%'`); n != 5 {
+	if n := testutil.Count(t, db, `SELECT count(*) FROM sqlite_schema WHERE name LIKE 'ff\_%' ESCAPE '\'`); n != 5 {
 		t.Errorf("schema objects = %d, want 4 tables and 1 index", n)
+	}
+	if n := testutil.Count(t, db, `SELECT count(*) FROM ffwasmhost_migrations`); int(n) != sqlite.LatestSchemaVersion {
+		t.Errorf("migration ledger rows = %d, want %d", n, sqlite.LatestSchemaVersion)
 	}
 }
