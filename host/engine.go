@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +38,15 @@ type EngineConfig struct {
 	Limits Limits
 	// Logger receives load messages and plugin logs. Default slog.Default().
 	Logger *slog.Logger
+	// CacheFallback keeps the cache in memory, with a warning, when
+	// CacheDir cannot be used, instead of failing NewEngine. It suits a
+	// CacheDir the operator did not choose (DefaultCacheDir).
+	CacheFallback bool
+	// PluginLimits, if set, returns the overrides for the plugin called
+	// name; they apply to every load, between the limits passed to Load
+	// and Limits. It is called on every load, so it may read a
+	// configuration that changes.
+	PluginLimits func(name string) Limits
 	// LoadTimeout bounds each of the two steps of loading a file:
 	// compiling it; then starting its first instance (its start function
 	// and _initialize) and calling describe. Default 10 s.
@@ -47,11 +55,12 @@ type EngineConfig struct {
 
 // Engine compiles and validates plugin files. It is safe for concurrent use.
 type Engine struct {
-	cache       wazero.CompilationCache
-	limits      Limits
-	log         *slog.Logger
-	loadTimeout time.Duration
-	compiles    sync.WaitGroup // compiles a load gave up waiting for
+	cache        wazero.CompilationCache
+	limits       Limits
+	pluginLimits func(name string) Limits
+	log          *slog.Logger
+	loadTimeout  time.Duration
+	compiles     sync.WaitGroup // compiles a load gave up waiting for
 }
 
 // NewEngine returns an Engine for cfg.
@@ -60,7 +69,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err := lim.Validate(); err != nil {
 		return nil, fmt.Errorf("engine limits: %w", err)
 	}
-	e := &Engine{limits: lim, log: cfg.Logger, loadTimeout: cfg.LoadTimeout}
+	e := &Engine{limits: lim, pluginLimits: cfg.PluginLimits, log: cfg.Logger, loadTimeout: cfg.LoadTimeout}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -70,16 +79,41 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.CacheDir == "" {
 		e.cache = wazero.NewCompilationCache()
 	} else {
-		if err := PrivateDir(cfg.CacheDir); err != nil {
-			return nil, fmt.Errorf("compilation cache: %w", err)
+		c, err := dirCache(cfg.CacheDir)
+		switch {
+		case err == nil:
+			e.cache = c
+		case cfg.CacheFallback:
+			e.log.Warn("compilation cache directory unusable; caching in memory", "dir", cfg.CacheDir, "err", err)
+			e.cache = wazero.NewCompilationCache()
+		default:
+			return nil, err
 		}
-		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
-		if err != nil {
-			return nil, fmt.Errorf("compilation cache %s: %w", cfg.CacheDir, err)
-		}
-		e.cache = c
 	}
 	return e, nil
+}
+
+// dirCache opens a compilation cache in dir, which it makes private.
+func dirCache(dir string) (wazero.CompilationCache, error) {
+	if err := PrivateDir(dir); err != nil {
+		return nil, fmt.Errorf("compilation cache: %w", err)
+	}
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("compilation cache %s: %w", dir, err)
+	}
+	return c, nil
+}
+
+// DefaultCacheDir is where a daemon or command keeps its compilation cache
+// unless told otherwise: os.UserCacheDir()/ffwasmhost, or "" when the user
+// has no cache directory.
+func DefaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "ffwasmhost")
 }
 
 // Limits returns the engine's default limits.
@@ -127,7 +161,8 @@ func (p *Plugin) Close(ctx context.Context) error {
 }
 
 // Load reads, compiles and validates the plugin file at path. lim overrides
-// the engine's limits field by field. Every error names the file.
+// the plugin's limits (EngineConfig.PluginLimits) and the engine's, field by
+// field. Every error names the file.
 func (e *Engine) Load(ctx context.Context, path string, lim Limits) (*Plugin, error) {
 	wasm, err := os.ReadFile(path)
 	if err != nil {
@@ -144,11 +179,35 @@ const defaultLoadTimeout = 10 * time.Second
 // errors and in Plugin.File.
 func (e *Engine) LoadBytes(ctx context.Context, file string, wasm []byte, lim Limits) (*Plugin, error) {
 	start := time.Now()
-	p, err := e.load(ctx, file, wasm, lim)
+	p, err := e.loadNamed(ctx, file, wasm, lim)
 	if err != nil {
 		return nil, fmt.Errorf("load plugin %s: %w", filepath.Base(file), err)
 	}
 	p.LoadTime = time.Since(start)
+	return p, nil
+}
+
+// loadNamed loads wasm, then, if the name it describes has limits of its
+// own that change the plugin's, loads it again under them (the second
+// compile is a cache hit).
+func (e *Engine) loadNamed(ctx context.Context, file string, wasm []byte, lim Limits) (*Plugin, error) {
+	p, err := e.load(ctx, file, wasm, lim)
+	if err != nil || e.pluginLimits == nil {
+		return p, err
+	}
+	name := p.Desc.Name
+	own := lim.Merge(e.pluginLimits(name))
+	if own.Merge(e.limits) == p.Limits {
+		return p, nil
+	}
+	p.Close(ctx)
+	if p, err = e.load(ctx, file, wasm, own); err != nil {
+		return nil, fmt.Errorf("under the limits of plugin %s: %w", name, err)
+	}
+	if p.Desc.Name != name { // describe is guest code: it may change its mind
+		p.Close(ctx)
+		return nil, fmt.Errorf("describe named the plugin %q, then %q", name, p.Desc.Name)
+	}
 	return p, nil
 }
 
@@ -347,64 +406,4 @@ func sigString(params, results []api.ValueType) string {
 		return strings.Join(s, ", ")
 	}
 	return "(" + names(params) + ") -> (" + names(results) + ")"
-}
-
-// LoadDir loads every *.wasm file directly in dir, in name order. A file
-// that fails to load, or declares a name an earlier file took, is reported
-// in errs and skipped; the others load. It fails only if dir is unreadable.
-func (e *Engine) LoadDir(ctx context.Context, dir string, limits func(name string) Limits) (plugins []*Plugin, errs []error, err error) {
-	files, err := PluginFiles(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	byName := map[string]string{}
-	for _, f := range files {
-		p, err := e.Load(ctx, f, Limits{})
-		if err == nil && limits != nil {
-			if lim := limits(p.Desc.Name); lim != (Limits{}) {
-				p.Close(ctx)
-				p, err = e.Load(ctx, f, lim)
-			}
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if prev, dup := byName[p.Desc.Name]; dup {
-			errs = append(errs, fmt.Errorf("load plugin %s: duplicate plugin name %q, already loaded from %s", filepath.Base(f), p.Desc.Name, filepath.Base(prev)))
-			p.Close(ctx)
-			continue
-		}
-		byName[p.Desc.Name] = f
-		plugins = append(plugins, p)
-	}
-	return plugins, errs, nil
-}
-
-// PluginFiles lists the *.wasm regular files directly in dir, and symlinks
-// to regular files, sorted. Hidden files (a leading '.') are skipped, so a
-// deploy can write ".name.wasm" and rename it into place.
-func PluginFiles(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read plugin directory: %w", err)
-	}
-	var files []string
-	for _, ent := range ents {
-		name := ent.Name()
-		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".wasm") {
-			continue
-		}
-		path := filepath.Join(dir, name)
-		if ent.Type()&os.ModeSymlink != 0 { // as a Kubernetes ConfigMap mounts files
-			if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
-				continue
-			}
-		} else if !ent.Type().IsRegular() {
-			continue
-		}
-		files = append(files, path)
-	}
-	sort.Strings(files)
-	return files, nil
 }

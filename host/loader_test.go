@@ -2,15 +2,18 @@ package host_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/internal/wasmenc"
+	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -181,20 +184,39 @@ func TestLoadDirDuplicateName(t *testing.T) {
 	dir := t.TempDir()
 	fxCopy(t, fxWasm(t, "good"), dir, "a_good.wasm")
 	fxCopy(t, fxWasm(t, "dup_name"), dir, "b_dup.wasm")
-	plugins, errs, err := fxEngine(t).LoadDir(ctx, dir, nil)
+	fxCopy(t, fxWasm(t, "good"), dir, "c_good.wasm")
+	fxCopy(t, fxWasm(t, "panic"), dir, "d_panic.wasm")
+	plugins, errs, err := fxEngine(t).LoadDir(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range plugins {
 		defer p.Close(ctx)
 	}
-	if len(plugins) != 1 || plugins[0].Name() != "good" || filepath.Base(plugins[0].File) != "a_good.wasm" {
-		t.Fatalf("loaded %v, want only good from a_good.wasm", fxPluginNames(plugins))
+	// No file takes a name by sorting first: every claimant is refused.
+	if got := fxPluginNames(plugins); len(got) != 1 || filepath.Base(plugins[0].File) != "d_panic.wasm" {
+		t.Fatalf("loaded %v, want only d_panic.wasm's plugin", got)
 	}
-	if len(errs) != 1 {
-		t.Fatalf("errors = %v, want exactly one", errs)
+	if len(errs) != 3 {
+		t.Fatalf("errors = %v, want one per claimant of \"good\"", errs)
 	}
-	fxWantErr(t, errs[0], nil, "duplicate plugin name", `"good"`, "a_good.wasm", "b_dup.wasm")
+	want := map[string][]string{
+		"a_good.wasm": {"b_dup.wasm", "c_good.wasm"},
+		"b_dup.wasm":  {"a_good.wasm", "c_good.wasm"},
+		"c_good.wasm": {"a_good.wasm", "b_dup.wasm"},
+	}
+	for _, err := range errs {
+		var nc *host.NameConflictError
+		if !errors.As(err, &nc) || !errors.Is(err, host.ErrNameConflict) || nc.Name != "good" || nc.Running {
+			t.Fatalf("error %v is not a name conflict over \"good\"", err)
+		}
+		others, ok := want[filepath.Base(nc.File)]
+		if !ok {
+			t.Fatalf("conflict for unexpected file %s", nc.File)
+		}
+		delete(want, filepath.Base(nc.File))
+		fxWantErr(t, err, nil, "duplicate plugin name", `"good"`, filepath.Base(nc.File), "also claimed by "+strings.Join(others, ", "), "none of them runs")
+	}
 }
 
 func TestLoadDirSkipsHiddenAndOtherFiles(t *testing.T) {
@@ -217,7 +239,7 @@ func TestLoadDirSkipsHiddenAndOtherFiles(t *testing.T) {
 	if len(files) != 1 || filepath.Base(files[0]) != "good.wasm" {
 		t.Fatalf("PluginFiles = %v, want only good.wasm", files)
 	}
-	plugins, errs, err := fxEngine(t).LoadDir(ctx, dir, nil)
+	plugins, errs, err := fxEngine(t).LoadDir(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +255,7 @@ func TestLoadDirSkipsHiddenAndOtherFiles(t *testing.T) {
 }
 
 func TestLoadDirUnreadable(t *testing.T) {
-	_, _, err := fxEngine(t).LoadDir(context.Background(), filepath.Join(t.TempDir(), "missing"), nil)
+	_, _, err := fxEngine(t).LoadDir(context.Background(), filepath.Join(t.TempDir(), "missing"))
 	if err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("LoadDir of a missing directory: %v, want an error naming it", err)
 	}
@@ -245,4 +267,41 @@ func fxPluginNames(ps []*host.Plugin) []string {
 		out = append(out, p.Name()+"@"+filepath.Base(p.File))
 	}
 	return out
+}
+
+func TestPluginLimitsApplyByName(t *testing.T) {
+	ctx := context.Background()
+	eng, err := host.NewEngine(host.EngineConfig{
+		CacheDir: plugintest.CacheDir(),
+		Limits:   host.Limits{TickTimeout: 3 * time.Second},
+		PluginLimits: func(name string) host.Limits {
+			if name == "good" {
+				return host.Limits{TickTimeout: 7 * time.Second, MaxLogLines: 9}
+			}
+			return host.Limits{}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	for _, tc := range []struct {
+		plugin string
+		call   host.Limits // passed to Load: wins over the plugin's own
+		want   host.Limits // the fields checked
+	}{
+		{"good", host.Limits{}, host.Limits{TickTimeout: 7 * time.Second, MaxLogLines: 9}},
+		{"good", host.Limits{MaxLogLines: 5}, host.Limits{TickTimeout: 7 * time.Second, MaxLogLines: 5}},
+		{"panic", host.Limits{}, host.Limits{TickTimeout: 3 * time.Second, MaxLogLines: host.DefaultLimits.MaxLogLines}},
+	} {
+		p, err := eng.Load(ctx, fxWasm(t, tc.plugin), tc.call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := host.Limits{TickTimeout: p.Limits.TickTimeout, MaxLogLines: p.Limits.MaxLogLines}
+		if got != tc.want {
+			t.Errorf("%s with %+v: limits %+v, want %+v", tc.plugin, tc.call, got, tc.want)
+		}
+		p.Close(ctx)
+	}
 }

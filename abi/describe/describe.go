@@ -45,6 +45,10 @@ var (
 	tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 )
 
+// ValidName reports whether name can be a plugin's name: a lowercase
+// letter, then up to 63 lowercase letters, digits or '_'.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
 // MaxSize bounds the JSON a host accepts from describe.
 const MaxSize = 64 << 10
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
@@ -83,7 +84,7 @@ func (f intervalFlag) Set(s string) error {
 	if name == "" {
 		return errors.New("missing plugin name before '=' (want NAME=DURATION)")
 	}
-	if !daemon.ValidPluginName(name) {
+	if !describe.ValidName(name) {
 		return fmt.Errorf("%q is not a plugin name (lowercase letters, digits, '_')", name)
 	}
 	d, err := time.ParseDuration(dur)
@@ -106,7 +107,7 @@ type nameSet map[string]bool
 func (s nameSet) String() string { return strings.Join(slices.Sorted(maps.Keys(s)), ",") }
 
 func (s nameSet) Set(name string) error {
-	if !daemon.ValidPluginName(name) {
+	if !describe.ValidName(name) {
 		return fmt.Errorf("%q is not a plugin name (lowercase letters, digits, '_')", name)
 	}
 	s[name] = true

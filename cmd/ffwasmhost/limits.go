@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
-	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 )
 
 // limitFlag is --limit [NAME.]FIELD=VALUE: a resource limit for every
@@ -146,7 +146,7 @@ func (f *limitFlag) Set(s string) error {
 	if !ok {
 		return fmt.Errorf("unknown limit %q (want one of %s)", field, strings.Join(limitNames(), ", "))
 	}
-	if scoped && !daemon.ValidPluginName(name) {
+	if scoped && !describe.ValidName(name) {
 		return fmt.Errorf("%q is not a plugin name (lowercase letters, digits, '_')", name)
 	}
 	if !scoped {

@@ -33,19 +33,19 @@ func (a *app) cmdPlugins(args []string) int {
 		return exitUsage
 	}
 	dir := *f[0]
-	if err := daemon.CheckPluginDir(dir); err != nil {
+	if err := host.CheckPluginDir(dir); err != nil {
 		a.failf("plugins: %v", err)
 		return exitFail
 	}
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
-	eng, err := daemon.NewEngine(*f[1], host.Limits{}, quiet)
+	eng, err := newEngine(*f[1], nil, quiet)
 	if err != nil {
 		a.failf("plugins: %v", err)
 		return exitFail
 	}
 	defer eng.Close(ctx)
-	plugins, errs, err := eng.LoadDir(ctx, dir, nil)
+	plugins, errs, err := eng.LoadDir(ctx, dir)
 	if err != nil {
 		a.failf("plugins: %s: %v", dir, err)
 		return exitFail
@@ -102,7 +102,7 @@ func (a *app) cmdValidate(args []string) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	eng, err := daemon.NewEngine(*cache, host.Limits{}, slog.New(slog.DiscardHandler))
+	eng, err := newEngine(*cache, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		a.failf("validate: %v", err)
 		return exitFail

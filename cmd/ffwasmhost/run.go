@@ -53,13 +53,6 @@ func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	return fs, o
 }
 
-func cacheDirDefault() string {
-	if d := daemon.DefaultCacheDir(); d != "" {
-		return d
-	}
-	return "in memory"
-}
-
 // cmdRun runs the daemon until SIGINT or SIGTERM. SIGHUP rescans the plugin
 // directory. Exit 0 when every tick loop drained within --grace, 1
 // otherwise.

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -68,12 +66,8 @@ func (a *app) cmdStatus(args []string) int {
 		a.failf("status: --stale-after %d: want a positive number of intervals", *o.staleAfter)
 		return exitUsage
 	}
-	if _, err := os.Stat(*o.db); errors.Is(err, os.ErrNotExist) {
-		a.failf("status: database %s does not exist", *o.db)
-		return exitFail
-	}
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, *o.db, sqlite.Options{})
+	db, err := openExisting(ctx, *o.db, sqlite.Options{})
 	if err != nil {
 		a.failf("status: %v", err)
 		return exitFail

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+	"github.com/ffwasmhost/ffwasmhost/host/oneshot"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -19,6 +20,8 @@ type tickOpts struct {
 	now                   nowFlag
 	untilIdle, dryRun     *bool
 	force                 *bool
+	diff                  diffFlag
+	maxDiffRows           *int
 	pluginHeap            *int64
 	log                   *logFlags
 	limits                *limitFlag
@@ -33,6 +36,8 @@ func (a *app) tickFlags() (*flag.FlagSet, *tickOpts) {
 	o.untilIdle = fs.Bool("until-idle", false, "repeat the tick until one processes nothing, then print the totals")
 	o.force = fs.Bool("force", false, "tick even while a daemon is active on the database (its ticks of the plugin may then overlap this one)")
 	o.dryRun = fs.Bool("dry-run", false, "run inside a transaction that is rolled back: report what would happen, change nothing")
+	fs.Var(&o.diff, "diff", "also print the rows the ticks changed (with --dry-run, would change) before the totals: as a table or as json, one object per row (`FORMAT`: table or json)")
+	o.maxDiffRows = fs.Int("max-diff-rows", oneshot.DefaultMaxDiffRows, "with --diff, print at most `N` changed rows and count the rest")
 	o.pluginHeap = pluginHeapFlag(fs)
 	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
 	o.log = a.addLogFlags(fs)
@@ -56,35 +61,65 @@ func (a *app) cmdTick(args []string) int {
 	if o.now.set {
 		now = o.now.ms
 	}
+	if *o.maxDiffRows <= 0 {
+		a.failf("tick: --max-diff-rows %d: want a positive number of rows", *o.maxDiffRows)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sum, err := daemon.Tick(ctx, daemon.TickOptions{
-		DBPath:    *o.db,
-		PluginDir: *o.plugins,
-		Plugin:    pos[0],
-		NowMS:     now,
-		UntilIdle: *o.untilIdle,
-		DryRun:    *o.dryRun,
-		Force:     *o.force,
-		DBOptions: sqlite.Options{PluginHeapBytes: *o.pluginHeap},
-		CacheDir:  *o.cacheDir,
-		Limits:    o.limits.plugin[pos[0]].Merge(o.limits.all),
-		Logger:    o.log.logger(a.stderr),
+	log := o.log.logger(a.stderr)
+	db, err := openExisting(ctx, *o.db, sqlite.Options{PluginHeapBytes: *o.pluginHeap})
+	if err != nil {
+		a.failf("tick: %v", err)
+		return exitFail
+	}
+	defer db.Close()
+	eng, err := newEngine(*o.cacheDir, o.limits, log)
+	if err != nil {
+		a.failf("tick: %v", err)
+		return exitFail
+	}
+	defer eng.Close(context.WithoutCancel(ctx))
+	sum, err := oneshot.Tick(ctx, db, eng, oneshot.Options{
+		PluginDir:   *o.plugins,
+		Plugin:      pos[0],
+		NowMS:       now,
+		UntilIdle:   *o.untilIdle,
+		DryRun:      *o.dryRun,
+		Force:       *o.force,
+		Diff:        o.diff.format != "",
+		MaxDiffRows: *o.maxDiffRows,
+		Logger:      log,
 	})
-	var tickErr *daemon.TickError
+	var tickErr *oneshot.TickError
 	if err != nil && !errors.As(err, &tickErr) {
 		a.failf("tick: %v", err)
 		return exitFail
 	}
-	line, jerr := json.Marshal(sum)
+	line := tickLine{Summary: sum}
+	if sum.Diff != nil {
+		line.DiffOmitted = sum.Diff.Omitted
+		if werr := writeDiff(a.stdout, o.diff.format, sum.Diff); werr != nil {
+			a.failf("tick: write diff: %v", werr)
+			return exitFail
+		}
+	}
+	b, jerr := json.Marshal(line)
 	if jerr != nil {
 		a.failf("tick: encode report: %v", jerr)
 		return exitFail
 	}
-	a.stdout.Write(append(line, '\n'))
+	a.stdout.Write(append(b, '\n'))
 	if err != nil {
 		a.failf("%v", err)
 		return exitFail
 	}
 	return exitOK
+}
+
+// tickLine is the JSON line tick prints last.
+type tickLine struct {
+	oneshot.Summary
+	// DiffOmitted counts the changed rows --diff did not print.
+	DiffOmitted int64 `json:"diff_omitted,omitempty"`
 }

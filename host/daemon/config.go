@@ -1,13 +1,11 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
-	"path/filepath"
-	"regexp"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
@@ -35,8 +33,6 @@ const (
 	DefaultStandbyPoll = time.Second
 	// DefaultSettleTime is Config.SettleTime's default.
 	DefaultSettleTime = 250 * time.Millisecond
-	// DefaultMaxTicks is TickOptions.MaxTicks's default.
-	DefaultMaxTicks = 100_000
 	// DefaultStaleAfter is Config.StaleAfter's default.
 	DefaultStaleAfter = 5
 	// DefaultMinInterval is Config.MinInterval's default.
@@ -95,7 +91,7 @@ type Config struct {
 	Grace time.Duration
 	// CacheDir holds wazero's compilation cache, so a plugin compiled once
 	// loads in a fraction of the time on later starts. Default
-	// DefaultCacheDir(); if that is unusable the cache is kept in memory.
+	// host.DefaultCacheDir(); if that is unusable the cache is kept in memory.
 	// An explicit directory that cannot be created is an error.
 	CacheDir string
 	// DBOptions are the database's durability and busy settings; see
@@ -130,24 +126,6 @@ type Config struct {
 	// sched.SystemClock; tests inject a fake one.
 	Clock sched.Clock
 }
-
-// DefaultCacheDir returns the compilation cache directory used when
-// Config.CacheDir is empty: os.UserCacheDir()/ffwasmhost, or "" when the
-// user has no cache directory.
-func DefaultCacheDir() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "ffwasmhost")
-}
-
-var pluginNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-
-// ValidPluginName reports whether name can be a plugin's name (the rule of
-// the ABI's describe: a lowercase letter, then up to 63 lowercase letters,
-// digits or '_').
-func ValidPluginName(name string) bool { return pluginNameRE.MatchString(name) }
 
 // withDefaults returns c with its defaults filled and checks it.
 func (c Config) withDefaults() (Config, error) {
@@ -206,8 +184,8 @@ func (c Config) withDefaults() (Config, error) {
 	case c.DrainMaxTicks < 0:
 		return c, fmt.Errorf("drain max ticks %d is negative", c.DrainMaxTicks)
 	}
-	for _, name := range sortedNames(c.Intervals) {
-		if !ValidPluginName(name) {
+	for _, name := range sortedKeys(c.Intervals) {
+		if !describe.ValidName(name) {
 			return c, fmt.Errorf("interval for %q: not a plugin name (lowercase letters, digits, '_')", name)
 		}
 		if d := c.Intervals[name]; d < 0 {
@@ -216,15 +194,15 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("interval for %s: %v is over the limit of %v", name, d, MaxInterval)
 		}
 	}
-	for _, name := range sortedNames(c.Drain) {
-		if !ValidPluginName(name) {
+	for _, name := range sortedKeys(c.Drain) {
+		if !describe.ValidName(name) {
 			return c, fmt.Errorf("drain for %q: not a plugin name (lowercase letters, digits, '_')", name)
 		}
 	}
 	if err := c.Limits.Merge(host.DefaultLimits).Validate(); err != nil {
 		return c, fmt.Errorf("limits: %w", err)
 	}
-	for _, name := range sortedNames(c.PluginLimits) {
+	for _, name := range sortedKeys(c.PluginLimits) {
 		if err := c.PluginLimits[name].Merge(c.Limits).Merge(host.DefaultLimits).Validate(); err != nil {
 			return c, fmt.Errorf("limits of %s: %w", name, err)
 		}
@@ -250,57 +228,8 @@ func (d *Daemon) interval(p *host.Plugin) time.Duration {
 	return iv
 }
 
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// NewEngine returns a plugin engine with its compilation cache in cacheDir,
-// or in DefaultCacheDir() when cacheDir is empty. An explicit cacheDir that
-// cannot be used is an error; an unusable default falls back to an
-// in-memory cache, logged at debug.
-func NewEngine(cacheDir string, lim host.Limits, log *slog.Logger) (*host.Engine, error) {
-	if log == nil {
-		log = slog.Default()
-	}
-	explicit := cacheDir != ""
-	if !explicit {
-		cacheDir = DefaultCacheDir()
-	}
-	eng, err := host.NewEngine(host.EngineConfig{CacheDir: cacheDir, Limits: lim, Logger: log})
-	if err != nil && !explicit && cacheDir != "" {
-		log.Warn("compilation cache directory unusable; caching in memory", "dir", cacheDir, "err", err)
-		eng, err = host.NewEngine(host.EngineConfig{Limits: lim, Logger: log})
-	}
-	return eng, err
-}
-
-// ErrNoPluginDir is wrapped by Open and Tick when the plugin directory does
-// not exist or is not a directory.
-var ErrNoPluginDir = errors.New("plugin directory missing")
-
-// CheckPluginDir returns nil if dir is a readable directory, else an error
-// naming it (wrapping ErrNoPluginDir if it is missing or not a directory).
-func CheckPluginDir(dir string) error {
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("plugin directory %s: %w", dir, ErrNoPluginDir)
-	case err != nil:
-		return fmt.Errorf("plugin directory %s: %w", dir, err)
-	case !fi.IsDir():
-		return fmt.Errorf("plugin directory %s: not a directory: %w", dir, ErrNoPluginDir)
-	}
-	if _, err := os.ReadDir(dir); err != nil {
-		return fmt.Errorf("plugin directory %s: %w", dir, err)
-	}
-	return nil
-}
-
 // closeTimeout bounds how long Close waits for a loop that was removed
 // from the supervisor (by a reload) but had not finished its tick.
 const closeTimeout = 10 * time.Second
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -150,7 +150,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		}
 	}()
 	start := time.Now()
-	if err := CheckPluginDir(d.cfg.PluginDir); err != nil {
+	if err := host.CheckPluginDir(d.cfg.PluginDir); err != nil {
 		return err
 	}
 	db, err := sqlite.Open(ctx, d.cfg.DBPath, d.cfg.DBOptions)
@@ -177,7 +177,13 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	d.schemaVersion.Store(int64(v))
 	d.ledgerQ, d.ledgerDone = make(chan store.Tick, ledgerQueue), make(chan struct{})
 	go d.writeLedger()
-	if d.eng, err = NewEngine(d.cfg.CacheDir, d.cfg.Limits, d.log); err != nil {
+	cacheDir := d.cfg.CacheDir
+	if cacheDir == "" {
+		cacheDir = host.DefaultCacheDir()
+	}
+	d.eng, err = host.NewEngine(host.EngineConfig{CacheDir: cacheDir, CacheFallback: d.cfg.CacheDir == "", Limits: d.cfg.Limits,
+		PluginLimits: func(name string) host.Limits { return d.cfg.PluginLimits[name] }, Logger: d.log})
+	if err != nil {
 		return err
 	}
 	d.startWatcher()
@@ -379,7 +385,7 @@ func (d *Daemon) warnUnknownIntervals() {
 		names[e.name()] = true
 	}
 	d.mu.Unlock()
-	for _, name := range sortedNames(d.cfg.Intervals) {
+	for _, name := range sortedKeys(d.cfg.Intervals) {
 		if !names[name] {
 			d.log.Warn("interval set for a plugin that is not loaded", "plugin", name, "interval", d.cfg.Intervals[name])
 		}

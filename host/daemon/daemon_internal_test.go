@@ -74,7 +74,7 @@ func TestFailedOpenUndoesItself(t *testing.T) {
 		is   error
 		want string
 	}{
-		{"plugin dir missing", func(f *fixture) Config { f.cfg.PluginDir = filepath.Join(f.dir, "nope"); return f.cfg }, ErrNoPluginDir, "nope"},
+		{"plugin dir missing", func(f *fixture) Config { f.cfg.PluginDir = filepath.Join(f.dir, "nope"); return f.cfg }, host.ErrNoPluginDir, "nope"},
 		{"not sqlite", func(f *fixture) Config { f.cfg.DBPath = notDB; return f.cfg }, sqlite.ErrNotSQLite, "not.db"},
 		{"address in use", func(f *fixture) Config { f.cfg.HTTPAddr = busy.Addr().String(); return f.cfg }, nil, "admin http"},
 		// Fails after the database is open and the listener is bound.

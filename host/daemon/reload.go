@@ -219,7 +219,7 @@ func (d *Daemon) consider(ctx context.Context, file string, now time.Time) (*can
 		d.mu.Unlock()
 		return nil, 0
 	}
-	p, err := d.load(ctx, file, wasm)
+	p, err := d.eng.LoadBytes(ctx, file, wasm, host.Limits{})
 	if err != nil {
 		d.fail(file, fi, sha, err, cur, "")
 		return nil, 0
@@ -253,17 +253,16 @@ func (d *Daemon) admit(ctx context.Context, cands []*candidate) []<-chan struct{
 		}
 		slices.Sort(claimants)
 		for _, c := range group {
-			var reason string
+			var err *host.NameConflictError
 			switch {
 			case running != nil && running.file != c.file:
-				reason = fmt.Sprintf("already running from %s", filepath.Base(running.file))
+				err = &host.NameConflictError{File: c.file, Name: name, Others: []string{running.file}, Running: true}
 			case running == nil && len(claimants) > 1:
-				reason = fmt.Sprintf("also claimed by %s; none of them runs until only one file claims it",
-					strings.Join(baseNames(slices.DeleteFunc(slices.Clone(claimants), func(f string) bool { return f == c.file })), ", "))
+				err = &host.NameConflictError{File: c.file, Name: name,
+					Others: slices.DeleteFunc(slices.Clone(claimants), func(f string) bool { return f == c.file })}
 			}
-			if reason != "" {
+			if err != nil {
 				c.p.Close(ctx)
-				err := fmt.Errorf("load plugin %s: duplicate plugin name %q, %s", filepath.Base(c.file), name, reason)
 				d.fail(c.file, c.info, c.sha, err, c.cur, name)
 				continue
 			}
@@ -389,19 +388,6 @@ func (d *Daemon) settle(file string, fi os.FileInfo, now time.Time) time.Duratio
 		return st - waited
 	}
 	return 0
-}
-
-// load compiles and validates wasm, applying the plugin's limit overrides.
-func (d *Daemon) load(ctx context.Context, file string, wasm []byte) (*host.Plugin, error) {
-	p, err := d.eng.LoadBytes(ctx, file, wasm, host.Limits{})
-	if err != nil {
-		return nil, err
-	}
-	if lim, ok := d.cfg.PluginLimits[p.Desc.Name]; ok && lim != (host.Limits{}) {
-		p.Close(ctx)
-		return d.eng.LoadBytes(ctx, file, wasm, lim)
-	}
-	return p, nil
 }
 
 // byName returns the latest version of the file that holds the plugin

@@ -10,6 +10,8 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
@@ -47,6 +49,9 @@ type Store interface {
 	RecordTick(ctx context.Context, t Tick) error
 	// Ticks returns the ledger, sorted by plugin and partition.
 	Ticks(ctx context.Context) ([]TickRecord, error)
+	// Columns lists a table's columns in order, as RowChange's values are,
+	// so that a diff can name them.
+	Columns(ctx context.Context, table string) ([]Column, error)
 	// Close closes the store's own connections. Conns are closed first.
 	Close() error
 }
@@ -202,8 +207,31 @@ type Changes struct {
 
 // TableChanges counts one table's changed rows.
 type TableChanges struct {
-	Table                      string
-	Inserted, Updated, Deleted int64
+	Table    string `json:"table"`
+	Inserted int64  `json:"inserted"`
+	Updated  int64  `json:"updated"`
+	Deleted  int64  `json:"deleted"`
+}
+
+// Add adds b's counts to a's, table by table, keeping them sorted.
+func Add(a, b []TableChanges) []TableChanges {
+	out := slices.Clone(a)
+	for _, tc := range b {
+		i, found := slices.BinarySearchFunc(out, tc.Table, func(x TableChanges, t string) int { return strings.Compare(x.Table, t) })
+		if !found {
+			out = slices.Insert(out, i, TableChanges{Table: tc.Table})
+		}
+		out[i].Inserted += tc.Inserted
+		out[i].Updated += tc.Updated
+		out[i].Deleted += tc.Deleted
+	}
+	return out
+}
+
+// Column is one column of a table, as Store.Columns lists it.
+type Column struct {
+	Name string
+	Key  bool // part of the primary key
 }
 
 // Row change operations.

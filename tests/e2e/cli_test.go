@@ -62,6 +62,50 @@ func TestTickDryRunChangesNothing(t *testing.T) {
 	}
 }
 
+// TestTickDryRunDiff: --diff prints the rows a dry run would change, as a
+// table or as JSON, at most --max-diff-rows of them, before the totals.
+func TestTickDryRunDiff(t *testing.T) {
+	t.Parallel()
+	path := dbPath(t)
+	db := openDB(t, path)
+	testutil.SeedDue(t, db, fixedNow, 3, 0) // 3 policies and 6 usage rows to reset
+	before := checksum(t, db)
+	args := []string{"tick", "--db", path, "--plugins", pluginDir, "--cache-dir", cacheDir, "--now", "1767225600000", "--dry-run"}
+
+	res := ffwasmhost(t, nil, append(args, "--diff", "json", "--max-diff-rows", "4", "budget_reset")...)
+	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
+	if res.code != 0 || len(lines) != 5 {
+		t.Fatalf("tick --diff json = exit %d, %d lines, want 4 rows and the totals:\n%s%s", res.code, len(lines), res.stdout, res.stderr)
+	}
+	for _, l := range lines[:4] {
+		var row struct {
+			Tick     int
+			Table    string
+			Op       string
+			Old, New map[string]any
+		}
+		if err := json.Unmarshal([]byte(l), &row); err != nil || row.Tick != 1 || row.Op != "update" || row.Old["budget_id"] == nil ||
+			(row.Table == "ff_budget_usage" && (row.Old["current_value"] != 42.0 || row.New["current_value"] != 0.0)) {
+			t.Errorf("row %s: %v", l, err)
+		}
+	}
+	if !strings.Contains(lines[4], `"processed":3`) || !strings.Contains(lines[4], `"diff_omitted":5`) {
+		t.Errorf("totals %s, want 3 processed and 5 rows omitted", lines[4])
+	}
+
+	res = ffwasmhost(t, nil, append(args, "--diff", "table", "budget_reset")...)
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "TICK") || strings.Count(res.stdout, "current_value=42→0") != 6 ||
+		strings.Contains(res.stdout, "more changed rows") {
+		t.Errorf("tick --diff table = exit %d:\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if after := checksum(t, db); after != before {
+		t.Fatalf("a dry run with --diff changed the database")
+	}
+	if res := ffwasmhost(t, nil, append(args, "--diff", "xml", "budget_reset")...); res.code != 2 || !strings.Contains(res.stderr, "want table or json") {
+		t.Errorf("--diff xml = exit %d, stderr %q", res.code, res.stderr)
+	}
+}
+
 func TestTickUntilIdleDrains(t *testing.T) {
 	t.Parallel()
 	path := dbPath(t)
@@ -69,7 +113,9 @@ func TestTickUntilIdleDrains(t *testing.T) {
 	testutil.SeedDue(t, db, fixedNow, 45, 5)
 
 	got, res := tick(t, path, "--until-idle", "budget_reset")
-	if want := `{"plugin":"budget_reset","processed":45,"errors":0,"ticks":4}` + "\n"; res.stdout != want || res.code != 0 {
+	if want := `{"plugin":"budget_reset","processed":45,"errors":0,"ticks":4,"changes":[` +
+		`{"table":"ff_budget_policy","inserted":0,"updated":45,"deleted":0},` +
+		`{"table":"ff_budget_usage","inserted":0,"updated":90,"deleted":0}]}` + "\n"; res.stdout != want || res.code != 0 {
 		t.Errorf("tick --until-idle = %q (exit %d, stderr %q), want %q", res.stdout, res.code, res.stderr, want)
 	}
 	_ = got
@@ -163,7 +209,7 @@ func TestBadInputFailsWithOneLine(t *testing.T) {
 		{"bad --now", nil, tickArgs("--db", good, "--now", "abc", "budget_reset"), `-now: want milliseconds since the Unix epoch`},
 		{"negative --now", nil, tickArgs("--db", good, "--now", "-5", "budget_reset"), `-now: want milliseconds`},
 		{"tick without a name", nil, tickArgs("--db", good), `want exactly one plugin NAME`},
-		{"tick: db missing", nil, tickArgs("--db", filepath.Join(tmp, "missing.db"), "budget_reset"), `missing\.db: database does not exist`},
+		{"tick: db missing", nil, tickArgs("--db", filepath.Join(tmp, "missing.db"), "budget_reset"), `database \S+missing\.db does not exist \(create it with: ffwasmhost migrate`},
 		{"unknown flag", nil, []string{"run", "--bogus"}, `flag provided but not defined: -bogus`},
 		{"validate: no files", nil, []string{"validate"}, `want one or more FILE\.wasm`},
 		{"extra argument", nil, []string{"migrate", "--db", good, "extra"}, `unexpected argument "extra"`},

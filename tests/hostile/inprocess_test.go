@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -474,7 +475,7 @@ func runRefused(t *testing.T, m module) {
 		}
 		loadErr = err
 	} else {
-		plugins, errs, err := eng.LoadDir(ctx, dir, nil)
+		plugins, errs, err := eng.LoadDir(ctx, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -489,8 +490,11 @@ func runRefused(t *testing.T, m module) {
 				loadErr = e
 			}
 		}
-		if len(plugins) == 0 {
-			t.Errorf("%s did not load beside %s", m.beside, file)
+		// A name two files claim runs from neither: the genuine plugin
+		// is refused too, so that the attacker cannot win by sorting
+		// first. Any other refusal leaves the genuine plugin alone.
+		if conflict := errors.Is(loadErr, host.ErrNameConflict); conflict != (len(plugins) == 0) {
+			t.Errorf("%s beside %s: %d plugins loaded, a name conflict: %v", m.beside, file, len(plugins), conflict)
 		}
 	}
 	elapsed := time.Since(start)

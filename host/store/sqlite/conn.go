@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/ffwasmhost/ffwasmhost/host/internal/sqlsandbox"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
@@ -27,4 +28,30 @@ func (db *Store) OpenConn(ctx context.Context, spec store.ConnSpec) (store.Conn,
 		return nil, err
 	}
 	return s, nil
+}
+
+// Columns lists a table's columns in order (PRAGMA table_info).
+func (db *Store) Columns(ctx context.Context, table string) ([]store.Column, error) {
+	rows, err := db.SQL.QueryContext(ctx, "SELECT name, pk FROM pragma_table_info(?) ORDER BY cid", table)
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var cols []store.Column
+	for rows.Next() {
+		var c store.Column
+		var pk int
+		if err := rows.Scan(&c.Name, &pk); err != nil {
+			return nil, fmt.Errorf("columns of %s: %w", table, err)
+		}
+		c.Key = pk > 0
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("columns of %s: no such table", table)
+	}
+	return cols, nil
 }
