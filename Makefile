@@ -8,13 +8,19 @@ BIN      := build/ffwasmhost
 DB       ?= ff.db
 WASMFLAGS := -buildmode=c-shared -trimpath -ldflags='-s -w'
 
-.PHONY: all build plugins c-plugins rust-plugins c-wasm rust-wasm test vet fmt-check check bench abicompare run clean
+.PHONY: all build plugins c-plugins rust-plugins c-wasm rust-wasm test vet fmt-check lint tidy-check check bench abicompare run clean
+
+# go_deps lists the Go files of every package of this module that the
+# packages $(2) import, for GOOS=$(1): a target rebuilds when any changes.
+MODULE  := $(shell $(GO) list -m 2>/dev/null)
+go_deps  = $(foreach d,$(shell GOOS=$(1) GOARCH=$(if $(filter wasip1,$(1)),wasm,$(shell $(GO) env GOARCH)) $(GO) list -deps \
+             -f '{{if and (not .Standard) (eq .Module.Path "$(MODULE)")}}{{.Dir}}{{end}}' $(2) 2>/dev/null),$(filter-out %_test.go,$(wildcard $(d)/*.go)))
 
 all: build plugins
 
 build: $(BIN)
 
-$(BIN): $(shell find cmd host abi -name '*.go' -not -path '*/testdata/*' 2>/dev/null) go.mod go.sum
+$(BIN): $(call go_deps,$(shell $(GO) env GOOS),./cmd/ffwasmhost) go.mod go.sum
 	$(GO) build -trimpath -o $@ ./cmd/ffwasmhost
 
 # Every Go plugins/NAME/ becomes build/plugins/NAME.wasm; plugins/c/NAME.c
@@ -22,7 +28,8 @@ $(BIN): $(shell find cmd host abi -name '*.go' -not -path '*/testdata/*' 2>/dev/
 # build/plugins/NAME_rust.wasm, each when its toolchain is present.
 plugins: $(WASM) c-plugins rust-plugins
 
-$(WASM): build/plugins/%.wasm: $(shell find plugins abi internal/policyjson -name '*.go' 2>/dev/null) go.mod go.sum
+# Each depends on every package of the module a Go plugin imports.
+$(WASM): build/plugins/%.wasm: $(call go_deps,wasip1,./plugins/...) go.mod go.sum
 	@mkdir -p build/plugins
 	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASMFLAGS) -o $@.tmp ./plugins/$*
 	@mv $@.tmp $@
@@ -101,9 +108,22 @@ test: fmt-check vet build plugins
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./host/...
 
-check: test
+# staticcheck for the host and for the wasip1 builds (guest SDK and plugins).
+STATICCHECK ?= staticcheck
+lint:
+	$(STATICCHECK) ./...
+	GOOS=wasip1 GOARCH=wasm $(STATICCHECK) -tests=false ./abi/... ./plugins/... ./tests/bench/plugins/...
+
+# go mod tidy must leave go.mod and go.sum as they are.
+tidy-check:
+	@mkdir -p build && cp go.mod build/go.mod.before && cp go.sum build/go.sum.before
 	$(GO) mod tidy
-	@git diff --exit-code go.mod go.sum
+	@if ! cmp -s go.mod build/go.mod.before || ! cmp -s go.sum build/go.sum.before; then \
+		echo "go mod tidy changed go.mod or go.sum:"; diff -u build/go.mod.before go.mod; diff -u build/go.sum.before go.sum; \
+		cp build/go.mod.before go.mod; cp build/go.sum.before go.sum; exit 1; fi
+
+# What CI runs besides the tests.
+check: lint tidy-check
 
 # The demo: build, migrate $(DB), seed demo rows when it is empty, then run
 # the daemon in the foreground with short intervals so the reconcilers act
@@ -113,7 +133,7 @@ run: build plugins
 	$(BIN) demo-seed --db $(DB)
 	$(BIN) run --db $(DB) --plugins build/plugins --interval budget_reset=2s --interval worker_ttl=3s
 
-# Benchmarks against the same reconcilers in native Go (issue 6): a table on
+# Benchmarks against the same reconcilers in native Go: a table on
 # stdout, build/bench/results.json, build/bench/ratios.svg, copied to
 # docs/bench-ratios.svg. About 5-10 minutes on 2 cores; see BENCHMARKS.md.
 # Not part of `make test`: nothing in it asserts a timing.

@@ -1,16 +1,20 @@
-// Package host is the ffwasmhost runtime: it opens and migrates the SQLite
-// database, loads and validates WebAssembly reconciler plugins, runs each
-// one sandboxed with host functions for SQL, and supervises their tick
-// loops.
+// Package host is the ffwasmhost plugin runtime: it compiles, validates
+// and runs WebAssembly reconciler plugins, each sandboxed, against a
+// database it reaches only through host/store.
 //
 // The pieces, in the order a daemon uses them:
 //
-//   - OpenDB opens the database with the host's durability settings and
-//     Migrate creates the reconciler tables.
-//   - NewEngine compiles plugin files (Engine.Load) and checks them against
-//     the ABI in ../abi/ABI.md.
-//   - NewRunner binds a Plugin to the database; Runner.Tick runs scan_tick
-//     once, reusing one wasm instance across ticks.
-//   - Supervisor runs one tick loop per job with the semantics of
-//     FlowFabric's scanner supervisor.
+//   - NewEngine makes an Engine, which compiles plugin files (Engine.Load,
+//     Engine.LoadDir), rewrites them so a running guest can be stopped
+//     (host/internal/loopcheck), and checks them against the ABI in
+//     abi/ABI.md. A Plugin is a file that passed.
+//   - NewRunner binds a Plugin to a store.Store; Runner.Tick runs scan_tick
+//     once, with the host functions (fn_*.go) serving SQL, transactions,
+//     logs and reports, reusing one wasm instance across ticks.
+//   - Limits bound what a plugin may use: memory, time, output, logs, and
+//     the size of the module itself.
+//
+// It owns the wasm side and nothing else. It must not import a store
+// implementation (host/store/sqlite, host/store/postgres), the scheduler
+// (host/sched) or the daemon; they, and the commands, import it.
 package host

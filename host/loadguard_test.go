@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
-	"github.com/ffwasmhost/ffwasmhost/host/internal/wasmenc"
 	enc "github.com/ffwasmhost/ffwasmhost/host/internal/wasmenc"
 )
 
@@ -52,7 +51,7 @@ func (m fxGuardModule) bytes(name string) []byte {
 	const i64LtU, i64Sub, i64Add, i32Sub = 0x54, 0x7D, 0x7C, 0x6B
 	describe := m.describe
 	if describe == nil {
-		describe = fxI64(int64(uint64(wasmenc.DescAt)<<32 | uint64(len(desc))))
+		describe = fxI64(int64(uint64(enc.DescAt)<<32 | uint64(len(desc))))
 	}
 	tick := m.tick
 	if tick == nil {
@@ -91,7 +90,7 @@ func (m fxGuardModule) bytes(name string) []byte {
 		start := uint32(6)
 		mod.Start = &start
 	}
-	data := append([]byte{1, 0x00}, enc.I32Const(wasmenc.DescAt)...)
+	data := append([]byte{1, 0x00}, enc.I32Const(enc.DescAt)...)
 	data = append(enc.AppendU32(append(data, enc.OpEnd), uint32(len(desc))), desc...)
 	mod.Extra = []enc.Section{{ID: enc.SecData, Body: data}}
 	return mod.Encode()

@@ -9,12 +9,14 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/abi"
 )
 
+//lint:ignore U1000 the host calls it: go:wasmexport, which staticcheck does not see
 //go:wasmexport describe
 func describe() uint64 {
 	b := registered.desc
 	return abi.PackPtr(uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))), uint32(len(b)))
 }
 
+//lint:ignore U1000 the host calls it: go:wasmexport, which staticcheck does not see
 //go:wasmexport scan_tick
 func scanTick(nowMS int64) int32 {
 	rep, err := runTick(nowMS)

@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -83,4 +84,27 @@ func TestPanicText(t *testing.T) {
 		}()
 		m["x"] = 1
 	}()
+}
+
+// TestRunTick: scan_tick's body turns a missing plugin and a panic into
+// the tick's error, and passes a report through.
+func TestRunTick(t *testing.T) {
+	saved := registered
+	defer func() { registered = saved }()
+	registered.p = Plugin{}
+	if _, err := runTick(1); err == nil || !strings.Contains(err.Error(), "no plugin registered") {
+		t.Errorf("no plugin: %v", err)
+	}
+	registered.p.Tick = func(_ context.Context, _ *Conn, now int64) (Report, error) {
+		if now < 0 {
+			panic("negative now")
+		}
+		return Report{Processed: now}, nil
+	}
+	if rep, err := runTick(7); err != nil || rep.Processed != 7 {
+		t.Errorf("tick = %+v, %v", rep, err)
+	}
+	if _, err := runTick(-1); err == nil || err.Error() != "panic: negative now" {
+		t.Errorf("panic: %v", err)
+	}
 }

@@ -40,6 +40,9 @@
 // change of holder wait for the transaction to end, so a daemon that was
 // paused past its lease either committed before the new holder's epoch
 // began, or fails its fence with ErrFenced and commits nothing.
+//
+// It owns membership and leases only, on PostgreSQL through pgx; it must
+// not import the plugin runtime, wazero or a store.
 package cluster
 
 import (

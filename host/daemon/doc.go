@@ -45,4 +45,7 @@
 // If the plugin directory itself disappears, the daemon logs it once,
 // keeps running every plugin it has loaded, and picks the directory up
 // again when it comes back.
+//
+// The daemon composes the other packages (the runtime, the scheduler, a
+// store); none of them may import it.
 package daemon

@@ -10,6 +10,9 @@
 //
 // Build compiles a plugin package to wasm with the standard toolchain once
 // per test process; Go's build cache makes later runs fast.
+//
+// It is for plugin authors: it uses the runtime and the SQLite store as a
+// daemon does; nothing in the host may import it.
 package plugintest
 
 import (

@@ -9,7 +9,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/internal/policyjson"
 )
 
-// TestResetInterval: the policy_json cases RECONCILERS.md names, and edges.
+// TestResetInterval: the policy_json cases docs/reconcilers.md names, and edges.
 func TestResetInterval(t *testing.T) {
 	tests := []struct {
 		policy string

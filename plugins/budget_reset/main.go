@@ -1,6 +1,6 @@
 // Command budget_reset is the ffwasmhost plugin that resets budgets whose
-// reset window has lapsed. See ../../../shared/RECONCILERS.md for the
-// contract it keeps. Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared.
+// reset window has lapsed. docs/reconcilers.md, at the repository's root,
+// is the contract it keeps. Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared.
 package main
 
 import (

@@ -1,5 +1,5 @@
 // Command worker_ttl is the ffwasmhost plugin that sweeps workers whose
-// liveness TTL has expired. See ../../../shared/RECONCILERS.md for the
+// liveness TTL has expired. See docs/reconcilers.md, at the repository's root, for the
 // contract it keeps. Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared.
 package main
 

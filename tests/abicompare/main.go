@@ -1,5 +1,5 @@
 // Command abicompare measures what one SQL statement costs through each
-// candidate plugin ABI (issue 2, issue 6): 10,000 single-row UPDATEs in one
+// candidate plugin ABI: 10,000 single-row UPDATEs in one
 // transaction,
 //
 //	(a) natively, database/sql + modernc.org/sqlite (statement text per

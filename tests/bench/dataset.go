@@ -22,7 +22,7 @@ const (
 	minute = 60_000
 )
 
-// Dataset sizes (issue 6).
+// Dataset sizes.
 type sizes struct {
 	Budgets    int // budgets in partition 0
 	DueBudgets int // of which due at benchNow

@@ -1,6 +1,6 @@
 // Command bench measures the cost of running the reconcilers as sandboxed
-// wasm plugins against the same reconcilers written natively in Go
-// (issue 6). `make bench` runs
+// wasm plugins against the same reconcilers written natively in Go.
+// `make bench` runs
 //
 //	go run ./tests/bench -out build/bench
 //

@@ -78,7 +78,7 @@ type Measure struct {
 	Median float64   `json:"median"`
 }
 
-// Target is one of issue 6's targets and whether this run met it.
+// Target is one of the benchmark's targets and whether this run met it.
 type Target struct {
 	Name  string  `json:"name"`
 	Rule  string  `json:"rule"`

@@ -27,6 +27,8 @@ var (
 	// cacheDir is the compilation cache every process shares, so each
 	// plugin is compiled once per machine rather than once per process.
 	cacheDir string
+	// xdgCache is XDG_CACHE_HOME for every command the tests run.
+	xdgCache string
 )
 
 func TestMain(m *testing.M) {
@@ -63,6 +65,9 @@ func setup(m *testing.M) (int, error) {
 	// The tests' private cache, reused across runs (compiling is the slow
 	// part), never the user's real one.
 	cacheDir = plugintest.CacheDir()
+	// A command given no --cache-dir uses os.UserCacheDir: point it into
+	// tmp, so that no test writes into the user's real cache directory.
+	xdgCache = filepath.Join(tmp, "xdg-cache")
 	// Compile both plugins into the cache before the tests start their clocks.
 	cmd := exec.Command(bin, "validate", "--cache-dir", cacheDir,
 		filepath.Join(pluginDir, "budget_reset.wasm"), filepath.Join(pluginDir, "worker_ttl.wasm"))
@@ -85,16 +90,16 @@ func goBuild(dir string, env []string, args ...string) error {
 // cmdTimeout bounds one CLI invocation.
 const cmdTimeout = 2 * time.Minute
 
-// environ is the test process's environment without FF_* variables, plus
-// extra.
+// environ is the test process's environment without FF_* variables, with
+// XDG_CACHE_HOME in the tests' temporary directory, plus extra.
 func environ(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FF_") {
+		if !strings.HasPrefix(kv, "FF_") && !strings.HasPrefix(kv, "XDG_CACHE_HOME=") {
 			env = append(env, kv)
 		}
 	}
-	return append(env, extra...)
+	return append(append(env, "XDG_CACHE_HOME="+xdgCache), extra...)
 }
 
 // result is one finished CLI invocation.

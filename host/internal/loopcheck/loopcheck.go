@@ -45,6 +45,9 @@
 // appending globals, appending exports, dropping the start section and
 // inserting instructions, so no function, global or type index moves and
 // every other section is copied as is.
+//
+// It works on bytes alone: it must not import wazero or any other package
+// of the host.
 package loopcheck
 
 import (

@@ -2,7 +2,6 @@ package pgreconcile
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"slices"
 	"testing"
@@ -94,21 +93,7 @@ func endTick(t *testing.T, s *pgsandbox.Session) {
 	}
 }
 
-func nullInt(p *int64) sql.NullInt64 {
-	if p == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: *p, Valid: true}
-}
-
-func nullString(p *string) sql.NullString {
-	if p == nil {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: *p, Valid: true}
-}
-
-// sortedCopy returns xs sorted by less.
+// sortedCopy returns xs sorted by cmp.
 func sortedCopy[T any](xs []T, cmp func(a, b T) int) []T {
 	out := slices.Clone(xs)
 	slices.SortFunc(out, cmp)

@@ -22,6 +22,9 @@
 //     read as jsonb stores it: 1e3 is the integer 1000 (as FlowFabric's
 //     reader, given jsonb's text, sees it), 1.0 is not an integer;
 //   - worker_ttl is one statement: the delete, the events and the count.
+//
+// It is test reference code beside the plugins, speaking pgx directly: it
+// must not import the plugin runtime, and the runtime must not import it.
 package pgreconcile
 
 import (

@@ -2,7 +2,8 @@
 // tests: the rewrite's regression tests, its fuzz targets (which vary a
 // module's structure, not only its bytes) and the generators of worst-case
 // modules at the load bounds. It encodes what it is given without
-// validating it, so a test can build an invalid module on purpose.
+// validating it, so a test can build an invalid module on purpose. Only
+// tests import it; it imports nothing of the host.
 package wasmenc
 
 import "encoding/binary"

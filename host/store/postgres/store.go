@@ -13,6 +13,9 @@
 // ffwasmhost_member and ffwasmhost_lease (how daemons split the
 // (plugin, partition) pairs; see host/cluster), and the function
 // ffwasmhost_fence. docs/postgres.md has the whole layout.
+//
+// It implements host/store's interfaces; it must not import the plugin
+// runtime, wazero, or another store.
 package postgres
 
 import (
