@@ -1,7 +1,6 @@
 package host_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // TestTickDeadlineInterruptsLockWait holds the write lock from another
@@ -23,17 +23,9 @@ func TestTickDeadlineInterruptsLockWait(t *testing.T) {
 	// An expired worker, so that the tick needs the write lock: an idle
 	// one would not take it.
 	h.Exec(`INSERT INTO ff_worker_registry VALUES ('ns', 'w', 'w', 'a', 'c', 0, 1, 0)`)
-	ctx := context.Background()
-	conn, err := h.DB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := testutil.HoldWriteLock(t, h.DB)
 	start := time.Now()
-	_, err = h.Tick(1_000)
+	_, err := h.Tick(1_000)
 	elapsed := time.Since(start)
 	if !errors.Is(err, host.ErrTimeout) {
 		t.Fatalf("tick behind a held lock = %v, want ErrTimeout", err)
@@ -42,9 +34,7 @@ func TestTickDeadlineInterruptsLockWait(t *testing.T) {
 	if elapsed > 20*time.Second {
 		t.Errorf("tick took %v: the lock wait ignored the tick deadline", elapsed)
 	}
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if _, err := h.Tick(1_000); err != nil {
 		t.Errorf("tick after the lock was released: %v", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
@@ -184,50 +183,6 @@ func fxContainsFold(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// fxSeed puts rows into the reconciler tables so that an attack has
-// something to damage.
-func fxSeed(t testing.TB, db *sql.DB) {
-	t.Helper()
-	for _, s := range []string{
-		`INSERT INTO ff_budget_policy (partition_key, budget_id, policy_json, created_at_ms, updated_at_ms, next_reset_at_ms)
-		 VALUES (0, 'b1', '{"limit":10}', 1, 1, 1000), (0, 'b2', '{}', 2, 2, NULL)`,
-		`INSERT INTO ff_budget_usage (partition_key, budget_id, dimensions_key, current_value, updated_at_ms)
-		 VALUES (0, 'b1', 'tokens', 7, 1)`,
-		`INSERT INTO ff_worker_registry VALUES ('ns', 'w1', 'w1', 'default', 'gpu', 100, 30000, 1),
-		 ('ns', 'w2', 'w2', 'default', '', 200, 30000, 2)`,
-		`INSERT INTO ff_worker_registry_event VALUES ('ns', 'w0', 'ttl_swept', 5, NULL)`,
-	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("seed: %v", err)
-		}
-	}
-}
-
-// fxTryWrite reports whether a fresh connection to the database at path
-// takes the write lock at once (busy_timeout 0), and releases it again.
-func fxTryWrite(t testing.TB, path string) error {
-	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	return nil
 }
 
 // fxCopy copies src to dir/name.

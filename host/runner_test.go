@@ -11,6 +11,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/internal/wasmenc"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // fxSlowBound is how long a tick that must be cut short may take at most on
@@ -92,7 +93,7 @@ wait:
 		case <-time.After(20 * time.Millisecond):
 		}
 		if !sawLocked {
-			if err := fxTryWrite(t, h.Path); err != nil {
+			if err := testutil.TryWriteLock(h.Path); err != nil {
 				if !strings.Contains(err.Error(), "locked") && !strings.Contains(err.Error(), "busy") {
 					t.Fatalf("BEGIN IMMEDIATE beside the looping plugin: %v", err)
 				}
@@ -104,7 +105,7 @@ wait:
 		t.Error("another connection could write while the plugin spun in its transaction; the fixture did not hold the lock")
 	}
 	fxWantErr(t, tickErr, []error{host.ErrTimeout, host.ErrLeftOpen})
-	if err := fxTryWrite(t, h.Path); err != nil {
+	if err := testutil.TryWriteLock(h.Path); err != nil {
 		t.Errorf("right after the timeout another writer cannot take the lock: %v", err)
 	}
 	if n, _ := h.Int(`SELECT count(*) FROM ff_worker_registry WHERE namespace = 'loop_in_tx'`); n != 0 {
@@ -121,7 +122,7 @@ func TestTxLeftOpenRolledBack(t *testing.T) {
 		if n, _ := h.Int(`SELECT count(*) FROM ff_worker_registry WHERE namespace = 'tx_left_open'`); n != 0 {
 			t.Errorf("the transaction left open was not rolled back: %d rows", n)
 		}
-		if err := fxTryWrite(t, h.Path); err != nil {
+		if err := testutil.TryWriteLock(h.Path); err != nil {
 			t.Errorf("after the tick another writer cannot take the lock: %v", err)
 		}
 	}
@@ -147,7 +148,7 @@ func TestDryRunSeesOwnChangesAndLeavesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	h := plugintest.New(t, fxWasm(t, "good"), plugintest.Options{DryRun: true, Setup: func(db *sql.DB) error {
-		fxSeed(t, db)
+		testutil.SeedEveryTable(t, db)
 		return nil
 	}})
 	before := fxDump(t, h.DB)
@@ -168,7 +169,7 @@ func TestDryRunSeesOwnChangesAndLeavesNothing(t *testing.T) {
 	if _, err := h.Tick(4); !errors.Is(err, host.ErrClosed) {
 		t.Errorf("Tick after Close: %v, want ErrClosed", err)
 	}
-	if err := fxTryWrite(t, h.Path); err != nil {
+	if err := testutil.TryWriteLock(h.Path); err != nil {
 		t.Errorf("after the dry run the write lock is still held: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // TestAuthorizer runs single statements through the sql_probe fixture,
@@ -23,7 +24,7 @@ func TestAuthorizer(t *testing.T) {
 	setup := fxOpen(t, sqlite.Options{}, `CREATE TABLE probe_input (id INTEGER PRIMARY KEY, sql TEXT NOT NULL)`,
 		// sqlite_sequence, sqlite_stat1 and sqlite_stat4 exist
 		`CREATE TABLE probe_seq (id INTEGER PRIMARY KEY AUTOINCREMENT)`, `INSERT INTO probe_seq DEFAULT VALUES`, `ANALYZE`)
-	fxSeed(t, setup.DB.SQL)
+	testutil.SeedEveryTable(t, setup.DB.SQL)
 	var denials []store.Denial
 	r := fxRunner(t, setup.DB, "sql_probe", host.Limits{}, host.RunnerOptions{Denied: func(d store.Denial) { denials = append(denials, d) }})
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // TestRollbackAfterTimeoutReleasesLock: a plugin whose query the tick's
@@ -27,7 +28,7 @@ func TestRollbackAfterTimeoutReleasesLock(t *testing.T) {
 		if strings.Contains(err.Error(), "rollback:") {
 			t.Errorf("tick = %v; want tx_rollback to succeed after the deadline", err)
 		}
-		if err := fxTryWrite(t, h.Path); err != nil {
+		if err := testutil.TryWriteLock(h.Path); err != nil {
 			t.Fatalf("after the tick another writer cannot take the lock: %v", err)
 		}
 		if n, _ := h.Int(`SELECT count(*) FROM ff_worker_registry WHERE namespace = 'rollback_after_timeout'`); n != 0 {
@@ -90,7 +91,7 @@ func TestLostTransaction(t *testing.T) {
 			if strings.Join(got, ",") != "before" {
 				t.Errorf("rows written: %q, want only before", got)
 			}
-			if err := fxTryWrite(t, h.Path); err != nil {
+			if err := testutil.TryWriteLock(h.Path); err != nil {
 				t.Errorf("after the tick another writer cannot take the lock: %v", err)
 			}
 		})
@@ -106,7 +107,7 @@ func TestDryRunLostWritesNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := plugintest.New(t, fxWasm(t, "tx_lost"), plugintest.Options{DryRun: true, Setup: func(db *sql.DB) error {
-				fxSeed(t, db)
+				testutil.SeedEveryTable(t, db)
 				return txLostSetup(tc.sql)(db)
 			}})
 			before := fxDump(t, h.DB)
@@ -125,7 +126,7 @@ func TestDryRunLostWritesNothing(t *testing.T) {
 			if after := fxDump(t, h.DB); after != before {
 				t.Errorf("the dry run changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
-			if err := fxTryWrite(t, h.Path); err != nil {
+			if err := testutil.TryWriteLock(h.Path); err != nil {
 				t.Errorf("after the dry run another writer cannot take the lock: %v", err)
 			}
 		})

@@ -118,3 +118,25 @@ func TryWriteLock(path string) error {
 	_, err = conn.ExecContext(ctx, "ROLLBACK")
 	return err
 }
+
+// HoldWriteLock takes the write lock of db's database (BEGIN IMMEDIATE on
+// a connection of its own) and returns the function that releases it.
+func HoldWriteLock(tb testing.TB, db *sql.DB) (release func()) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		conn.Close()
+		tb.Fatal(err)
+	}
+	return func() {
+		tb.Helper()
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}

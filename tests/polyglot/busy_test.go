@@ -1,13 +1,13 @@
 package polyglot
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // TestBusyAgainstHost: with another connection holding the write lock, a
@@ -23,17 +23,9 @@ func TestBusyAgainstHost(t *testing.T) {
 			h := plugintest.New(t, p.build(t), plugintest.Options{DB: sqlite.Options{BusyTimeout: time.Millisecond}})
 			h.Exec(`INSERT INTO ff_worker_registry (namespace, worker_instance_id, worker_id, lanes,
 capabilities_csv, last_heartbeat_ms, liveness_ttl_ms, registered_at_ms) VALUES ('ns', 'w', 'w', '', '', 1, 1, 1)`)
-			ctx := context.Background()
-			conn, err := h.DB.Conn(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-				t.Fatal(err)
-			}
+			release := testutil.HoldWriteLock(t, h.DB)
 			start := time.Now()
-			_, err = h.Tick(1_000)
+			_, err := h.Tick(1_000)
 			switch {
 			case err == nil || !strings.HasPrefix(err.Error(), "begin: ffhost busy: "):
 				t.Errorf("tick behind a held lock: %v; want begin: ffhost busy: ...", err)
@@ -45,9 +37,7 @@ capabilities_csv, last_heartbeat_ms, liveness_ttl_ms, registered_at_ms) VALUES (
 			if d := time.Since(start); d < 15*time.Millisecond {
 				t.Errorf("the tick gave up after %v, before its 5 and 10 ms backoff", d)
 			}
-			if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-				t.Fatal(err)
-			}
+			release()
 			if rep := h.MustTick(1_000); rep.Processed != 1 {
 				t.Errorf("tick after the lock was released processed %d, want 1", rep.Processed)
 			}

@@ -452,26 +452,48 @@ func (s *Session) bind(args []byte) error {
 
 // Exec runs one statement and appends its exec result to buf.
 func (s *Session) Exec(ctx context.Context, buf, text, args []byte) ([]byte, error) {
+	return s.statement(buf, func() ([]byte, error) { return s.exec(ctx, buf, text, args) })
+}
+
+// Query runs one statement and appends every row to buf, failing once the
+// encoding passes limit bytes.
+func (s *Session) Query(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
+	return s.statement(buf, func() ([]byte, error) { return s.query(ctx, buf, text, args, limit) })
+}
+
+// statement runs one of a plugin's statements (run), then settles what it
+// did: the heap cap, the transaction state, the rows it changed.
+func (s *Session) statement(buf []byte, run func() ([]byte, error)) ([]byte, error) {
 	if err := s.guard(); err != nil {
 		return buf, err
 	}
 	s.glue.heap.reset()
-	buf, err := s.execStmt(ctx, buf, text, args)
+	buf, err := run()
 	err = s.track(s.overHeap(err))
 	s.changed.endStatement(err == nil, s.inTx)
 	return buf, err
 }
 
-func (s *Session) execStmt(ctx context.Context, buf, text, args []byte) ([]byte, error) {
+// prepare readies text, with args bound, and the driver's context to run
+// it in.
+func (s *Session) prepare(ctx context.Context, text, args []byte) (driver.Stmt, context.Context, error) {
 	s.auth.last = store.Denial{}
 	st, err := s.stmt(ctx, text)
 	if err != nil {
-		return buf, err
+		return nil, nil, err
 	}
 	if err := s.bind(args); err != nil {
-		return buf, err
+		return nil, nil, err
 	}
 	dctx, err := s.driverCtx(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, dctx, nil
+}
+
+func (s *Session) exec(ctx context.Context, buf, text, args []byte) ([]byte, error) {
+	st, dctx, err := s.prepare(ctx, text, args)
 	if err != nil {
 		return buf, err
 	}
@@ -491,29 +513,8 @@ func (s *Session) execStmt(ctx context.Context, buf, text, args []byte) ([]byte,
 	return abi.AppendExecResult(buf, ra, id), nil
 }
 
-// Query runs one statement and appends every row to buf, failing once the
-// encoding passes limit bytes.
-func (s *Session) Query(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
-	if err := s.guard(); err != nil {
-		return buf, err
-	}
-	s.glue.heap.reset()
-	buf, err := s.queryStmt(ctx, buf, text, args, limit)
-	err = s.track(s.overHeap(err))
-	s.changed.endStatement(err == nil, s.inTx)
-	return buf, err
-}
-
-func (s *Session) queryStmt(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
-	s.auth.last = store.Denial{}
-	st, err := s.stmt(ctx, text)
-	if err != nil {
-		return buf, err
-	}
-	if err := s.bind(args); err != nil {
-		return buf, err
-	}
-	dctx, err := s.driverCtx(ctx)
+func (s *Session) query(ctx context.Context, buf, text, args []byte, limit uint32) ([]byte, error) {
+	st, dctx, err := s.prepare(ctx, text, args)
 	if err != nil {
 		return buf, err
 	}

@@ -2,7 +2,6 @@ package sqlsandbox
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -11,29 +10,8 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
-
-// tryWrite reports whether a fresh connection to db takes the write lock at
-// once, and releases it again.
-func tryWrite(t *testing.T, db *testDB) error {
-	t.Helper()
-	pool, err := sql.Open("sqlite", db.Path()+"?_pragma=busy_timeout(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	ctx := context.Background()
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
-	}
-	_, err = conn.ExecContext(ctx, "ROLLBACK")
-	return err
-}
 
 // mustRun runs fn on s's connection and fails the test if it fails.
 func mustRun(t *testing.T, s *Session, fn func() error) {
@@ -70,7 +48,7 @@ func TestRollbackAfterDeadline(t *testing.T) {
 	if !s.glue.autocommit() {
 		t.Error("after tx_rollback SQLite still has a transaction open")
 	}
-	if err := tryWrite(t, db); err != nil {
+	if err := testutil.TryWriteLock(db.Path()); err != nil {
 		t.Errorf("after tx_rollback another writer cannot take the lock: %v", err)
 	}
 	var n int
@@ -116,7 +94,7 @@ func TestEndTickRollsBackWhatSQLiteHasOpen(t *testing.T) {
 			if !errors.Is(left, store.ErrLeftOpen) {
 				t.Errorf("endTick = %v, want store.ErrLeftOpen", left)
 			}
-			if err := tryWrite(t, db); err != nil {
+			if err := testutil.TryWriteLock(db.Path()); err != nil {
 				t.Errorf("after endTick another writer cannot take the lock: %v", err)
 			}
 		})
@@ -210,7 +188,7 @@ func TestCommitHookRefusesStrayCommits(t *testing.T) {
 			s.inTx = tc.inTx // as if SQLite had just rolled it back
 			id := []byte{byte('a' + i)}
 			_ = s.run(func() error {
-				_, err := s.execStmt(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('hook', ?, 'w', '', '', 0, 0, 0)`), mustArgs(t, string(id)))
+				_, err := s.exec(ctx, nil, []byte(`INSERT INTO ff_worker_registry VALUES ('hook', ?, 'w', '', '', 0, 0, 0)`), mustArgs(t, string(id)))
 				return err
 			})
 			var n int
@@ -306,7 +284,7 @@ func TestTransactionLossCauses(t *testing.T) {
 			if n != 0 {
 				t.Errorf("%d rows of the transaction reached the database", n)
 			}
-			if err := tryWrite(t, db); err != nil {
+			if err := testutil.TryWriteLock(db.Path()); err != nil {
 				t.Errorf("another writer cannot take the lock: %v", err)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
+	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
 
 // emptyDB opens a new, empty database file in a temporary directory.
@@ -40,20 +41,20 @@ func execStmts(t *testing.T, db *sqlite.Store, stmts ...string) {
 // it, its version counter, and the contents of every table.
 type dbSnapshot struct {
 	SchemaVersion int64
-	Schema        []string            // "type name tbl_name: sql", sorted
-	Rows          map[string][]string // table -> every row rendered, sorted
+	Schema        []string          // "type name tbl_name: sql", sorted
+	Rows          map[string]string // table -> every row with its rowid (testutil.DumpQuery)
 }
 
 func snapshotDB(t *testing.T, db *sqlite.Store) dbSnapshot {
 	t.Helper()
-	s := dbSnapshot{Rows: map[string][]string{}}
+	s := dbSnapshot{Rows: map[string]string{}}
 	if err := db.SQL.QueryRow(`PRAGMA schema_version`).Scan(&s.SchemaVersion); err != nil {
 		t.Fatal(err)
 	}
 	s.Schema = queryTexts(t, db, `SELECT type || ' ' || name || ' ' || tbl_name || ': ' || coalesce(sql, '')
 FROM sqlite_schema`)
 	for _, table := range queryTexts(t, db, `SELECT name FROM sqlite_schema WHERE type = 'table'`) {
-		s.Rows[table] = dumpRows(t, db, table)
+		s.Rows[table] = testutil.DumpQuery(t, db.SQL, table, fmt.Sprintf(`SELECT rowid, * FROM %q`, table))
 	}
 	return s
 }
@@ -81,42 +82,6 @@ func queryTexts(t *testing.T, db *sqlite.Store, query string) []string {
 	return out
 }
 
-// dumpRows renders every row of table, with its column names and rowid,
-// sorted.
-func dumpRows(t *testing.T, db *sqlite.Store, table string) []string {
-	t.Helper()
-	rows, err := db.SQL.Query(fmt.Sprintf(`SELECT rowid, * FROM %q`, table))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for i, c := range cols {
-			fmt.Fprintf(&b, "%s=%#v ", c, vals[i])
-		}
-		out = append(out, b.String())
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func checkSnapshotsEqual(t *testing.T, before, after dbSnapshot) {
 	t.Helper()
 	if before.SchemaVersion != after.SchemaVersion {
@@ -125,7 +90,7 @@ func checkSnapshotsEqual(t *testing.T, before, after dbSnapshot) {
 	if !slices.Equal(before.Schema, after.Schema) {
 		t.Errorf("schema changed:\nbefore %q\n after %q", before.Schema, after.Schema)
 	}
-	if !maps.EqualFunc(before.Rows, after.Rows, slices.Equal) {
+	if !maps.Equal(before.Rows, after.Rows) {
 		t.Errorf("rows changed:\nbefore %q\n after %q", before.Rows, after.Rows)
 	}
 }
@@ -257,8 +222,8 @@ func TestMigrateKeepsExistingTables(t *testing.T) {
 				after := snapshotDB(t, db)
 				// Every table and row that was there is as it was.
 				for table, rows := range before.Rows {
-					if !slices.Equal(rows, after.Rows[table]) {
-						t.Errorf("rows of %s changed:\nbefore %q\n after %q", table, rows, after.Rows[table])
+					if rows != after.Rows[table] {
+						t.Errorf("rows of %s changed:\nbefore %s\n after %s", table, rows, after.Rows[table])
 					}
 				}
 				for _, s := range before.Schema {
