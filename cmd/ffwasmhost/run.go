@@ -25,6 +25,7 @@ type runOpts struct {
 	drainPause                  *time.Duration
 	catchUp                     *string
 	staleAfter                  *int
+	fixtures                    *string
 	limits                      *limitFlag
 	sync                        *string
 	pluginHeap                  *int64
@@ -42,6 +43,7 @@ func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	o.drainPause = fs.Duration("drain-pause", sched.DefaultDrainPause, "pause between two ticks of a plugin draining its backlog; other writers take the write lock meanwhile")
 	o.catchUp = fs.String("catch-up", "never", "`once`: at start, a plugin whose last tick (in the tick ledger) is more than one interval old ticks at once; never: FlowFabric's first tick one interval after start")
 	o.staleAfter = fs.Int("stale-after", daemon.DefaultStaleAfter, "a plugin is stale, and /readyz fails, after this many of its intervals without a successful tick")
+	o.fixtures = fs.String("fixtures", "", "write the first failed tick of each run of failures as a replay fixture (for ffwasmhost replay) into `DIR`, made private if missing; the newest 10 per plugin are kept (default: off)")
 	o.minInterval = fs.Duration("min-interval", daemon.DefaultMinInterval, "shortest tick interval a plugin's own default_interval_ms may set; shorter defaults are raised to it (an --interval may go lower)")
 	o.standbyPoll = fs.Duration("standby-poll", daemon.DefaultStandbyPoll, "while another daemon is active on the database, how often to try to take over")
 	o.grace = fs.Duration("grace", daemon.DefaultGrace, "on SIGINT/SIGTERM, how long running ticks may take to finish before they are aborted")
@@ -99,6 +101,7 @@ func (a *app) cmdRun(args []string) int {
 		DrainPause:   *o.drainPause,
 		CatchUp:      *o.catchUp == "once",
 		StaleAfter:   *o.staleAfter,
+		FixtureDir:   *o.fixtures,
 		Grace:        *o.grace,
 		StandbyPoll:  *o.standbyPoll,
 		Limits:       o.limits.all,

@@ -37,6 +37,10 @@ const (
 	DefaultStaleAfter = 5
 	// DefaultMinInterval is Config.MinInterval's default.
 	DefaultMinInterval = time.Second
+	// DefaultFixtureMaxBytes is Config.FixtureMaxBytes's default.
+	DefaultFixtureMaxBytes = 16 << 20
+	// DefaultFixtureKeep is Config.FixtureKeep's default.
+	DefaultFixtureKeep = 10
 	// MaxInterval is the longest interval Config.Intervals may set, as a
 	// plugin's default_interval_ms may declare: 365 days.
 	MaxInterval = describe.MaxIntervalMS * time.Millisecond
@@ -78,6 +82,19 @@ type Config struct {
 	// without a successful tick before it is stale: /readyz fails and
 	// ffwasmhost_plugin_stale is 1. Default DefaultStaleAfter.
 	StaleAfter int
+	// FixtureDir, if set, is where a failed tick is written down as a
+	// replay fixture (host/fixture): the first failure of each run of
+	// failures of a plugin. Before every tick the daemon then pins the
+	// database (store.Snapshotter) to read the plugin's tables as they were
+	// if the tick fails. Empty: no fixtures, no pinning.
+	FixtureDir string
+	// FixtureMaxBytes bounds one fixture's rows; a failure whose tables
+	// hold more is logged without a fixture. Default
+	// DefaultFixtureMaxBytes.
+	FixtureMaxBytes int64
+	// FixtureKeep is how many fixtures of each plugin the directory keeps,
+	// the newest. Default DefaultFixtureKeep.
+	FixtureKeep int
 	// DaemonID names this daemon in the tick ledger. Default
 	// "HOSTNAME/PID".
 	DaemonID string
@@ -153,6 +170,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MinInterval == 0 {
 		c.MinInterval = DefaultMinInterval
 	}
+	if c.FixtureMaxBytes == 0 {
+		c.FixtureMaxBytes = DefaultFixtureMaxBytes
+	}
+	if c.FixtureKeep == 0 {
+		c.FixtureKeep = DefaultFixtureKeep
+	}
 	if c.StaleAfter == 0 {
 		c.StaleAfter = DefaultStaleAfter
 	}
@@ -177,6 +200,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("max backoff %v is negative", c.MaxBackoff)
 	case c.MinInterval < 0:
 		return c, fmt.Errorf("min interval %v is negative", c.MinInterval)
+	case c.FixtureMaxBytes < 0 || c.FixtureKeep < 0:
+		return c, fmt.Errorf("fixture bounds %d bytes, %d kept: negative", c.FixtureMaxBytes, c.FixtureKeep)
 	case c.StaleAfter < 0:
 		return c, fmt.Errorf("stale after %d intervals is negative", c.StaleAfter)
 	case c.DrainPause < 0:

@@ -153,6 +153,12 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := host.CheckPluginDir(d.cfg.PluginDir); err != nil {
 		return err
 	}
+	if d.cfg.FixtureDir != "" {
+		// Fixtures hold rows of the database: private, as the database is.
+		if err := host.PrivateDir(d.cfg.FixtureDir); err != nil {
+			return fmt.Errorf("fixture directory: %w", err)
+		}
+	}
 	db, err := sqlite.Open(ctx, d.cfg.DBPath, d.cfg.DBOptions)
 	if err != nil {
 		return err

@@ -44,6 +44,7 @@ type metrics struct {
 	conflicts  *prometheus.GaugeVec
 	logDropped *prometheus.CounterVec
 	changed    *prometheus.CounterVec
+	fixtures   *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -100,7 +101,11 @@ func newMetrics() *metrics {
 		Name: "ffwasmhost_rows_changed_total",
 		Help: "Rows the plugins' ticks inserted, updated and deleted, as committed, by plugin, table and op.",
 	}, []string{"plugin", "table", "op"})
-	m.reg.MustRegister(m.ticks, m.duration, m.processed, m.itemErrors, m.reloads, m.info, m.denied, m.failing, m.lock, m.conflicts, m.logDropped, m.changed,
+	m.fixtures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ffwasmhost_fixtures_written_total",
+		Help: "Failed ticks written as replay fixtures (--fixtures), by plugin.",
+	}, []string{"plugin"})
+	m.reg.MustRegister(m.ticks, m.duration, m.processed, m.itemErrors, m.reloads, m.info, m.denied, m.failing, m.lock, m.conflicts, m.logDropped, m.changed, m.fixtures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{ReloadLoaded, ReloadReplaced, ReloadRemoved, ReloadFailed} {
 		m.reloads.WithLabelValues(r)
@@ -184,6 +189,9 @@ func (m *metrics) rowsChanged(plugin string, tables []store.TableChanges) {
 		}
 	}
 }
+
+// fixtureWritten counts a replay fixture written for plugin.
+func (m *metrics) fixtureWritten(plugin string) { m.fixtures.WithLabelValues(plugin).Inc() }
 
 // reload counts one reload result.
 func (m *metrics) reload(result string) { m.reloads.WithLabelValues(result).Inc() }

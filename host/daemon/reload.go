@@ -29,6 +29,7 @@ type entry struct {
 	loadedAt time.Time
 
 	changes []store.TableChanges // what the last tick wrote; set by the runner during the tick
+	failing bool                 // the last tick failed; only its loop reads and writes it
 
 	closeOnce sync.Once
 	closeErr  error
@@ -545,7 +546,9 @@ func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (sched.Rep
 		if d.tickHook != nil {
 			d.tickHook(ctx, ne.name())
 		}
+		pin := d.pin(ctx, ne)
 		rep, err := ne.runner.Tick(ctx, now.UnixMilli())
+		d.writeFixture(ctx, ne, pin, now.UnixMilli(), err)
 		d.record(ne, now, rep, err)
 		return sched.Report(rep), err
 	}

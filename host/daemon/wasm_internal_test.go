@@ -17,6 +17,7 @@ type tinySpec struct {
 	Processed  int64
 	Status     int32 // scan_tick's result: 0 ok, else the tick fails
 	More       bool  // scan_tick calls tick_more (ABI 1.1)
+	Reads      []string
 }
 
 // tinyWasm builds spec's module (wasmenc.Plugin), so the daemon's tests
@@ -30,7 +31,7 @@ func tinyWasm(tb testing.TB, spec tinySpec) []byte {
 	}
 	desc, err := json.Marshal(map[string]any{
 		"name": spec.Name, "abi_version": abiVersion, "version": spec.Version,
-		"default_interval_ms": spec.IntervalMS, "reads": []string{}, "writes": []string{},
+		"default_interval_ms": spec.IntervalMS, "reads": append([]string{}, spec.Reads...), "writes": []string{},
 		"description": "tiny test plugin " + spec.Name,
 	})
 	if err != nil {

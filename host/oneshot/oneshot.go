@@ -29,8 +29,12 @@ const (
 
 // Options configure Tick.
 type Options struct {
-	// PluginDir is searched for the plugin. Required.
+	// PluginDir is searched for the plugin. Required unless PluginFile is
+	// set.
 	PluginDir string
+	// PluginFile, if set, is the plugin's file: it is loaded alone, and
+	// must be called Plugin.
+	PluginFile string
 	// Plugin is the name of the plugin to tick (its describe name, which is
 	// usually also its file name). Required.
 	Plugin string
@@ -72,6 +76,8 @@ type Summary struct {
 	Error string `json:"error,omitempty"`
 	// Diff is the changed rows, with Options.Diff.
 	Diff *Diff `json:"-"`
+	// PluginSHA256 is the sha256 of the plugin file that ticked.
+	PluginSHA256 string `json:"-"`
 }
 
 // Diff is the rows a run changed, in order.
@@ -132,8 +138,10 @@ func Tick(ctx context.Context, st store.Store, eng *host.Engine, opts Options) (
 	if !describe.ValidName(opts.Plugin) {
 		return sum, fmt.Errorf("%w %q: a plugin name is a lowercase letter, then lowercase letters, digits or '_'", ErrUnknownPlugin, opts.Plugin)
 	}
-	if err := host.CheckPluginDir(opts.PluginDir); err != nil {
-		return sum, err
+	if opts.PluginFile == "" {
+		if err := host.CheckPluginDir(opts.PluginDir); err != nil {
+			return sum, err
+		}
 	}
 	if al, ok := st.(store.ActiveLocker); ok && !opts.Force {
 		release, err := al.TryActive()
@@ -146,11 +154,17 @@ func Tick(ctx context.Context, st store.Store, eng *host.Engine, opts Options) (
 		}
 		defer release()
 	}
-	p, err := FindPlugin(ctx, eng, opts.PluginDir, opts.Plugin)
+	var p *host.Plugin
+	if opts.PluginFile != "" {
+		p, err = loadFile(ctx, eng, opts.PluginFile, opts.Plugin)
+	} else {
+		p, err = FindPlugin(ctx, eng, opts.PluginDir, opts.Plugin)
+	}
 	if err != nil {
 		return sum, err
 	}
 	defer p.Close(context.WithoutCancel(ctx))
+	sum.PluginSHA256 = p.SHA256
 	var last store.Changes
 	r, err := host.NewRunner(ctx, st, p, host.RunnerOptions{DryRun: opts.DryRun, Diff: opts.Diff, MaxDiffRows: opts.MaxDiffRows,
 		Changed: func(ch store.Changes) { last = ch }})
@@ -230,6 +244,19 @@ func (d *Diff) add(ctx context.Context, st store.Store, tick int, ch store.Chang
 func byline() string {
 	h, _ := os.Hostname()
 	return fmt.Sprintf("ffwasmhost tick on %s/%d", h, os.Getpid())
+}
+
+// loadFile loads the plugin file, which must be called name.
+func loadFile(ctx context.Context, eng *host.Engine, file, name string) (*host.Plugin, error) {
+	p, err := eng.Load(ctx, file, host.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	if p.Desc.Name != name {
+		p.Close(ctx)
+		return nil, fmt.Errorf("%w %q: %s is plugin %q", ErrUnknownPlugin, name, file, p.Desc.Name)
+	}
+	return p, nil
 }
 
 // FindPlugin loads the plugin called name from dir, with the engine's one

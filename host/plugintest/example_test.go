@@ -32,3 +32,25 @@ func Example() {
 	// now=1500 processed=0 workers left=1
 	// now=1501 processed=1 workers left=0
 }
+
+// A failed tick the daemon wrote down (ffwasmhost run --fixtures) becomes a
+// test: load its rows, tick at its now_ms.
+func ExampleHarness_LoadFixture() {
+	wasm, err := plugintest.BuildWasm("../../plugins/worker_ttl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	h, err := plugintest.Open(wasm, plugintest.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer h.Close()
+	f := h.LoadFixture("testdata/worker_ttl-2000-p0.json")
+	rep := h.MustTick(f.NowMS)
+	left, _ := h.Int(`SELECT count(*) FROM ff_worker_registry`)
+	fmt.Printf("processed=%d workers left=%d\n", rep.Processed, left)
+	// Output:
+	// processed=1 workers left=1
+}

@@ -30,6 +30,7 @@ import (
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/replay"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
@@ -254,6 +255,32 @@ func (h *Harness) MustTick(nowMS int64) host.Report {
 		h.fatalf("tick at %d: %v", nowMS, err)
 	}
 	return rep
+}
+
+// LoadFixture fills the database with the rows of a replay fixture (a
+// failed tick the daemon wrote down with `ffwasmhost run --fixtures`) and
+// returns it, so that the failure becomes a unit test:
+//
+//	f := h.LoadFixture("testdata/budget_reset-1767225600000-p0.json")
+//	if _, err := h.Tick(f.NowMS); err != nil { ... }
+//
+// The fixture must be of this harness's plugin.
+func (h *Harness) LoadFixture(path string) *replay.Fixture {
+	h.helper()
+	f, err := replay.Read(path)
+	if err != nil {
+		h.fatalf("%v", err)
+		return nil
+	}
+	if f.Plugin != h.Plugin.Desc.Name {
+		h.fatalf("fixture %s is of plugin %q, the harness runs %q", path, f.Plugin, h.Plugin.Desc.Name)
+		return nil
+	}
+	if err := f.Restore(context.Background(), h.DB); err != nil {
+		h.fatalf("%s: %v", path, err)
+		return nil
+	}
+	return f
 }
 
 // Exec runs a statement on the host-side pool and fails the test on error.

@@ -115,6 +115,41 @@ type ActiveLocker interface {
 	TryActive() (release func() error, err error)
 }
 
+// Snapshotter is implemented by a store that can read tables as they stood
+// at one moment while writers go on: the daemon pins the database before a
+// tick, so that a tick that fails can be written down as a replay fixture
+// with the rows it started from.
+type Snapshotter interface {
+	// Snapshot pins the database as it is now. It holds no write lock and
+	// blocks no writer; reads through it see this moment until Close.
+	Snapshot(ctx context.Context) (Snapshot, error)
+}
+
+// Snapshot is a pinned, read-only view of the database.
+type Snapshot interface {
+	// Rows reads every row of table as of the snapshot, with the names of
+	// its columns. It fails wrapping ErrTooBig once the values pass
+	// maxBytes.
+	Rows(ctx context.Context, table string, maxBytes int64) (columns []string, rows [][]any, err error)
+	// Close releases the snapshot.
+	Close() error
+}
+
+// ErrTooBig is wrapped by Snapshot.Rows when a table's rows pass the bound.
+var ErrTooBig = errors.New("too big")
+
+// ValueBytes is what a column value counts against a Snapshot.Rows bound:
+// about its size written down as JSON.
+func ValueBytes(v any) int64 {
+	switch v := v.(type) {
+	case string:
+		return int64(len(v)) + 2
+	case []byte:
+		return int64(len(v))*4/3 + 12
+	}
+	return 8
+}
+
 // ErrActive is wrapped by ActiveLocker.TryActive while another daemon holds
 // the store's active lock.
 var ErrActive = errors.New("another daemon is active on this database")

@@ -110,13 +110,13 @@ func (p *daemonProc) get(path string) (int, string) {
 
 // pluginStatus is the part of /v1/plugins the tests read.
 type pluginStatus struct {
-	Name       string `json:"name"`
-	SHA256     string `json:"sha256"`
-	IntervalMS int64  `json:"interval_ms"`
-	Enabled    bool   `json:"enabled"`
-	Ticks      int64  `json:"ticks"`
-	Failures   int64  `json:"failures"`
-	LastTick   *time.Time
+	Name       string     `json:"name"`
+	SHA256     string     `json:"sha256"`
+	IntervalMS int64      `json:"interval_ms"`
+	Enabled    bool       `json:"enabled"`
+	Ticks      int64      `json:"ticks"`
+	Failures   int64      `json:"failures"`
+	LastTick   *time.Time `json:"last_tick"`
 }
 
 type status struct {

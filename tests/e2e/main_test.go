@@ -29,6 +29,9 @@ var (
 	cacheDir string
 	// xdgCache is XDG_CACHE_HOME for every command the tests run.
 	xdgCache string
+	// poisonWasm fails its tick on a budget whose policy_json is 'poison';
+	// poisonFixedWasm is the same plugin built to skip such budgets.
+	poisonWasm, poisonFixedWasm string
 )
 
 func TestMain(m *testing.M) {
@@ -61,6 +64,15 @@ func setup(m *testing.M) (int, error) {
 		if err := goBuild(root, wasmEnv, "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "./plugins/"+p); err != nil {
 			return 0, err
 		}
+	}
+	// The test plugin whose ticks fail on a poisoned row, and its fixed
+	// build, for the replay tests.
+	poisonWasm, poisonFixedWasm = filepath.Join(tmp, "poison.wasm"), filepath.Join(tmp, "poison_fixed.wasm")
+	if err := goBuild(root, wasmEnv, "-buildmode=c-shared", "-o", poisonWasm, "./tests/e2e/testdata/poison"); err != nil {
+		return 0, err
+	}
+	if err := goBuild(root, wasmEnv, "-buildmode=c-shared", "-ldflags=-X=main.tolerant=yes", "-o", poisonFixedWasm, "./tests/e2e/testdata/poison"); err != nil {
+		return 0, err
 	}
 	// The tests' private cache, reused across runs (compiling is the slow
 	// part), never the user's real one.
