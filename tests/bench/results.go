@@ -209,6 +209,20 @@ func (r *Results) evaluate() {
 			add("instance creation "+n, "<= 5 ms", m.Median, 5, "ms", "first tick of a new Runner without a spare instance minus one with")
 		}
 	}
+	for _, n := range []string{"budget_reset", "worker_ttl"} {
+		if m := r.measureBy["idle_process_"+n+"_ratio"]; m != nil {
+			add("idle tick at 10× the rows "+n, "<= 1.3x", m.Median, 1.3, "x", "whole `ffwasmhost tick` process, 2,000,000 rows vs 200,000, nothing due")
+		}
+		if m := r.measureBy["idle_lock_"+n]; m != nil {
+			add("idle tick write lock "+n, "= 0 ms", m.Median, 0, "ms", "write lock held by 20 idle ticks at 2,000,000 rows")
+		}
+	}
+	if m := r.measureBy["drain_backlog_total"]; m != nil {
+		add("backlog of 10,000 budgets drained", "<= 60 s", m.Median, 60, "s", "--drain, 15 s interval, from daemon start")
+	}
+	if m := r.measureBy["drain_writer_busy_errors"]; m != nil {
+		add("application writer busy errors while draining", "= 0", m.Median, 0, "count", "5 s busy timeout, a write every 10 ms")
+	}
 	for _, n := range []string{"rss_idle", "rss_after", "rss_churn", "rss_peak"} {
 		if m := r.measureBy[n]; m != nil {
 			add(n, "<= 80 MiB", m.Median, 80, "MiB", "child process, both plugins loaded")
