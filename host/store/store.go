@@ -309,7 +309,8 @@ type PluginMigrator interface {
 	// owns one of s's tables.
 	PendingMigrations(ctx context.Context, s PluginSchema) ([]PluginMigration, error)
 	// ApplyMigrations applies the pending steps of s, each in a
-	// transaction of its own, and returns those it applied. It fails as
+	// transaction of its own, and returns those it applied; it records s's
+	// plugin as the owner of its tables if none is yet. It fails as
 	// PendingMigrations does, changing nothing then, or naming the step
 	// that failed, after which the steps before it stay applied.
 	ApplyMigrations(ctx context.Context, s PluginSchema) ([]PluginMigration, error)
@@ -382,5 +383,5 @@ type OwnerError struct {
 }
 
 func (e *OwnerError) Error() string {
-	return fmt.Sprintf("plugin %s: table %s is owned by plugin %s; a table has one owner", e.Plugin, e.Table, e.Owner)
+	return fmt.Sprintf("plugin %s: table %s is owned by plugin %s; a table has one owner (to hand it over, delete its row from ffwasmhost_owned_tables)", e.Plugin, e.Table, e.Owner)
 }

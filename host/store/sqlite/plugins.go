@@ -46,8 +46,11 @@ func (db *Store) PendingMigrations(ctx context.Context, s store.PluginSchema) ([
 // (sqlsandbox.Migrator), and records each (store.PluginMigrator).
 func (db *Store) ApplyMigrations(ctx context.Context, s store.PluginSchema) ([]store.PluginMigration, error) {
 	todo, err := db.PendingMigrations(ctx, s)
-	if err != nil || len(todo) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	if len(todo) == 0 {
+		return nil, db.claim(ctx, s)
 	}
 	m, err := sqlsandbox.OpenMigrator(ctx, db.file, sqlsandbox.MigratorSpec{Plugin: s.Plugin, Owns: s.Owns, Declared: s.Declared})
 	if err != nil {
@@ -75,11 +78,8 @@ func (db *Store) ApplyMigrations(ctx context.Context, s store.PluginSchema) ([]s
 		}
 		after := func(ctx context.Context, tx sqlsandbox.HostTx) error {
 			now := time.Now().UnixMilli()
-			for _, t := range s.Owns {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO ffwasmhost_owned_tables (name, plugin, since_ms) VALUES (?, ?, ?)
-ON CONFLICT (name) DO NOTHING`, t, s.Plugin, now); err != nil {
-					return fmt.Errorf("record owner of %s: %w", t, err)
-				}
+			if err := recordOwner(ctx, tx, s, now); err != nil {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ffwasmhost_plugin_migrations (plugin, id, name, checksum, applied_at_ms)
 VALUES (?, ?, ?, ?, ?)`, s.Plugin, step.ID, step.Name, sum, now); err != nil {
@@ -102,6 +102,39 @@ VALUES (?, ?, ?, ?, ?)`, s.Plugin, step.ID, step.Name, sum, now); err != nil {
 		done = append(done, step)
 	}
 	return done, nil
+}
+
+// claim records s's plugin as the owner of its tables, if no plugin is
+// yet: a plugin whose tables exist without its migrations owns them too.
+func (db *Store) claim(ctx context.Context, s store.PluginSchema) error {
+	if len(s.Owns) == 0 {
+		return nil
+	}
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("plugin %s: record owned tables: %w", s.Plugin, err)
+	}
+	defer tx.Rollback()
+	if err := checkOwners(ctx, tx, s); err != nil {
+		return err
+	}
+	if err := recordOwner(ctx, tx, s, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("plugin %s: record owned tables: %w", s.Plugin, err)
+	}
+	return nil
+}
+
+func recordOwner(ctx context.Context, tx sqlsandbox.HostTx, s store.PluginSchema, nowMS int64) error {
+	for _, t := range s.Owns {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ffwasmhost_owned_tables (name, plugin, since_ms) VALUES (?, ?, ?)
+ON CONFLICT (name) DO NOTHING`, t, s.Plugin, nowMS); err != nil {
+			return fmt.Errorf("record owner of %s: %w", t, err)
+		}
+	}
+	return nil
 }
 
 // AppliedMigrations returns every plugin's applied steps, by plugin and id

@@ -190,3 +190,27 @@ func TestApplyMigrationsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnersWithoutMigrations: a plugin that owns a table without
+// migrations claims it too, and a second claimant is refused.
+func TestOwnersWithoutMigrations(t *testing.T) {
+	ctx := context.Background()
+	db := migratedDB(t)
+	first := store.PluginSchema{Plugin: "first", Owns: []string{"notes"}}
+	if _, err := db.ApplyMigrations(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyMigrations(ctx, first); err != nil {
+		t.Fatalf("second claim by the owner: %v", err)
+	}
+	second := store.PluginSchema{Plugin: "second", Owns: []string{"Notes"}}
+	for name, call := range map[string]func() error{
+		"pending": func() error { _, err := db.PendingMigrations(ctx, second); return err },
+		"apply":   func() error { _, err := db.ApplyMigrations(ctx, second); return err },
+	} {
+		var oe *store.OwnerError
+		if err := call(); !errors.As(err, &oe) || oe.Owner != "first" {
+			t.Errorf("%s by a second plugin: %v, want an OwnerError naming first", name, err)
+		}
+	}
+}
