@@ -164,7 +164,8 @@ func TestApplyMigrationsRefused(t *testing.T) {
 		{"function not allowed", `CREATE TABLE leases AS SELECT load_extension('x') AS y`, "function load_extension: function not allowed"},
 		{"reindex", `REINDEX`, "reindex"},
 		{"analyze", `ANALYZE`, "analyze"},
-		{"vacuum", `VACUUM`, ""},
+		{"vacuum", `VACUUM`, "VACUUM is not allowed"},
+		{"vacuum into", `VACUUM INTO '/tmp/ffwasmhost-vacuum-into-test.db'`, "VACUUM is not allowed"},
 		{"syntax error", `CREATE TABLE leases (`, "incomplete input"},
 	}
 	for _, tt := range tests {
