@@ -1,6 +1,6 @@
 ;; owns_ff_table: describe declares owns ff_budget_policy, so that its migrations may alter it. A correct host refuses the
 ;; plugin with a one-line error that names the file, the migration and what
-;; is wrong, and changes nothing in the database.
+;; is wrong, and changes nothing of FlowFabric's or the host's.
 ;; Built with: wat2wasm owns_ff_table.wat -o owns_ff_table.wasm
 (module
   (memory (export "memory") 1)

@@ -1,6 +1,6 @@
 ;; owns_sqlite_master: describe declares owns sqlite_master, so that its migrations may rewrite the schema. A correct host refuses the
 ;; plugin with a one-line error that names the file, the migration and what
-;; is wrong, and changes nothing in the database.
+;; is wrong, and changes nothing of FlowFabric's or the host's.
 ;; Built with: wat2wasm owns_sqlite_master.wat -o owns_sqlite_master.wasm
 (module
   (memory (export "memory") 1)
