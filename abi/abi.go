@@ -9,7 +9,7 @@ package abi
 
 // Version is the ABI version this package speaks, as "major.minor". A host
 // refuses a plugin whose major differs; minors only add.
-const Version = "1.1"
+const Version = "1.2"
 
 // Major is the major part of Version.
 const Major = 1

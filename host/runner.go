@@ -81,7 +81,7 @@ func NewRunner(ctx context.Context, st store.Store, p *Plugin, opts RunnerOption
 		}
 	}
 	conn, err := st.OpenConn(ctx, store.ConnSpec{
-		Plugin: p.Desc.Name, Reads: p.Desc.Reads, Writes: p.Desc.Writes,
+		Plugin: p.Desc.Name, Reads: p.Desc.Reads, Writes: p.Desc.WriteTables(),
 		MaxCallBytes: p.Limits.MaxCallBytes, MaxResultBytes: p.Limits.MaxResultBytes,
 		DryRun: opts.DryRun, Denied: denied, LockHeld: opts.LockHeld, Diff: opts.Diff, MaxDiffRows: opts.MaxDiffRows,
 	})

@@ -839,18 +839,42 @@ static void w_tables(writer *w, const char *key, const char *const *tables) {
     w_bytes(w, "]", 1);
 }
 
-size_t ff_descriptor_json(const ff_descriptor *d, char *out, size_t cap) {
-    writer w = {out, cap, 0};
+static void w_int(writer *w, int64_t n) {
     char num[24];
     size_t i = sizeof num;
-    uint64_t v = d->default_interval_ms < 0 ? (uint64_t)0 - (uint64_t)d->default_interval_ms
-                                            : (uint64_t)d->default_interval_ms;
+    uint64_t v = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
     do {
         num[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    if (d->default_interval_ms < 0)
+    if (n < 0)
         num[--i] = '-';
+    w_bytes(w, num + i, sizeof num - i);
+}
+
+static int has_migrations(const ff_migration *m) { return m != NULL && m[0].sql != NULL; }
+
+/* w_migrations writes "KEY":[{"id":..,"name":..,"sql":..},...]. */
+static void w_migrations(writer *w, const char *key, const ff_migration *m) {
+    w_bytes(w, "\"", 1);
+    w_str(w, key);
+    w_str(w, "\":[");
+    for (size_t i = 0; m[i].sql != NULL; i++) {
+        if (i > 0)
+            w_bytes(w, ",", 1);
+        w_str(w, "{\"id\":");
+        w_int(w, m[i].id);
+        w_str(w, ",\"name\":");
+        w_json_string(w, m[i].name != NULL ? m[i].name : "");
+        w_str(w, ",\"sql\":");
+        w_json_string(w, m[i].sql);
+        w_bytes(w, "}", 1);
+    }
+    w_bytes(w, "]", 1);
+}
+
+size_t ff_descriptor_json(const ff_descriptor *d, char *out, size_t cap) {
+    writer w = {out, cap, 0};
 
     w_str(&w, "{\"name\":");
     w_json_string(&w, d->name);
@@ -859,11 +883,24 @@ size_t ff_descriptor_json(const ff_descriptor *d, char *out, size_t cap) {
     w_str(&w, ",\"version\":");
     w_json_string(&w, d->version);
     w_str(&w, ",\"default_interval_ms\":");
-    w_bytes(&w, num + i, sizeof num - i);
+    w_int(&w, d->default_interval_ms);
     w_tables(&w, "reads", d->reads);
     w_tables(&w, "writes", d->writes);
     w_str(&w, ",\"description\":");
     w_json_string(&w, d->description);
+    if (d->owns != NULL && d->owns[0] != NULL)
+        w_tables(&w, "owns", d->owns);
+    /* Dialects in order, as the Go SDK writes them. */
+    if (has_migrations(d->postgres_migrations) || has_migrations(d->sqlite_migrations)) {
+        w_str(&w, ",\"migrations\":{");
+        if (has_migrations(d->postgres_migrations))
+            w_migrations(&w, "postgres", d->postgres_migrations);
+        if (has_migrations(d->postgres_migrations) && has_migrations(d->sqlite_migrations))
+            w_bytes(&w, ",", 1);
+        if (has_migrations(d->sqlite_migrations))
+            w_migrations(&w, "sqlite", d->sqlite_migrations);
+        w_bytes(&w, "}", 1);
+    }
     w_bytes(&w, "}", 1);
     if (cap > 0)
         out[w.n < cap ? w.n : cap - 1] = '\0';

@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 /* FFHOST_ABI_VERSION is the ABI version this SDK speaks, as describe reports it. */
-#define FFHOST_ABI_VERSION "1.1"
+#define FFHOST_ABI_VERSION "1.2"
 
 /*
  * Raw imports (ABI.md, section 4). The functions below wrap them; a plugin
@@ -422,8 +422,21 @@ int32_t ff_run_tick(ff_tick_fn tick, int64_t now_ms);
 /* ---- Descriptor and exports ------------------------------------------------- */
 
 /*
- * ff_descriptor is what describe reports (ABI.md, section 3). reads and
- * writes are NULL-terminated lists of table names, or NULL for none.
+ * ff_migration is one numbered schema step of the tables a plugin owns
+ * (ABI 1.2, ABI.md section 3.1). A list of them ends with an entry whose
+ * sql is NULL.
+ */
+typedef struct ff_migration {
+    int64_t id;       /* 1 for the first step, then each one more */
+    const char *name; /* one line, e.g. "create leases" */
+    const char *sql;  /* the statements, at most 16 KiB */
+} ff_migration;
+
+/*
+ * ff_descriptor is what describe reports (ABI.md, section 3). reads,
+ * writes and owns are NULL-terminated lists of table names, or NULL for
+ * none; the migration lists end with an entry whose sql is NULL, or are
+ * NULL for none.
  */
 typedef struct ff_descriptor {
     const char *name;            /* ^[a-z][a-z0-9_]{0,63}$, unique per host */
@@ -432,6 +445,9 @@ typedef struct ff_descriptor {
     int64_t default_interval_ms; /* 0: disabled unless the operator sets an interval */
     const char *const *reads;    /* tables read and never written */
     const char *const *writes;   /* tables read and written */
+    const char *const *owns;     /* ABI 1.2: tables the plugin owns; its migrations create them */
+    const ff_migration *sqlite_migrations;   /* ABI 1.2: the owned tables' steps on SQLite */
+    const ff_migration *postgres_migrations; /* ABI 1.2: the owned tables' steps on PostgreSQL */
 } ff_descriptor;
 
 /*

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -38,7 +40,33 @@ type Descriptor struct {
 	// Description is one line of printable UTF-8 for operators, at most
 	// 1024 bytes.
 	Description string `json:"description"`
+	// Owns lists the tables the plugin owns (ABI 1.2): it may read and
+	// write them, and its migrations may create and alter them. An owned
+	// table is in neither Reads nor Writes, and its name starts with
+	// neither "ff_" nor "ffwasmhost_".
+	Owns []string `json:"owns,omitempty"`
+	// Migrations are the plugin's schema steps for its owned tables, by
+	// dialect ("sqlite", "postgres"), each list ordered by ID (ABI 1.2).
+	Migrations map[string][]Migration `json:"migrations,omitempty"`
 }
+
+// Migration is one numbered schema step of a plugin's owned tables. A
+// host applies it once, in a transaction of its own, and records its
+// checksum; a step once applied must never change.
+type Migration struct {
+	// ID numbers the step: 1 for the first, then each one more.
+	ID int64 `json:"id"`
+	// Name is one line of printable UTF-8, 1 to 128 bytes.
+	Name string `json:"name"`
+	// SQL is the step's statements, at most 16 KiB.
+	SQL string `json:"sql"`
+}
+
+// Migration dialects, the keys of Descriptor.Migrations.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
 
 var (
 	nameRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
@@ -64,6 +92,10 @@ const (
 	maxDescriptionLen = 1024 // bytes of Description
 	maxTables         = 128  // entries of Reads and Writes together
 	maxVersionDigits  = 9    // digits of each part of an ABI version
+	maxMigrations     = 64   // migrations of one dialect
+	maxMigrationName  = 128  // bytes of a migration's name
+	// MaxMigrationSQL bounds the SQL of one migration, in bytes.
+	MaxMigrationSQL = 16 << 10
 )
 
 // Parse decodes and validates describe's JSON. Unknown fields are
@@ -104,21 +136,96 @@ func (d Descriptor) Validate() error {
 	if d.DefaultIntervalMS > MaxIntervalMS {
 		return fmt.Errorf("describe: default_interval_ms %d is over the limit of %d (365 days)", d.DefaultIntervalMS, MaxIntervalMS)
 	}
-	if n := len(d.Reads) + len(d.Writes); n > maxTables {
+	if n := len(d.Reads) + len(d.Writes) + len(d.Owns); n > maxTables {
 		return fmt.Errorf("describe: %d tables declared, limit %d", n, maxTables)
 	}
-	for _, t := range append(append([]string{}, d.Reads...), d.Writes...) {
-		if !tableRE.MatchString(t) {
-			return fmt.Errorf("describe: table name %q is not a plain identifier", t)
-		}
-		if strings.HasPrefix(strings.ToLower(t), "sqlite_") {
-			return fmt.Errorf("describe: table %q is internal to SQLite and cannot be declared", t)
-		}
-		if strings.HasPrefix(strings.ToLower(t), "ffwasmhost_") {
-			return fmt.Errorf("describe: table %q belongs to the host and cannot be declared", t)
+	for _, t := range slices.Concat(d.Reads, d.Writes, d.Owns) {
+		if err := checkTable(t); err != nil {
+			return err
 		}
 	}
-	return checkLine("description", d.Description, maxDescriptionLen)
+	if err := checkLine("description", d.Description, maxDescriptionLen); err != nil {
+		return err
+	}
+	return d.validateOwned()
+}
+
+func checkTable(t string) error {
+	if !tableRE.MatchString(t) {
+		return fmt.Errorf("describe: table name %q is not a plain identifier", t)
+	}
+	if strings.HasPrefix(strings.ToLower(t), "sqlite_") {
+		return fmt.Errorf("describe: table %q is internal to SQLite and cannot be declared", t)
+	}
+	if strings.HasPrefix(strings.ToLower(t), "ffwasmhost_") {
+		return fmt.Errorf("describe: table %q belongs to the host and cannot be declared", t)
+	}
+	return nil
+}
+
+// validateOwned checks Owns and Migrations (ABI 1.2).
+func (d Descriptor) validateOwned() error {
+	declared := map[string]string{}
+	for _, t := range d.Reads {
+		declared[strings.ToLower(t)] = "reads"
+	}
+	for _, t := range d.Writes {
+		declared[strings.ToLower(t)] = "writes"
+	}
+	owned := map[string]bool{}
+	for _, t := range d.Owns {
+		k := strings.ToLower(t)
+		switch {
+		case strings.HasPrefix(k, "ff_"):
+			return fmt.Errorf("describe: owns %q: tables starting with ff_ belong to FlowFabric and cannot be owned", t)
+		case declared[k] != "":
+			return fmt.Errorf("describe: owns %q: also declared in %s; an owned table is read and written already", t, declared[k])
+		case owned[k]:
+			return fmt.Errorf("describe: owns %q twice", t)
+		}
+		owned[k] = true
+	}
+	if len(d.Migrations) > 0 && len(d.Owns) == 0 {
+		return fmt.Errorf("describe: migrations declared but no owned tables; migrations may only change owned tables")
+	}
+	for _, dialect := range slices.Sorted(maps.Keys(d.Migrations)) {
+		if dialect != DialectSQLite && dialect != DialectPostgres {
+			return fmt.Errorf("describe: migrations for dialect %q: want %q or %q", dialect, DialectSQLite, DialectPostgres)
+		}
+		ms := d.Migrations[dialect]
+		if len(ms) > maxMigrations {
+			return fmt.Errorf("describe: %d %s migrations, limit %d", len(ms), dialect, maxMigrations)
+		}
+		for i, m := range ms {
+			if m.ID != int64(i+1) {
+				return fmt.Errorf("describe: %s migration %d has id %d: ids must be 1, 2, 3... in order", dialect, i+1, m.ID)
+			}
+			if m.Name == "" {
+				return fmt.Errorf("describe: %s migration %d has no name", dialect, m.ID)
+			}
+			if err := checkLine(fmt.Sprintf("%s migration %d name", dialect, m.ID), m.Name, maxMigrationName); err != nil {
+				return err
+			}
+			if strings.TrimSpace(m.SQL) == "" {
+				return fmt.Errorf("describe: %s migration %d (%s) has no SQL", dialect, m.ID, m.Name)
+			}
+			if len(m.SQL) > MaxMigrationSQL {
+				return fmt.Errorf("describe: %s migration %d (%s) is %d bytes of SQL, limit %d", dialect, m.ID, m.Name, len(m.SQL), MaxMigrationSQL)
+			}
+			if !utf8.ValidString(m.SQL) || strings.ContainsRune(m.SQL, 0) {
+				return fmt.Errorf("describe: %s migration %d (%s): SQL must be valid UTF-8 without NUL", dialect, m.ID, m.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// WriteTables returns the tables the plugin may write: Writes, then Owns.
+func (d Descriptor) WriteTables() []string { return slices.Concat(d.Writes, d.Owns) }
+
+// Owned reports whether the plugin owns table, compared case-insensitively.
+func (d Descriptor) Owned(table string) bool {
+	return slices.ContainsFunc(d.Owns, func(t string) bool { return strings.EqualFold(t, table) })
 }
 
 // checkLine requires s to be at most max bytes of valid UTF-8 on one line:
@@ -165,11 +272,12 @@ func parseVersionPart(s string) (int, bool) {
 	return n, err == nil
 }
 
-// Tables returns the declared tables, writes first, without duplicates.
+// Tables returns the declared tables, owned and writes first, without
+// duplicates.
 func (d Descriptor) Tables() []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, t := range append(append([]string{}, d.Writes...), d.Reads...) {
+	for _, t := range slices.Concat(d.Owns, d.Writes, d.Reads) {
 		if k := strings.ToLower(t); !seen[k] {
 			seen[k] = true
 			out = append(out, t)

@@ -72,7 +72,23 @@ func TestParseDescriptorValid(t *testing.T) {
 		{"mixed-case table", withField(t, "reads", `["FF_Config"]`), func(d *describe.Descriptor) { d.Reads = []string{"FF_Config"} }},
 		{"table with sqlite inside", withField(t, "reads", `["my_sqlite_notes"]`), func(d *describe.Descriptor) { d.Reads = []string{"my_sqlite_notes"} }},
 		{"unicode description", withField(t, "description", `"Räumt auf — täglich"`), func(d *describe.Descriptor) { d.Description = "Räumt auf — täglich" }},
+		{"owned tables", withField(t, "owns", `["leases","lease_events"]`), func(d *describe.Descriptor) {
+			d.Owns = []string{"leases", "lease_events"}
+		}},
 	}
+	owned := withField(t, "owns", `["leases"]`)
+	owned = strings.Replace(owned, `"owns"`, `"migrations":{"sqlite":[{"id":1,"name":"create leases","sql":"CREATE TABLE leases (id INTEGER PRIMARY KEY)"},{"id":2,"name":"index","sql":"CREATE INDEX leases_id ON leases (id)"}],"postgres":[{"id":1,"name":"create leases","sql":"CREATE TABLE leases (id bigint PRIMARY KEY)"}]},"owns"`, 1)
+	tests = append(tests, struct {
+		name string
+		json string
+		want func(*describe.Descriptor)
+	}{"migrations per dialect", owned, func(d *describe.Descriptor) {
+		d.Owns = []string{"leases"}
+		d.Migrations = map[string][]describe.Migration{
+			"sqlite":   {{ID: 1, Name: "create leases", SQL: "CREATE TABLE leases (id INTEGER PRIMARY KEY)"}, {ID: 2, Name: "index", SQL: "CREATE INDEX leases_id ON leases (id)"}},
+			"postgres": {{ID: 1, Name: "create leases", SQL: "CREATE TABLE leases (id bigint PRIMARY KEY)"}},
+		}
+	}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := describe.Parse([]byte(tt.json))
@@ -175,6 +191,31 @@ func TestParseDescriptorInvalid(t *testing.T) {
 		{"version with newline", withField(t, "version", `"1.0\nlevel=ERROR"`), "version must be one line"},
 		{"version too long", withField(t, "version", `"`+strings.Repeat("9", 129)+`"`), "version is 129 bytes, limit 128"},
 
+		{"owns ff_ table", withField(t, "owns", `["ff_leases"]`), "belong to FlowFabric"},
+		{"owns FF_ table", withField(t, "owns", `["FF_Budget"]`), "belong to FlowFabric"},
+		{"owns host table", withField(t, "owns", `["ffwasmhost_migrations"]`), "belongs to the host"},
+		{"owns sqlite_master", withField(t, "owns", `["sqlite_master"]`), "internal to SQLite"},
+		{"owns a read table", strings.Replace(withField(t, "reads", `["leases"]`), `"reads"`, `"owns":["LEASES"],"reads"`, 1), `owns "LEASES": also declared in reads`},
+		{"owns a written table", strings.Replace(withField(t, "writes", `["leases"]`), `"writes"`, `"owns":["leases"],"writes"`, 1), `owns "leases": also declared in writes`},
+		{"owns twice", withField(t, "owns", `["leases","Leases"]`), "owns \"Leases\" twice"},
+		{"owns a bad name", withField(t, "owns", `["leases;drop"]`), "plain identifier"},
+		{"too many tables with owns", withField(t, "owns", tableList(127)), "130 tables declared, limit 128"},
+		{"migrations without owns", withField(t, "migrations", `{"sqlite":[{"id":1,"name":"x","sql":"SELECT 1"}]}`), "no owned tables"},
+		{"migrations not an object", withField(t, "migrations", `[1]`), "bad JSON"},
+		{"migration id not a number", migrations(t, `[{"id":"1","name":"x","sql":"SELECT 1"}]`), "bad JSON"},
+		{"migration unknown dialect", strings.Replace(migrations(t, `[]`), `"sqlite"`, `"sqlite3"`, 1), `dialect "sqlite3"`},
+		{"migration ids from 0", migrations(t, `[{"id":0,"name":"x","sql":"SELECT 1"}]`), "sqlite migration 1 has id 0"},
+		{"migration ids skip", migrations(t, `[{"id":1,"name":"x","sql":"SELECT 1"},{"id":3,"name":"y","sql":"SELECT 1"}]`), "sqlite migration 2 has id 3"},
+		{"migration ids repeat", migrations(t, `[{"id":1,"name":"x","sql":"SELECT 1"},{"id":1,"name":"y","sql":"SELECT 1"}]`), "sqlite migration 2 has id 1"},
+		{"migration ids descend", migrations(t, `[{"id":2,"name":"x","sql":"SELECT 1"},{"id":1,"name":"y","sql":"SELECT 1"}]`), "sqlite migration 1 has id 2"},
+		{"migration without name", migrations(t, `[{"id":1,"sql":"SELECT 1"}]`), "sqlite migration 1 has no name"},
+		{"migration name with newline", migrations(t, `[{"id":1,"name":"a\nb","sql":"SELECT 1"}]`), "sqlite migration 1 name must be one line"},
+		{"migration name too long", migrations(t, `[{"id":1,"name":"`+strings.Repeat("n", 129)+`","sql":"SELECT 1"}]`), "name is 129 bytes, limit 128"},
+		{"migration without SQL", migrations(t, `[{"id":1,"name":"x","sql":"  "}]`), "sqlite migration 1 (x) has no SQL"},
+		{"migration SQL with NUL", migrations(t, `[{"id":1,"name":"x","sql":"SELECT 1\u0000; DROP TABLE ff_x"}]`), "without NUL"},
+		{"migration SQL too long", migrations(t, `[{"id":1,"name":"x","sql":"`+strings.Repeat(" ", describe.MaxMigrationSQL)+`x"}]`), "limit 16384"},
+		{"too many migrations", migrations(t, migrationList(65)), "65 sqlite migrations, limit 64"},
+
 		{"oversize", withField(t, "padding", `"`+strings.Repeat(" ", describe.MaxSize)+`"`), fmt.Sprintf("limit %d", describe.MaxSize)},
 	}
 	for _, tt := range tests {
@@ -194,6 +235,21 @@ func TestParseDescriptorInvalid(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migrations returns validJSON owning "leases" with list as its sqlite
+// migrations.
+func migrations(tb testing.TB, list string) string {
+	tb.Helper()
+	return strings.Replace(withField(tb, "owns", `["leases"]`), `"owns"`, `"migrations":{"sqlite":`+list+`},"owns"`, 1)
+}
+
+func migrationList(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"id":%d,"name":"m%d","sql":"SELECT 1"}`, i+1, i+1)
+	}
+	return "[" + strings.Join(items, ",") + "]"
 }
 
 func tableList(n int) string {
@@ -327,11 +383,15 @@ func TestTables(t *testing.T) {
 		{"none", nil, nil, nil},
 		{"writes first", []string{"r1", "r2"}, []string{"w1"}, []string{"w1", "r1", "r2"}},
 		{"duplicates dropped", []string{"a", "b", "a"}, []string{"b"}, []string{"b", "a"}},
-		{"case-insensitive", []string{"T"}, []string{"t"}, []string{"t"}},
+		{"case-insensitive", []string{"T"}, []string{"t"}, []string{"o", "t"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := describe.Descriptor{Reads: tt.reads, Writes: tt.writes}.Tables()
+			d := describe.Descriptor{Reads: tt.reads, Writes: tt.writes}
+			if tt.name == "case-insensitive" {
+				d.Owns = []string{"o", "O"}
+			}
+			got := d.Tables()
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Tables() = %q, want %q", got, tt.want)
 			}

@@ -3,6 +3,7 @@ package guest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -32,8 +33,30 @@ type Plugin struct {
 	DefaultInterval time.Duration // 0: disabled unless the operator sets one
 	Reads           []string      // tables read and never written
 	Writes          []string      // tables read and written
-	Tick            TickFunc
+	// Owns lists the tables the plugin owns (ABI 1.2): it reads and writes
+	// them, and its Migrations create and change them. Their names may not
+	// start with ff_ and they are in neither Reads nor Writes.
+	Owns []string
+	// Migrations are the schema steps of the owned tables, by dialect
+	// (SQLite, Postgres), each list numbered 1, 2, 3... in order. The host
+	// applies the ones a database lacks when it loads the plugin; a step
+	// once released must never change, only be followed by another.
+	Migrations map[string][]Migration
+	Tick       TickFunc
 }
+
+// Migration is one numbered schema step of a plugin's owned tables.
+type Migration struct {
+	ID   int64  // 1 for the first step, then each one more
+	Name string // one line, e.g. "create leases"
+	SQL  string // the statements, at most 16 KiB
+}
+
+// Dialects, the keys of Plugin.Migrations.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
 
 var registered struct {
 	p    Plugin
@@ -70,18 +93,62 @@ func descriptorJSON(p Plugin) []byte {
 		key    string
 		tables []string
 	}{{"reads", p.Reads}, {"writes", p.Writes}} {
-		b = append(b, `,"`+f.key+`":[`...)
-		for i, t := range f.tables {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, t)
-		}
-		b = append(b, ']')
+		b = append(b, `,"`+f.key+`":`...)
+		b = appendJSONStrings(b, f.tables)
 	}
 	b = append(b, `,"description":`...)
 	b = appendJSONString(b, p.Description)
+	if len(p.Owns) > 0 {
+		b = append(b, `,"owns":`...)
+		b = appendJSONStrings(b, p.Owns)
+	}
+	if len(p.Migrations) > 0 {
+		b = append(b, `,"migrations":{`...)
+		for i, dialect := range sortedKeys(p.Migrations) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, dialect)
+			b = append(b, `:[`...)
+			for j, m := range p.Migrations[dialect] {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"id":`...)
+				b = strconv.AppendInt(b, m.ID, 10)
+				b = append(b, `,"name":`...)
+				b = appendJSONString(b, m.Name)
+				b = append(b, `,"sql":`...)
+				b = appendJSONString(b, m.SQL)
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
 	return append(b, '}')
+}
+
+func appendJSONStrings(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// sortedKeys returns m's keys in order, so that describe's JSON does not
+// depend on map order.
+func sortedKeys(m map[string][]Migration) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and

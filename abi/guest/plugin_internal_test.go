@@ -20,6 +20,12 @@ func TestDescriptorJSON(t *testing.T) {
 			Writes: []string{"ff_budget_policy", "ff_budget_usage"}},
 		{Name: "p", Version: `v"1\2`, Description: "quote \" backslash \\ tab\t é 😀", Reads: []string{"a", "b"}},
 		{Name: "empty_lists", Version: "0"},
+		{Name: "stale_leases", Version: "1", Reads: []string{"ff_worker_registry"}, Owns: []string{"leases", "lease_log"},
+			Migrations: map[string][]Migration{
+				Postgres: {{ID: 1, Name: "create leases", SQL: "CREATE TABLE leases (id bigint)"}},
+				SQLite: {{ID: 1, Name: "create \"leases\"", SQL: "CREATE TABLE leases (id INTEGER,\n note TEXT DEFAULT 'a\tb')"},
+					{ID: 2, Name: "log", SQL: "CREATE TABLE lease_log (id INTEGER)"}},
+			}},
 	}
 	for _, p := range tests {
 		t.Run(p.Name, func(t *testing.T) {
@@ -37,7 +43,15 @@ func TestDescriptorJSON(t *testing.T) {
 			}
 			want := descpkg.Descriptor{Name: p.Name, ABIVersion: abi.Version, Version: p.Version,
 				DefaultIntervalMS: p.DefaultInterval.Milliseconds(), Reads: nonNil(p.Reads), Writes: nonNil(p.Writes),
-				Description: p.Description}
+				Description: p.Description, Owns: p.Owns}
+			for dialect, ms := range p.Migrations {
+				if want.Migrations == nil {
+					want.Migrations = map[string][]descpkg.Migration{}
+				}
+				for _, m := range ms {
+					want.Migrations[dialect] = append(want.Migrations[dialect], descpkg.Migration{ID: m.ID, Name: m.Name, SQL: m.SQL})
+				}
+			}
 			if fmt.Sprint(d) != fmt.Sprint(want) {
 				t.Fatalf("round trip:\n got %+v\nwant %+v", d, want)
 			}

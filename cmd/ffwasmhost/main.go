@@ -3,9 +3,9 @@
 //
 //	ffwasmhost run       run the daemon: migrate, load plugins, tick, hot-reload
 //	ffwasmhost tick      run one plugin's tick by hand and print its report
-//	ffwasmhost migrate   create or upgrade the database schema
+//	ffwasmhost migrate   create or upgrade the database schema and the plugins' tables
 //	ffwasmhost plugins   list the plugins in a directory
-//	ffwasmhost validate  check plugin files without a database
+//	ffwasmhost validate  check plugin files (and, with --db, their pending migrations)
 //	ffwasmhost status    print each plugin's last tick; exit 1 if one is stale
 //
 // Run `ffwasmhost help COMMAND` for a command's flags. Exit status: 0 on
@@ -59,9 +59,9 @@ func commands() []command {
 		{name: "tick", args: "NAME", summary: "run one tick of the plugin NAME and print its report as one JSON line", run: (*app).cmdTick, flags: func(a *app) *flag.FlagSet { fs, _ := a.tickFlags(); return fs }},
 		{name: "status", summary: "print each plugin's last tick from the database's tick ledger; exit 1 if a plugin is stale", run: (*app).cmdStatus, flags: func(a *app) *flag.FlagSet { fs, _ := a.statusFlags(); return fs }},
 		{name: "replay", args: "FIXTURE", summary: "run a failed tick again from its fixture (run --fixtures) on a scratch database; exit 1 if it fails again", run: (*app).cmdReplay, flags: func(a *app) *flag.FlagSet { fs, _ := a.replayFlags(); return fs }},
-		{name: "migrate", summary: "create or upgrade the database schema (idempotent)", run: (*app).cmdMigrate, flags: func(a *app) *flag.FlagSet { fs, _ := a.migrateFlags(); return fs }},
+		{name: "migrate", summary: "create or upgrade the database schema, then apply the pending migrations of every plugin in the plugin directory (idempotent)", run: (*app).cmdMigrate, flags: func(a *app) *flag.FlagSet { fs, _ := a.migrateFlags(); return fs }},
 		{name: "plugins", summary: "list the plugins in a directory: name, file, sha256, ABI, version, interval, tables", run: (*app).cmdPlugins, flags: func(a *app) *flag.FlagSet { fs, _ := a.pluginsFlags(); return fs }},
-		{name: "validate", args: "FILE.wasm...", summary: "load and check plugin files without a database", run: (*app).cmdValidate, flags: func(a *app) *flag.FlagSet { fs, _ := a.validateFlags(); return fs }},
+		{name: "validate", args: "FILE.wasm...", summary: "load and check plugin files; with --db, also check their migrations and list the pending ones without applying them", run: (*app).cmdValidate, flags: func(a *app) *flag.FlagSet { fs, _ := a.validateFlags(); return fs }},
 		{name: "demo-seed", summary: "insert demo rows into an empty database (used by make run)", hidden: true, run: (*app).cmdDemoSeed, flags: func(a *app) *flag.FlagSet { fs, _ := a.seedFlags(); return fs }},
 	}
 }

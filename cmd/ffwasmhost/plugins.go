@@ -11,13 +11,16 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
-func (a *app) pluginsFlags() (*flag.FlagSet, [2]*string) {
+func (a *app) pluginsFlags() (*flag.FlagSet, [3]*string) {
 	fs := newFlagSet("plugins")
 	dir := fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory (env "+envPluginsDir+")")
 	cache := fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
-	return fs, [2]*string{dir, cache}
+	db := fs.String("db", "", "also show each plugin's migrations in this SQLite database `FILE`: applied/declared, and what is pending")
+	return fs, [3]*string{dir, cache, db}
 }
 
 // cmdPlugins prints a table of the valid plugins in a directory; invalid
@@ -50,12 +53,28 @@ func (a *app) cmdPlugins(args []string) int {
 		a.failf("plugins: %s: %v", dir, err)
 		return exitFail
 	}
+	var db *sqlite.Store
+	if *f[2] != "" {
+		if db, err = openExisting(ctx, *f[2], sqlite.Options{}); err != nil {
+			a.failf("plugins: %v", err)
+			return exitFail
+		}
+		defer db.Close()
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tFILE\tSHA256\tABI\tVERSION\tINTERVAL\tREADS\tWRITES")
+	head := "NAME\tFILE\tSHA256\tABI\tVERSION\tINTERVAL\tREADS\tWRITES\tOWNS"
+	if db != nil {
+		head += "\tMIGRATIONS"
+	}
+	fmt.Fprintln(tw, head)
 	for _, p := range plugins {
 		d := p.Desc
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, p.File, p.SHA256[:12], d.ABIVersion, d.Version,
-			intervalString(d.DefaultIntervalMS), tables(d.Reads), tables(d.Writes))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", d.Name, p.File, p.SHA256[:12], d.ABIVersion, d.Version,
+			intervalString(d.DefaultIntervalMS), tables(d.Reads), tables(d.Writes), tables(d.Owns))
+		if db != nil {
+			fmt.Fprintf(tw, "\t%s", migrationState(ctx, db, p))
+		}
+		fmt.Fprintln(tw)
 		p.Close(ctx)
 	}
 	tw.Flush()
@@ -66,6 +85,24 @@ func (a *app) cmdPlugins(args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// migrationState says how far the database is with p's migrations in its
+// dialect: "applied/declared", what is pending, or why it cannot tell.
+func migrationState(ctx context.Context, db *sqlite.Store, p *host.Plugin) string {
+	declared := len(p.Desc.Migrations[string(db.Dialect())])
+	if len(p.Desc.Owns) == 0 {
+		return "-"
+	}
+	pending, err := host.PendingMigrations(ctx, db, p.Desc)
+	if err != nil {
+		return "refused: " + err.Error()
+	}
+	s := fmt.Sprintf("%d/%d", declared-len(pending), declared)
+	if len(pending) > 0 {
+		s += fmt.Sprintf(" (pending from %d %s)", pending[0].ID, pending[0].Name)
+	}
+	return s
 }
 
 func intervalString(ms int64) string {
@@ -82,17 +119,21 @@ func tables(ts []string) string {
 	return strings.Join(ts, ",")
 }
 
-func (a *app) validateFlags() (*flag.FlagSet, *string) {
+func (a *app) validateFlags() (*flag.FlagSet, [2]*string) {
 	fs := newFlagSet("validate")
 	cache := fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
-	return fs, cache
+	db := fs.String("db", "", "also check each plugin's migrations against this SQLite database `FILE` and list the pending ones, applying nothing")
+	return fs, [2]*string{cache, db}
 }
 
-// cmdValidate loads and checks each file without a database: "ok NAME
-// FILE" on stdout for a good one, the error on stderr for a bad one, and
-// exit status 1 if any was bad.
+// cmdValidate loads and checks each file: "ok NAME FILE" on stdout for a
+// good one, the error on stderr for a bad one, and exit status 1 if any was
+// bad. With --db, a plugin's migrations are checked against the database
+// too (a changed applied step makes the file bad), and each pending step
+// is listed as "pending NAME ID STEP", applying nothing.
 func (a *app) cmdValidate(args []string) int {
-	fs, cache := a.validateFlags()
+	fs, f := a.validateFlags()
+	cache := f[0]
 	files, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -108,6 +149,14 @@ func (a *app) cmdValidate(args []string) int {
 		return exitFail
 	}
 	defer eng.Close(ctx)
+	var db *sqlite.Store
+	if *f[1] != "" {
+		if db, err = openExisting(ctx, *f[1], sqlite.Options{}); err != nil {
+			a.failf("validate: %v", err)
+			return exitFail
+		}
+		defer db.Close()
+	}
 	failed := 0
 	for _, f := range files {
 		p, err := eng.Load(ctx, f, host.Limits{})
@@ -116,8 +165,20 @@ func (a *app) cmdValidate(args []string) int {
 			a.failf("%v", err)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "ok %s %s\n", p.Desc.Name, f)
+		var pending []store.PluginMigration
+		if db != nil {
+			pending, err = host.PendingMigrations(ctx, db, p.Desc)
+		}
 		p.Close(ctx)
+		if err != nil {
+			failed++
+			a.failf("validate %s: %v", f, err)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "ok %s %s\n", p.Desc.Name, f)
+		for _, m := range pending {
+			fmt.Fprintf(a.stdout, "pending %s %d %s\n", p.Desc.Name, m.ID, m.Name)
+		}
 	}
 	if failed > 0 {
 		return exitFail

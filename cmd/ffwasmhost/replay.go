@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/oneshot"
 	"github.com/ffwasmhost/ffwasmhost/host/replay"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
@@ -86,16 +87,29 @@ func (a *app) cmdReplay(args []string) int {
 		a.failf("replay: scratch database %s: %v", dbPath, err)
 		return exitFail
 	}
-	if err := f.Restore(ctx, db.SQL); err != nil {
-		a.failf("replay: %s: %v", pos[0], err)
-		return exitFail
-	}
 	eng, err := newEngine(*o.cacheDir, nil, log)
 	if err != nil {
 		a.failf("replay: %v", err)
 		return exitFail
 	}
 	defer eng.Close(ctx)
+	// The tables the plugin owns exist only once its migrations ran: apply
+	// them to the scratch database before its rows go in.
+	p, err := eng.Load(ctx, file, host.Limits{})
+	if err != nil {
+		a.failf("replay: %v", err)
+		return exitFail
+	}
+	_, err = host.ApplyMigrations(ctx, db, p.Desc)
+	p.Close(ctx)
+	if err != nil {
+		a.failf("replay: scratch database %s: %v", dbPath, err)
+		return exitFail
+	}
+	if err := f.Restore(ctx, db.SQL); err != nil {
+		a.failf("replay: %s: %v", pos[0], err)
+		return exitFail
+	}
 	line := replayLine{FixtureError: f.Error}
 	sum, err := oneshot.Tick(ctx, db, eng, oneshot.Options{PluginFile: file, Plugin: f.Plugin, NowMS: f.NowMS,
 		Diff: o.diff.format != "", Logger: log})

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
@@ -144,9 +147,13 @@ func (a *app) cmdRun(args []string) int {
 	return exitOK
 }
 
-// cmdMigrate creates or upgrades the schema.
+// cmdMigrate creates or upgrades the host's schema, then applies the
+// pending migrations of every plugin in the plugin directory: "ok DB",
+// then one "applied PLUGIN ID NAME" line per step. A plugin whose
+// migrations are refused, or a file that does not load, is reported on
+// stderr and makes the exit status 1; the others are migrated.
 func (a *app) cmdMigrate(args []string) int {
-	fs, db := a.migrateFlags()
+	fs, o := a.migrateFlags()
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -155,23 +162,65 @@ func (a *app) cmdMigrate(args []string) int {
 		a.failf("migrate: unexpected argument %q (see 'ffwasmhost help migrate')", pos[0])
 		return exitUsage
 	}
+	_, explicit := a.lookupEnv(envPluginsDir)
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "plugins" })
 	ctx := context.Background()
-	h, err := sqlite.Open(ctx, *db, sqlite.Options{})
+	h, err := sqlite.Open(ctx, *o.db, sqlite.Options{})
 	if err != nil {
 		a.failf("migrate: %v", err)
 		return exitFail
 	}
 	defer h.Close()
 	if err := h.Migrate(ctx); err != nil {
-		a.failf("database %s: %v", *db, err)
+		a.failf("database %s: %v", *o.db, err)
 		return exitFail
 	}
-	fmt.Fprintf(a.stdout, "ok %s\n", *db)
+	fmt.Fprintf(a.stdout, "ok %s\n", *o.db)
+	if err := host.CheckPluginDir(*o.plugins); err != nil {
+		if !explicit && errors.Is(err, host.ErrNoPluginDir) {
+			return exitOK // no plugins here: the host's schema only
+		}
+		a.failf("migrate: %v", err)
+		return exitFail
+	}
+	eng, err := newEngine(*o.cacheDir, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		a.failf("migrate: %v", err)
+		return exitFail
+	}
+	defer eng.Close(ctx)
+	plugins, errs, err := eng.LoadDir(ctx, *o.plugins)
+	if err != nil {
+		a.failf("migrate: %s: %v", *o.plugins, err)
+		return exitFail
+	}
+	for _, p := range plugins {
+		applied, err := host.ApplyMigrations(ctx, h, p.Desc)
+		for _, m := range applied {
+			fmt.Fprintf(a.stdout, "applied %s %d %s\n", p.Desc.Name, m.ID, m.Name)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("migrate %s: %w", filepath.Base(p.File), err))
+		}
+		p.Close(ctx)
+	}
+	for _, err := range errs {
+		a.failf("%v", err)
+	}
+	if len(errs) > 0 {
+		return exitFail
+	}
 	return exitOK
 }
 
-func (a *app) migrateFlags() (*flag.FlagSet, *string) {
+type migrateOpts struct{ db, plugins, cacheDir *string }
+
+func (a *app) migrateFlags() (*flag.FlagSet, migrateOpts) {
 	fs := newFlagSet("migrate")
-	db := fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
-	return fs, db
+	var o migrateOpts
+	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
+	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir),
+		"plugin directory whose plugins' migrations to apply; skipped if the default is missing (env "+envPluginsDir+")")
+	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
+	return fs, o
 }

@@ -44,7 +44,7 @@ func (d *Daemon) writeFixture(ctx context.Context, ne *entry, pin store.Snapshot
 	}
 	f := &replay.Fixture{Plugin: ne.name(), Version: ne.plugin.Desc.Version, SHA256: ne.plugin.SHA256, File: ne.file,
 		NowMS: nowMS, Dialect: string(d.st.Dialect()), Error: tickErr.Error(), Daemon: d.cfg.DaemonID, At: d.cfg.Clock.Now().UTC()}
-	tables := slices.Concat(ne.plugin.Desc.Reads, ne.plugin.Desc.Writes)
+	tables := slices.Concat(ne.plugin.Desc.Reads, ne.plugin.Desc.WriteTables())
 	slices.Sort(tables)
 	err := f.Capture(context.WithoutCancel(ctx), pin, slices.Compact(tables), d.cfg.FixtureMaxBytes)
 	if errors.Is(err, store.ErrTooBig) {

@@ -293,6 +293,17 @@ func (d *Daemon) refusedClaimants(name string, group []*candidate) []string {
 // start, or its swap with the version of the same file that runs now.
 func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
 	name := c.p.Desc.Name
+	// The plugin's migrations, before its runner: a step that fails or
+	// changed refuses this version and the running one goes on.
+	applied, err := host.ApplyMigrations(ctx, d.st, c.p.Desc)
+	if err != nil {
+		c.p.Close(ctx)
+		d.fail(c.file, c.info, c.sha, fmt.Errorf("load plugin %s: %w", filepath.Base(c.file), err), c.cur, "")
+		return nil
+	}
+	for _, m := range applied {
+		d.log.Info("plugin migration applied", "plugin", name, "id", m.ID, "migration", m.Name)
+	}
 	ne := &entry{file: c.file, info: c.info, plugin: c.p, interval: d.interval(c.p), loadedAt: d.cfg.Clock.Now()}
 	r, err := host.NewRunner(ctx, d.st, c.p, host.RunnerOptions{Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
 		LogDropped: d.metrics.logDroppedBy(name), Changed: func(ch store.Changes) { ne.changes = ch.Tables }})

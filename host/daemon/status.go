@@ -50,15 +50,19 @@ type NameConflict struct {
 // PluginStatus is one loaded plugin. Its tick fields come from the tick
 // ledger, in the database: they span versions and restarts of the daemon.
 type PluginStatus struct {
-	Name        string    `json:"name"`
-	File        string    `json:"file"`
-	SHA256      string    `json:"sha256"`
-	ABI         string    `json:"abi"`
-	Version     string    `json:"version"`
-	Description string    `json:"description"`
-	Reads       []string  `json:"reads"`
-	Writes      []string  `json:"writes"`
-	LoadedAt    time.Time `json:"loaded_at"`
+	Name        string   `json:"name"`
+	File        string   `json:"file"`
+	SHA256      string   `json:"sha256"`
+	ABI         string   `json:"abi"`
+	Version     string   `json:"version"`
+	Description string   `json:"description"`
+	Reads       []string `json:"reads"`
+	Writes      []string `json:"writes"`
+	// Owns are the tables the plugin owns (ABI 1.2), and Migrations the
+	// steps the database has applied for it, by id.
+	Owns       []string                 `json:"owns"`
+	Migrations []store.AppliedMigration `json:"migrations"`
+	LoadedAt   time.Time                `json:"loaded_at"`
 	// IntervalMS is the pause between ticks; 0 means disabled.
 	IntervalMS int64 `json:"interval_ms"`
 	// Enabled is false when the interval is zero: the plugin is loaded and
@@ -99,6 +103,10 @@ type InvalidFile struct {
 // ledger; if it cannot be read, LedgerError says why.
 func (d *Daemon) Status(ctx context.Context) Status {
 	ledger, lerr := d.ledger(ctx)
+	migrations, merr := d.migrations(ctx)
+	if lerr == nil {
+		lerr = merr
+	}
 	d.mu.Lock()
 	entries := mapValues(d.entries)
 	st := Status{SchemaVersion: d.schemaVersion.Load(), PluginDir: d.cfg.PluginDir, Plugins: []PluginStatus{},
@@ -122,6 +130,9 @@ func (d *Daemon) Status(ctx context.Context) Status {
 			fromLedger(&ps, rec)
 		}
 		ps.Stale = d.stale(e, ledger[e.name()], now)
+		if m := migrations[e.name()]; m != nil {
+			ps.Migrations = m
+		}
 		st.Plugins = append(st.Plugins, ps)
 	}
 	if lerr != nil {
@@ -144,6 +155,8 @@ func pluginStatus(e *entry, jobs map[string]sched.JobStatus) PluginStatus {
 		Description: desc.Description,
 		Reads:       append([]string{}, desc.Reads...),
 		Writes:      append([]string{}, desc.Writes...),
+		Owns:        append([]string{}, desc.Owns...),
+		Migrations:  []store.AppliedMigration{},
 		LoadedAt:    e.loadedAt.UTC(),
 		IntervalMS:  e.interval.Milliseconds(),
 		Enabled:     e.interval > 0,
@@ -172,6 +185,26 @@ func fromLedger(ps *PluginStatus, rec store.TickRecord) {
 	ps.LastDaemon, ps.LastSHA256, ps.LastChanges = rec.Daemon, rec.SHA256, rec.Changes
 	ps.Ticks, ps.Failures, ps.ConsecutiveFailures = rec.Ticks, rec.Failures, rec.ConsecutiveFailures
 	ps.Failing = rec.ConsecutiveFailures > 0
+}
+
+// migrations reads the plugin migration ledger, by plugin; none if the
+// store keeps none.
+func (d *Daemon) migrations(ctx context.Context) (map[string][]store.AppliedMigration, error) {
+	m, ok := d.st.(store.PluginMigrator)
+	if !ok || d.schemaVersion.Load() == 0 {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	all, err := m.AppliedMigrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]store.AppliedMigration{}
+	for _, a := range all {
+		out[a.Plugin] = append(out[a.Plugin], a)
+	}
+	return out, nil
 }
 
 // ledger reads the tick ledger, by plugin (partition 0: the daemon does not

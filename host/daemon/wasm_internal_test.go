@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/host/internal/wasmenc"
@@ -18,6 +19,10 @@ type tinySpec struct {
 	Status     int32 // scan_tick's result: 0 ok, else the tick fails
 	More       bool  // scan_tick calls tick_more (ABI 1.1)
 	Reads      []string
+	// Owns and Migrations (ABI 1.2): sqlite migrations, one SQL text each,
+	// numbered from 1.
+	Owns       []string
+	Migrations []string
 }
 
 // tinyWasm builds spec's module (wasmenc.Plugin), so the daemon's tests
@@ -29,11 +34,22 @@ func tinyWasm(tb testing.TB, spec tinySpec) []byte {
 	if spec.More {
 		abiVersion = "1.1"
 	}
-	desc, err := json.Marshal(map[string]any{
+	fields := map[string]any{
 		"name": spec.Name, "abi_version": abiVersion, "version": spec.Version,
 		"default_interval_ms": spec.IntervalMS, "reads": append([]string{}, spec.Reads...), "writes": []string{},
 		"description": "tiny test plugin " + spec.Name,
-	})
+	}
+	if len(spec.Owns) > 0 {
+		fields["abi_version"], fields["owns"] = "1.2", spec.Owns
+		var steps []map[string]any
+		for i, sql := range spec.Migrations {
+			steps = append(steps, map[string]any{"id": i + 1, "name": fmt.Sprintf("step %d", i+1), "sql": sql})
+		}
+		if steps != nil {
+			fields["migrations"] = map[string]any{"sqlite": steps}
+		}
+	}
+	desc, err := json.Marshal(fields)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -74,10 +74,29 @@ type Summary struct {
 	Changes []store.TableChanges `json:"changes,omitempty"`
 	// Error is the failing tick's error, if one failed.
 	Error string `json:"error,omitempty"`
+	// Migrations are the plugin's migrations the run applied before its
+	// first tick; PendingMigrations, in a dry run, those it would have
+	// applied and did not (the ticks ran without them).
+	Migrations        []MigrationRef `json:"migrations,omitempty"`
+	PendingMigrations []MigrationRef `json:"pending_migrations,omitempty"`
 	// Diff is the changed rows, with Options.Diff.
 	Diff *Diff `json:"-"`
 	// PluginSHA256 is the sha256 of the plugin file that ticked.
 	PluginSHA256 string `json:"-"`
+}
+
+// MigrationRef names one migration of a plugin.
+type MigrationRef struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+func migrationRefs(ms []store.PluginMigration) []MigrationRef {
+	var out []MigrationRef
+	for _, m := range ms {
+		out = append(out, MigrationRef{ID: m.ID, Name: m.Name})
+	}
+	return out
 }
 
 // Diff is the rows a run changed, in order.
@@ -165,6 +184,24 @@ func Tick(ctx context.Context, st store.Store, eng *host.Engine, opts Options) (
 	}
 	defer p.Close(context.WithoutCancel(ctx))
 	sum.PluginSHA256 = p.SHA256
+	// The plugin's migrations, as the daemon applies them when it loads
+	// it; a dry run only says which are pending.
+	if opts.DryRun {
+		pending, err := host.PendingMigrations(ctx, st, p.Desc)
+		if err != nil {
+			return sum, err
+		}
+		sum.PendingMigrations = migrationRefs(pending)
+		for _, m := range pending {
+			opts.Logger.Warn("dry run: migration pending, not applied", "plugin", p.Desc.Name, "id", m.ID, "migration", m.Name)
+		}
+	} else {
+		applied, err := host.ApplyMigrations(ctx, st, p.Desc)
+		if err != nil {
+			return sum, err
+		}
+		sum.Migrations = migrationRefs(applied)
+	}
 	var last store.Changes
 	r, err := host.NewRunner(ctx, st, p, host.RunnerOptions{DryRun: opts.DryRun, Diff: opts.Diff, MaxDiffRows: opts.MaxDiffRows,
 		Changed: func(ch store.Changes) { last = ch }})

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -43,21 +44,38 @@ var builds struct {
 // Build compiles the plugin package pkg (a path relative to the test's
 // directory, or an import path) to a .wasm file with
 // GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared, and returns its path.
+// It uses the build tags the test binary was built with (go test -tags).
 // A package is built once per test process.
 func Build(tb testing.TB, pkg string) string {
 	tb.Helper()
-	path, err := BuildWasm(pkg)
+	return BuildWith(tb, pkg, BuildOptions{})
+}
+
+// BuildOptions configure BuildWith.
+type BuildOptions struct {
+	// Tags are the build tags; nil means those the test binary was built
+	// with (go test -tags), and an empty, non-nil slice none.
+	Tags []string
+}
+
+// BuildWith is Build with options.
+func BuildWith(tb testing.TB, pkg string, o BuildOptions) string {
+	tb.Helper()
+	path, err := BuildWasmWith(pkg, o)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return path
 }
 
-// BuildWasm is Build without a testing.TB, for benchmarks and tools. The
-// file goes to a fixed directory under os.TempDir, one file per package,
-// replaced atomically, so concurrent test processes share it and nothing
-// piles up.
-func BuildWasm(pkg string) (string, error) {
+// BuildWasm is Build without a testing.TB, for benchmarks and tools.
+func BuildWasm(pkg string) (string, error) { return BuildWasmWith(pkg, BuildOptions{}) }
+
+// BuildWasmWith is BuildWith without a testing.TB. The file goes to a
+// fixed directory of the user's (see CacheDir), one file per package and
+// set of tags, replaced atomically, so concurrent test processes share it
+// and nothing piles up.
+func BuildWasmWith(pkg string, o BuildOptions) (string, error) {
 	abs := pkg
 	if strings.HasPrefix(pkg, ".") {
 		var err error
@@ -65,19 +83,28 @@ func BuildWasm(pkg string) (string, error) {
 			return "", err
 		}
 	}
+	tags := o.Tags
+	if tags == nil {
+		tags = testTags()
+	}
+	key := abs + "\x00" + strings.Join(tags, ",")
 	builds.mu.Lock()
 	defer builds.mu.Unlock()
-	if p, ok := builds.paths[abs]; ok {
+	if p, ok := builds.paths[key]; ok {
 		return p, nil
 	}
 	dir := filepath.Join(userTempDir(), "plugintest")
 	if err := host.PrivateDir(dir); err != nil {
 		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
-	sum := sha256.Sum256([]byte(abs))
+	sum := sha256.Sum256([]byte(key))
 	out := filepath.Join(dir, filepath.Base(abs)+"-"+hex.EncodeToString(sum[:6])+".wasm")
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", tmp, pkg)
+	args := []string{"build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", tmp}
+	if len(tags) > 0 {
+		args = append(args, "-tags="+strings.Join(tags, ","))
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp)
@@ -90,8 +117,22 @@ func BuildWasm(pkg string) (string, error) {
 	if builds.paths == nil {
 		builds.paths = map[string]string{}
 	}
-	builds.paths[abs] = out
+	builds.paths[key] = out
 	return out, nil
+}
+
+// testTags returns the build tags the running binary was built with.
+func testTags() []string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return []string{}
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-tags" && s.Value != "" {
+			return strings.Split(s.Value, ",")
+		}
+	}
+	return []string{}
 }
 
 var shared struct {
@@ -130,7 +171,7 @@ type Options struct {
 	DryRun bool                // see host.RunnerOptions.DryRun
 	Logger *slog.Logger        // plugin and host logs; default: discarded
 	Denied func(store.Denial)  // see host.RunnerOptions.Denied
-	Setup  func(*sql.DB) error // runs after the schema, before the plugin loads
+	Setup  func(*sql.DB) error // runs after the host's schema, before the plugin loads and its migrations run
 }
 
 // Harness is one plugin bound to a fresh, migrated database in a temporary
@@ -145,6 +186,9 @@ type Harness struct {
 	Plugin *host.Plugin
 	// Runner runs its ticks.
 	Runner *host.Runner
+	// Migrations are the plugin's migrations (ABI 1.2), applied to the
+	// fresh database before its first tick as a daemon applies them.
+	Migrations []store.PluginMigration
 
 	tb      testing.TB // nil for a Harness from Open
 	closers []func()
@@ -209,6 +253,9 @@ func Open(wasmPath string, o Options) (_ *Harness, err error) {
 		return nil, err
 	}
 	h.closers = append(h.closers, func() { h.Plugin.Close(ctx) })
+	if h.Migrations, err = host.ApplyMigrations(ctx, db, h.Plugin.Desc); err != nil {
+		return nil, err
+	}
 	h.Runner, err = host.NewRunner(ctx, db, h.Plugin, host.RunnerOptions{DryRun: o.DryRun, Denied: o.Denied})
 	if err != nil {
 		return nil, err

@@ -9,7 +9,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -294,3 +297,91 @@ var ErrLeftOpen = errors.New("transaction left open; rolled back")
 // the changes of earlier ticks are gone and nothing more may run, since it
 // would persist.
 var ErrDryRunLost = errors.New("the dry run's transaction was rolled back by the database; the dry run runs nothing more")
+
+// PluginMigrator is implemented by a store that applies plugins'
+// migrations to the tables they own (abi/ABI.md, section 3.1), recorded in
+// a host-owned ledger.
+type PluginMigrator interface {
+	// PendingMigrations returns the steps of s the database has not had,
+	// in order, changing nothing. It fails with a *ChecksumError if an
+	// applied step has changed, a *MissingMigrationError if the database
+	// has applied a step s lacks, and an *OwnerError if another plugin
+	// owns one of s's tables.
+	PendingMigrations(ctx context.Context, s PluginSchema) ([]PluginMigration, error)
+	// ApplyMigrations applies the pending steps of s, each in a
+	// transaction of its own, and returns those it applied; it records s's
+	// plugin as the owner of its tables if none is yet. It fails as
+	// PendingMigrations does, changing nothing then, or naming the step
+	// that failed, after which the steps before it stay applied.
+	ApplyMigrations(ctx context.Context, s PluginSchema) ([]PluginMigration, error)
+	// AppliedMigrations returns the ledger: every plugin's applied steps,
+	// by plugin and id.
+	AppliedMigrations(ctx context.Context) ([]AppliedMigration, error)
+}
+
+// PluginSchema is one plugin's owned tables and migrations, in the store's
+// dialect.
+type PluginSchema struct {
+	Plugin string
+	// Owns are the tables the plugin owns; Declared the other tables it
+	// declares, which a step may read.
+	Owns, Declared []string
+	Migrations     []PluginMigration
+}
+
+// PluginMigration is one step of a plugin's migrations.
+type PluginMigration struct {
+	ID   int64
+	Name string
+	SQL  string
+}
+
+// AppliedMigration is one ledger row: a step applied to the database.
+type AppliedMigration struct {
+	Plugin    string    `json:"plugin"`
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Checksum  string    `json:"checksum"` // hex SHA-256 of the step's SQL
+	AppliedAt time.Time `json:"applied_at"`
+}
+
+// MigrationChecksum is a step's checksum as the ledger records it: the hex
+// SHA-256 of its SQL.
+func MigrationChecksum(sql string) string {
+	sum := sha256.Sum256([]byte(sql))
+	return hex.EncodeToString(sum[:])
+}
+
+// ChecksumError refuses a plugin whose applied migration has changed.
+type ChecksumError struct {
+	Plugin       string
+	ID           int64
+	Name         string
+	Applied, Now string // checksums: recorded, and of the step the plugin declares now
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("plugin %s: migration %d (%s) was applied with checksum %s but the plugin now declares checksum %s; an applied migration must never change, add a new one instead",
+		e.Plugin, e.ID, e.Name, e.Applied, e.Now)
+}
+
+// MissingMigrationError refuses a plugin that declares fewer migrations
+// than the database has applied for it: most likely an older version.
+type MissingMigrationError struct {
+	Plugin string
+	ID     int64
+	Name   string
+}
+
+func (e *MissingMigrationError) Error() string {
+	return fmt.Sprintf("plugin %s: the database has migration %d (%s) applied, which the plugin does not declare (an older version of the plugin?)", e.Plugin, e.ID, e.Name)
+}
+
+// OwnerError refuses a plugin that claims a table another plugin owns.
+type OwnerError struct {
+	Table, Owner, Plugin string
+}
+
+func (e *OwnerError) Error() string {
+	return fmt.Sprintf("plugin %s: table %s is owned by plugin %s; a table has one owner (to hand it over, delete its row from ffwasmhost_owned_tables)", e.Plugin, e.Table, e.Owner)
+}

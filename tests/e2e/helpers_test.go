@@ -117,6 +117,13 @@ type pluginStatus struct {
 	Ticks      int64      `json:"ticks"`
 	Failures   int64      `json:"failures"`
 	LastTick   *time.Time `json:"last_tick"`
+	LoadedAt   time.Time  `json:"loaded_at"`
+	Owns       []string   `json:"owns"`
+	Migrations []struct {
+		ID       int64  `json:"id"`
+		Name     string `json:"name"`
+		Checksum string `json:"checksum"`
+	} `json:"migrations"`
 }
 
 type status struct {

@@ -32,6 +32,11 @@ var (
 	// poisonWasm fails its tick on a budget whose policy_json is 'poison';
 	// poisonFixedWasm is the same plugin built to skip such budgets.
 	poisonWasm, poisonFixedWasm string
+	// staleLeasesWasm is built from a Go module of its own
+	// (testdata/stale_leases) and owns a table with migrations;
+	// staleLeasesEditedWasm is the same plugin with its applied first
+	// migration edited.
+	staleLeasesWasm, staleLeasesEditedWasm string
 )
 
 func TestMain(m *testing.M) {
@@ -72,6 +77,16 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	if err := goBuild(root, wasmEnv, "-buildmode=c-shared", "-ldflags=-X=main.tolerant=yes", "-o", poisonFixedWasm, "./tests/e2e/testdata/poison"); err != nil {
+		return 0, err
+	}
+	// A plugin in a module of its own, built from its own directory as its
+	// author would.
+	staleLeasesWasm, staleLeasesEditedWasm = filepath.Join(tmp, "stale_leases.wasm"), filepath.Join(tmp, "stale_leases_edited.wasm")
+	own := filepath.Join(root, "tests", "e2e", "testdata", "stale_leases")
+	if err := goBuild(own, wasmEnv, "-buildmode=c-shared", "-o", staleLeasesWasm, "."); err != nil {
+		return 0, err
+	}
+	if err := goBuild(own, wasmEnv, "-buildmode=c-shared", "-ldflags=-X=main.edited=yes", "-o", staleLeasesEditedWasm, "."); err != nil {
 		return 0, err
 	}
 	// The tests' private cache, reused across runs (compiling is the slow

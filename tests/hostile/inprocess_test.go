@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -146,6 +147,34 @@ func openDB(t *testing.T) *sqlite.Store {
 func checksum(t *testing.T, db *sql.DB) string {
 	t.Helper()
 	return testutil.DumpDatabase(t, db, map[string]string{goodTable: "namespace <> 'good'"})
+}
+
+// ffChecksum dumps the schema and rows of FlowFabric's tables and the
+// host's, leaving out the tables plugins own and the plugin ledgers, which
+// a good first migration may change.
+func ffChecksum(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(testutil.DumpQuery(t, db, "sqlite_schema", `SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema
+WHERE tbl_name LIKE 'ff%' AND tbl_name NOT IN ('ffwasmhost_plugin_migrations', 'ffwasmhost_owned_tables') ORDER BY name`))
+	rows, err := db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'ff%'
+AND name NOT IN ('ffwasmhost_plugin_migrations', 'ffwasmhost_owned_tables') ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	for _, n := range tables {
+		b.WriteString(testutil.DumpQuery(t, db, n, `SELECT * FROM "`+n+`"`))
+	}
+	return b.String()
 }
 
 // ticks collects the results of a supervisor's ticks by job.
@@ -471,7 +500,17 @@ func runRefused(t *testing.T, m module) {
 	if dir == "" {
 		p, err := eng.Load(ctx, path, host.Limits{})
 		if err == nil {
+			// A plugin that loads is refused when its migrations are
+			// applied, as the daemon applies them, changing nothing.
+			db := openDB(t)
+			before := ffChecksum(t, db.SQL)
+			if _, err = host.ApplyMigrations(ctx, db, p.Desc); err != nil {
+				err = fmt.Errorf("load plugin %s: %w", file, err)
+			}
 			p.Close(ctx)
+			if after := ffChecksum(t, db.SQL); after != before {
+				t.Errorf("refusing %s's migrations changed FlowFabric's tables or the host's", file)
+			}
 		}
 		loadErr = err
 	} else {

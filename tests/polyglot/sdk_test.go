@@ -262,7 +262,9 @@ func TestSDK(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	const want = `{"name":"sdkcheck","abi_version":"` + abi.Version + `","version":"1.0 \"β\"","default_interval_ms":1234,` +
 		`"reads":["r1"],"writes":["w1","w2"],` +
-		`"description":"tab\u0009quote\" back\\ ctl\u0001 del\u007f ls\u2028 ps\u2029 é 😀"}`
+		`"description":"tab\u0009quote\" back\\ ctl\u0001 del\u007f ls\u2028 ps\u2029 é 😀",` +
+		`"owns":["o1"],"migrations":{"postgres":[{"id":1,"name":"create o1","sql":"CREATE TABLE o1 (x text)"}],` +
+		`"sqlite":[{"id":1,"name":"create o1","sql":"CREATE TABLE o1 (x TEXT DEFAULT 'a\"b')"},{"id":2,"name":"index o1","sql":"CREATE INDEX o1_x ON o1 (x)"}]}}`
 	for _, m := range sdkModules {
 		t.Run(m.lang, func(t *testing.T) {
 			wasm, err := os.ReadFile(m.build(t))

@@ -43,6 +43,8 @@ var hostMigrations = []migration{
     ON ff_worker_registry (last_heartbeat_ms + liveness_ttl_ms)`},
 	// The tick ledger (ledger.go): each plugin's last tick, across restarts.
 	{version: ledgerVersion, name: "tick ledger", sql: ledgerTableSQL},
+	// Plugins' migrations and owned tables (plugins.go).
+	{version: 4, name: "plugin migrations", sql: pluginLedgerSQL},
 }
 
 // ledgerVersion is the host schema step that creates the tick ledger.

@@ -171,7 +171,8 @@ func TestMigrateTwiceChangesNothing(t *testing.T) {
 	}
 	first := snapshotDB(t, db)
 	wantSchema := []string{"ff_budget_policy", "ff_budget_policy_reset_due_idx", "ff_budget_usage",
-		"ff_worker_registry", "ff_worker_registry_event", "ffwasmhost_migrations", "ffwasmhost_ticks", "ffwasmhost_worker_registry_expiry_idx"}
+		"ff_worker_registry", "ff_worker_registry_event", "ffwasmhost_migrations", "ffwasmhost_owned_tables",
+		"ffwasmhost_plugin_migrations", "ffwasmhost_ticks", "ffwasmhost_worker_registry_expiry_idx"}
 	if got := queryTexts(t, db, `SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'`); !slices.Equal(got, wantSchema) {
 		t.Fatalf("after Migrate, schema objects are %q, want %q", got, wantSchema)
 	}

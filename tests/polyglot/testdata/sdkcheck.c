@@ -12,6 +12,13 @@
 
 static const char *const reads[] = {"r1", NULL};
 static const char *const writes[] = {"w1", "w2", NULL};
+static const char *const owns[] = {"o1", NULL};
+static const ff_migration sqlite_migrations[] = {
+    {1, "create o1", "CREATE TABLE o1 (x TEXT DEFAULT 'a\"b')"},
+    {2, "index o1", "CREATE INDEX o1_x ON o1 (x)"},
+    {0, NULL, NULL},
+};
+static const ff_migration postgres_migrations[] = {{1, "create o1", "CREATE TABLE o1 (x text)"}, {0, NULL, NULL}};
 
 static const ff_descriptor descriptor = {
     .name = "sdkcheck",
@@ -20,6 +27,9 @@ static const ff_descriptor descriptor = {
     .default_interval_ms = 1234,
     .reads = reads,
     .writes = writes,
+    .owns = owns,
+    .sqlite_migrations = sqlite_migrations,
+    .postgres_migrations = postgres_migrations,
 };
 
 /* logerr logs "WHAT ERROR". */

@@ -3,7 +3,7 @@
 //! host and logs what it saw; sdkcheck.c does the same through the C SDK,
 //! and the test expects the same lines from both.
 
-use ffhost::{args, info, Conn, Context, Descriptor, Error, Report, Result, Rows, Status, Value};
+use ffhost::{args, info, Conn, Context, Descriptor, Error, Migration, Report, Result, Rows, Schema, Status, Value};
 
 const DESCRIPTOR: Descriptor = Descriptor {
     name: "sdkcheck",
@@ -12,6 +12,15 @@ const DESCRIPTOR: Descriptor = Descriptor {
     default_interval_ms: 1234,
     reads: &["r1"],
     writes: &["w1", "w2"],
+};
+
+const SCHEMA: Schema = Schema {
+    owns: &["o1"],
+    sqlite: &[
+        Migration { id: 1, name: "create o1", sql: "CREATE TABLE o1 (x TEXT DEFAULT 'a\"b')" },
+        Migration { id: 2, name: "index o1", sql: "CREATE INDEX o1_x ON o1 (x)" },
+    ],
+    postgres: &[Migration { id: 1, name: "create o1", sql: "CREATE TABLE o1 (x text)" }],
 };
 
 fn exec_args(db: &mut Conn) {
@@ -138,4 +147,4 @@ fn tick(db: &mut Conn, now: i64, rep: &mut Report) -> Result<()> {
     Ok(())
 }
 
-ffhost::plugin!(DESCRIPTOR, tick);
+ffhost::plugin!(DESCRIPTOR, SCHEMA, tick);

@@ -29,7 +29,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::conn::Conn;
 use crate::error::Result;
-use crate::plugin::{tick_error, tick_report, Descriptor, Report};
+use crate::plugin::{tick_error, tick_report, Descriptor, Report, Schema};
 
 /// The plugin's connection.
 static CONN: Mutex<Conn> = Mutex::new(Conn::new());
@@ -43,7 +43,16 @@ fn conn() -> MutexGuard<'static, Conn> {
 /// (the host copies it at once) and returns its location as
 /// `ptr << 32 | len`.
 pub fn describe(d: &Descriptor<'_>) -> u64 {
-    let json = d.to_json();
+    hold_json(d.to_json())
+}
+
+/// `describe`'s body for a plugin that owns tables (ABI 1.2): the
+/// descriptor with `s`'s owned tables and migrations.
+pub fn describe_with(d: &Descriptor<'_>, s: &Schema<'_>) -> u64 {
+    hold_json(d.to_json_with(s))
+}
+
+fn hold_json(json: String) -> u64 {
     let (ptr, len) = conn().hold(json.as_bytes());
     (ptr as u64) << 32 | len as u64
 }

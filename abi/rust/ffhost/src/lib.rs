@@ -1,4 +1,4 @@
-//! The Rust SDK for ffwasmhost plugins, ABI 1.0 (`abi/ABI.md`).
+//! The Rust SDK for ffwasmhost plugins, ABI 1.2 (`abi/ABI.md`).
 //!
 //! A plugin is a `cdylib` for `wasm32-wasip1` (`wasm32-wasi` before Rust
 //! 1.78) that declares a [`Descriptor`] and a tick function and exports
@@ -72,11 +72,11 @@ mod wire;
 
 pub use conn::{retry, Conn, ExecResult, BACKOFF};
 pub use error::{Context, Error, Result, Status};
-pub use plugin::{debug, error, info, log, tick_error, tick_report, warn, Descriptor, Level, Report};
+pub use plugin::{debug, error, info, log, tick_error, tick_report, warn, Descriptor, Level, Migration, Report, Schema};
 pub use wire::{FromValue, Row, Rows, Value};
 
 /// The ABI version this SDK speaks, as `describe` reports it.
-pub const ABI_VERSION: &str = "1.1";
+pub const ABI_VERSION: &str = "1.2";
 
 /// Builds the argument slice of [`Conn::exec`] and [`Conn::query`]:
 /// `args![now_ms, id]` is `&[Value::from(now_ms), Value::from(id)]`.
@@ -100,9 +100,20 @@ macro_rules! args {
 ///   own, and without one the linker would wrap every export in a call to
 ///   the constructors before it and the destructors after it.
 ///
-/// Use it once, in the plugin crate's root.
+/// Use it once, in the plugin crate's root. `plugin!(DESCRIPTOR, SCHEMA,
+/// tick)` adds a [`Schema`]: the tables the plugin owns and their
+/// migrations (ABI 1.2).
 #[macro_export]
 macro_rules! plugin {
+    ($descriptor:expr, $schema:expr, $tick:expr) => {
+        /// Returns the plugin's descriptor (ABI export `describe`).
+        #[no_mangle]
+        pub extern "C" fn describe() -> u64 {
+            $crate::export::describe_with(&$descriptor, &$schema)
+        }
+
+        $crate::plugin!(@rest $tick);
+    };
     ($descriptor:expr, $tick:expr) => {
         /// Returns the plugin's descriptor (ABI export `describe`).
         #[no_mangle]
@@ -110,6 +121,9 @@ macro_rules! plugin {
             $crate::export::describe(&$descriptor)
         }
 
+        $crate::plugin!(@rest $tick);
+    };
+    (@rest $tick:expr) => {
         /// Runs one tick (ABI export `scan_tick`).
         #[no_mangle]
         pub extern "C" fn scan_tick(now_ms: i64) -> i32 {

@@ -21,12 +21,47 @@ pub struct Descriptor<'a> {
     pub writes: &'a [&'a str],
 }
 
+/// The tables a plugin owns and their migrations (ABI 1.2, ABI.md section
+/// 3.1), for [`plugin!`](crate::plugin)'s three-argument form.
+#[derive(Clone, Copy, Debug)]
+pub struct Schema<'a> {
+    /// Tables the plugin owns: it reads and writes them, and its
+    /// migrations create and change them. Not in `reads` or `writes`.
+    pub owns: &'a [&'a str],
+    /// The owned tables' steps on SQLite, numbered 1, 2, 3... in order.
+    pub sqlite: &'a [Migration<'a>],
+    /// The owned tables' steps on PostgreSQL.
+    pub postgres: &'a [Migration<'a>],
+}
+
+/// One numbered schema step of the tables a plugin owns. A step once
+/// released must never change, only be followed by another.
+#[derive(Clone, Copy, Debug)]
+pub struct Migration<'a> {
+    /// 1 for the first step, then each one more.
+    pub id: i64,
+    /// One line, e.g. "create leases".
+    pub name: &'a str,
+    /// The statements, at most 16 KiB.
+    pub sql: &'a str,
+}
+
 impl Descriptor<'_> {
     /// The descriptor as `describe` returns it: JSON with the keys in the
     /// Go SDK's order, strings escaped as JSON requires (quotes,
     /// backslashes, control characters, DEL, U+2028 and U+2029 as escapes).
     /// The host validates the values.
     pub fn to_json(&self) -> String {
+        self.json(None)
+    }
+
+    /// [`to_json`](Self::to_json) with `schema`'s owned tables and
+    /// migrations (ABI 1.2).
+    pub fn to_json_with(&self, schema: &Schema<'_>) -> String {
+        self.json(Some(schema))
+    }
+
+    fn json(&self, schema: Option<&Schema<'_>>) -> String {
         let mut s = String::with_capacity(256);
         s.push_str("{\"name\":");
         push_json_string(&mut s, self.name);
@@ -50,6 +85,47 @@ impl Descriptor<'_> {
         }
         s.push_str(",\"description\":");
         push_json_string(&mut s, self.description);
+        if let Some(sc) = schema {
+            if !sc.owns.is_empty() {
+                s.push_str(",\"owns\":[");
+                for (i, t) in sc.owns.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    push_json_string(&mut s, t);
+                }
+                s.push(']');
+            }
+            // Dialects in order, as the Go SDK writes them.
+            let lists: Vec<(&str, &[Migration<'_>])> = [("postgres", sc.postgres), ("sqlite", sc.sqlite)]
+                .into_iter()
+                .filter(|(_, m)| !m.is_empty())
+                .collect();
+            if !lists.is_empty() {
+                s.push_str(",\"migrations\":{");
+                for (i, (dialect, ms)) in lists.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    push_json_string(&mut s, dialect);
+                    s.push_str(":[");
+                    for (j, m) in ms.iter().enumerate() {
+                        if j > 0 {
+                            s.push(',');
+                        }
+                        s.push_str("{\"id\":");
+                        s.push_str(&m.id.to_string());
+                        s.push_str(",\"name\":");
+                        push_json_string(&mut s, m.name);
+                        s.push_str(",\"sql\":");
+                        push_json_string(&mut s, m.sql);
+                        s.push('}');
+                    }
+                    s.push(']');
+                }
+                s.push('}');
+            }
+        }
         s.push('}');
         s
     }
@@ -167,7 +243,7 @@ mod tests {
         };
         assert_eq!(
             d.to_json(),
-            "{\"name\":\"x\",\"abi_version\":\"1.1\",\"version\":\"1.0 \\\"beta\\\"\",\"default_interval_ms\":-15,\
+            "{\"name\":\"x\",\"abi_version\":\"1.2\",\"version\":\"1.0 \\\"beta\\\"\",\"default_interval_ms\":-15,\
              \"reads\":[],\"writes\":[\"t1\",\"t2\"],\
              \"description\":\"a\\\\b\\u0007\\u0009\\u007f\\u2028\\u2029é😀\u{85}\"}"
         );

@@ -1,0 +1,5 @@
+//go:build tagged
+
+package main
+
+const variant = "tagged"
