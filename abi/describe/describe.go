@@ -49,6 +49,10 @@ var (
 // letter, then up to 63 lowercase letters, digits or '_'.
 func ValidName(name string) bool { return nameRE.MatchString(name) }
 
+// ValidTable reports whether name can be a table a descriptor declares: a
+// letter or '_', then up to 127 letters, digits or '_'.
+func ValidTable(name string) bool { return tableRE.MatchString(name) }
+
 // MaxSize bounds the JSON a host accepts from describe.
 const MaxSize = 64 << 10
 

@@ -18,6 +18,7 @@ type tinySpec struct {
 	Status     int32 // scan_tick's result: 0 ok, else the tick fails
 	More       bool  // scan_tick calls tick_more (ABI 1.1)
 	Reads      []string
+	Writes     []string
 }
 
 // tinyWasm builds spec's module (wasmenc.Plugin), so the daemon's tests
@@ -31,7 +32,7 @@ func tinyWasm(tb testing.TB, spec tinySpec) []byte {
 	}
 	desc, err := json.Marshal(map[string]any{
 		"name": spec.Name, "abi_version": abiVersion, "version": spec.Version,
-		"default_interval_ms": spec.IntervalMS, "reads": append([]string{}, spec.Reads...), "writes": []string{},
+		"default_interval_ms": spec.IntervalMS, "reads": append([]string{}, spec.Reads...), "writes": append([]string{}, spec.Writes...),
 		"description": "tiny test plugin " + spec.Name,
 	})
 	if err != nil {
