@@ -74,3 +74,54 @@ grant = { write = ["ff_budget_policy", "ff_budget_usage"] }
 		t.Errorf("exit status = %d", code)
 	}
 }
+
+func TestConfigCheck(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		writeConfig(t, path, text)
+		return path
+	}
+	good := write("good.toml", `
+[plugin.budget_reset]
+grant = { write = ["ff_budget_policy", "ff_budget_usage"] }
+[plugin.worker_ttl]
+grant = { write = ["ff_worker_registry", "ff_worker_registry_event"] }
+`)
+	narrow := write("narrow.toml", `
+[plugin.budget_reset]
+grant = { write = ["ff_budget_policy"] }
+[plugin.worker_tl]
+enabled = false
+`)
+	broken := write("broken.toml", "db = \"x\"\n[plugin.budget_reset]\nintervall = \"1s\"\ngrace = 5\n")
+	for _, tc := range []struct {
+		name   string
+		file   string
+		code   int
+		stdout []string
+	}{
+		{"good", good, 0, []string{"ok " + good + " (2 plugins in " + pluginDir + ")"}},
+		{"narrow", narrow, 1, []string{
+			"error: " + narrow + ":2: plugin.budget_reset.grant: plugin budget_reset declares tables beyond its grant: ff_budget_usage (write)",
+			"warning: " + narrow + ":4: plugin.worker_tl: no plugin named worker_tl in the plugin directory",
+			"warning: " + narrow + ": plugin worker_ttl has no grant: it may use every table it declares",
+		}},
+		{"broken", broken, 1, []string{
+			"error: " + broken + ":3: plugin.budget_reset.intervall: unknown key",
+			"error: " + broken + ":4: plugin.budget_reset.grace: unknown key",
+		}},
+	} {
+		r := ffwasmhost(t, nil, "config", "check", tc.file, "--plugins", pluginDir, "--cache-dir", cacheDir)
+		if r.code != tc.code || r.stdout != strings.Join(tc.stdout, "\n")+"\n" {
+			t.Errorf("%s: exit %d, stdout:\n%s\nwant exit %d, stdout:\n%s", tc.name, r.code, r.stdout, tc.code, strings.Join(tc.stdout, "\n"))
+		}
+	}
+	if r := ffwasmhost(t, nil, "config", "check"); r.code != 2 || !strings.Contains(r.stderr, "want check FILE") {
+		t.Errorf("config check without FILE: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := ffwasmhost(t, nil, "config", "check", filepath.Join(dir, "none.toml")); r.code != 1 || !strings.Contains(r.stderr, "none.toml") {
+		t.Errorf("config check of a missing file: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

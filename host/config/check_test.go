@@ -1,0 +1,54 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
+	"github.com/ffwasmhost/ffwasmhost/host/config"
+)
+
+func TestCheck(t *testing.T) {
+	plugins := []describe.Descriptor{
+		{Name: "budget_reset", Writes: []string{"ff_budget_policy", "ff_budget_usage"}},
+		{Name: "worker_ttl", Writes: []string{"ff_worker_registry"}},
+	}
+	tests := []struct {
+		name, text string
+		want       []string
+	}{
+		{"all granted", `
+[plugin.budget_reset]
+grant = { write = ["ff_budget_policy", "ff_budget_usage"] }
+[plugin.worker_ttl.grant]
+own = ["ff_worker_registry"]
+`, nil},
+		{"no grants at all", "[plugin.worker_ttl]\ninterval = \"1s\"\n", nil},
+		{"narrow grant, unknown plugin, plugin without grant", `
+[plugin.budget_reset]
+grant = { write = ["ff_budget_policy"] }
+
+[plugin.budget_rest]
+interval = "1s"
+`, []string{
+			"error: c.toml:2: plugin.budget_reset.grant: plugin budget_reset declares tables beyond its grant: ff_budget_usage (write)",
+			"warning: c.toml:5: plugin.budget_rest: no plugin named budget_rest in the plugin directory",
+			"warning: c.toml: plugin worker_ttl has no grant: it may use every table it declares",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Parse("c.toml", []byte(tt.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range config.Check(c, plugins) {
+				got = append(got, f.String())
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("Check =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
