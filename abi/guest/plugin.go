@@ -32,8 +32,30 @@ type Plugin struct {
 	DefaultInterval time.Duration // 0: disabled unless the operator sets one
 	Reads           []string      // tables read and never written
 	Writes          []string      // tables read and written
-	Tick            TickFunc
+	// Config declares the configuration keys the plugin reads with
+	// Conn.Config (ABI 1.3); the operator sets their values.
+	Config []ConfigKey
+	Tick   TickFunc
 }
+
+// ConfigKey declares one configuration key (ABI 1.3).
+type ConfigKey struct {
+	Name string // [a-z][a-z0-9_]*, at most 64 bytes
+	// Type is ConfigString, ConfigInt, ConfigBool or ConfigDuration.
+	Type string
+	// Default is the value when the operator sets none, as text: "500",
+	// "true", "15s". Only a string key may default to "".
+	Default string
+	Doc     string // one line for operators
+}
+
+// Configuration key types.
+const (
+	ConfigString   = "string"
+	ConfigInt      = "int"
+	ConfigBool     = "bool"
+	ConfigDuration = "duration"
+)
 
 var registered struct {
 	p    Plugin
@@ -81,6 +103,24 @@ func descriptorJSON(p Plugin) []byte {
 	}
 	b = append(b, `,"description":`...)
 	b = appendJSONString(b, p.Description)
+	if len(p.Config) > 0 {
+		b = append(b, `,"config":[`...)
+		for i, k := range p.Config {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = appendJSONString(b, k.Name)
+			b = append(b, `,"type":`...)
+			b = appendJSONString(b, k.Type)
+			b = append(b, `,"default":`...)
+			b = appendJSONString(b, k.Default)
+			b = append(b, `,"doc":`...)
+			b = appendJSONString(b, k.Doc)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}')
 }
 

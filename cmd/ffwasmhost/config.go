@@ -82,6 +82,7 @@ func (a *app) daemonConfig(o *runOpts, set map[string]bool, file *config.Config)
 		PluginLimits: map[string]host.Limits{},
 		Intervals:    map[string]time.Duration{},
 		Drain:        map[string]bool{},
+		LookupEnv:    a.lookupEnv,
 	}
 	if !set["stale-after"] && file.StaleAfter != nil {
 		c.StaleAfter = *file.StaleAfter
@@ -101,6 +102,15 @@ func (a *app) daemonConfig(o *runOpts, set map[string]bool, file *config.Config)
 		}
 		if p.Limits != (host.Limits{}) {
 			c.PluginLimits[name] = p.Limits
+		}
+		for key, v := range p.Values {
+			if c.PluginConfig == nil {
+				c.PluginConfig = map[string]map[string]host.ConfigValue{}
+			}
+			if c.PluginConfig[name] == nil {
+				c.PluginConfig[name] = map[string]host.ConfigValue{}
+			}
+			c.PluginConfig[name][key] = host.ConfigValue{Literal: v.Literal, Env: v.Env, File: v.File}
 		}
 		if p.Grant != nil {
 			if c.Grants == nil {

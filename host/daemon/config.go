@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
@@ -126,6 +127,15 @@ type Config struct {
 	// use the tables it declares; a nil map means no grants at all, which
 	// Open logs once.
 	Grants map[string]host.Grant
+	// PluginConfig holds the operator's configuration values by plugin
+	// name, then key. A plugin whose values name a key it does not declare,
+	// or have the wrong type, or name a secret that cannot be read, is
+	// refused at load (host.ResolveConfig). Secrets are read when the
+	// plugin loads.
+	PluginConfig map[string]map[string]host.ConfigValue
+	// LookupEnv reads the environment variables secrets name. Default
+	// os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 	// MaxBackoff caps the delay after consecutive failed ticks; see
 	// sched.SupervisorConfig. Default sched.DefaultMaxBackoff.
 	MaxBackoff time.Duration
@@ -194,6 +204,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Clock == nil {
 		c.Clock = sched.SystemClock{}
+	}
+	if c.LookupEnv == nil {
+		c.LookupEnv = os.LookupEnv
 	}
 	switch {
 	case c.Grace < 0:
@@ -271,11 +284,14 @@ type settings struct {
 	limits       host.Limits
 	pluginLimits map[string]host.Limits
 	grants       map[string]host.Grant
+	pluginConfig map[string]map[string]host.ConfigValue
+	lookupEnv    func(string) (string, bool)
 }
 
 func newSettings(c Config) *settings {
 	return &settings{intervals: c.Intervals, minInterval: c.MinInterval, drain: c.Drain, drainPause: c.DrainPause,
-		drainMax: c.DrainMaxTicks, limits: c.Limits, pluginLimits: c.PluginLimits, grants: c.Grants}
+		drainMax: c.DrainMaxTicks, limits: c.Limits, pluginLimits: c.PluginLimits, grants: c.Grants,
+		pluginConfig: c.PluginConfig, lookupEnv: c.LookupEnv}
 }
 
 // settings returns the settings in force.
@@ -317,7 +333,18 @@ func (s *settings) fingerprint(p *host.Plugin) string {
 	name := p.Desc.Name
 	iv, _ := s.interval(p)
 	g, granted := s.grants[name]
-	return fmt.Sprintf("%v|%v|%v|%d|%+v|%t%+v", iv, s.drain[name], s.drainPause, s.drainMax, s.pluginLimitsOf(name), granted, g)
+	vals := s.pluginConfig[name]
+	var cfg strings.Builder
+	for _, k := range sortedKeys(vals) {
+		fmt.Fprintf(&cfg, "%s=%#v;", k, vals[k])
+	}
+	return fmt.Sprintf("%v|%v|%v|%d|%+v|%t%+v|%s", iv, s.drain[name], s.drainPause, s.drainMax, s.pluginLimitsOf(name), granted, g, cfg.String())
+}
+
+// resolveConfig returns p's configuration values under s; an error names
+// the plugin and every key at fault.
+func (s *settings) resolveConfig(p *host.Plugin) ([]host.ConfigEntry, error) {
+	return host.ResolveConfig(p.Desc, s.pluginConfig[p.Desc.Name], s.lookupEnv)
 }
 
 // restartOnly names the settings of c that differ from old and take effect

@@ -26,7 +26,8 @@ type entry struct {
 	plugin   *host.Plugin
 	runner   *host.Runner
 	interval time.Duration
-	settings string // the settings' fingerprint it was loaded with
+	settings string             // the settings' fingerprint it was loaded with
+	config   []host.ConfigEntry // its configuration values
 	loadedAt time.Time
 
 	changes []store.TableChanges // what the last tick wrote; set by the runner during the tick
@@ -76,6 +77,9 @@ type candidate struct {
 	sha  string
 	p    *host.Plugin
 	cur  *entry // the version of the same file that runs now, if any
+
+	config   []host.ConfigEntry // its configuration values
+	settings string             // the settings' fingerprint they came from
 }
 
 // sameFile reports whether a and b describe the same file contents as far
@@ -252,7 +256,13 @@ func (d *Daemon) consider(ctx context.Context, file string, now time.Time) (*can
 		d.fail(file, fi, sha, err, cur, "")
 		return nil, 0
 	}
-	return &candidate{file: file, info: fi, sha: sha, p: p, cur: cur}, 0
+	cfg, err := live.resolveConfig(p)
+	if err != nil {
+		p.Close(ctx)
+		d.fail(file, fi, sha, err, cur, "")
+		return nil, 0
+	}
+	return &candidate{file: file, info: fi, sha: sha, p: p, cur: cur, config: cfg, settings: live.fingerprint(p)}, 0
 }
 
 // admit decides which candidates run. A plugin name may run from one file
@@ -321,8 +331,8 @@ func (d *Daemon) refusedClaimants(name string, group []*candidate) []string {
 func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
 	name := c.p.Desc.Name
 	ne := &entry{file: c.file, info: c.info, plugin: c.p, interval: d.interval(c.p),
-		settings: d.settings().fingerprint(c.p), loadedAt: d.cfg.Clock.Now()}
-	r, err := host.NewRunner(ctx, d.st, c.p, host.RunnerOptions{Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
+		settings: c.settings, config: c.config, loadedAt: d.cfg.Clock.Now()}
+	r, err := host.NewRunner(ctx, d.st, c.p, host.RunnerOptions{Config: host.ConfigValues(c.config), Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
 		LogDropped: d.metrics.logDroppedBy(name), Changed: func(ch store.Changes) { ne.changes = ch.Tables }})
 	if err != nil {
 		c.p.Close(ctx)
