@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
@@ -23,6 +24,8 @@ func (f Finding) String() string {
 	return "error: " + f.Err.Error()
 }
 
+func noEnv(string) (string, bool) { return "", false }
+
 // Check checks c against the descriptors of the plugins in a directory:
 //
 //   - a [plugin.NAME] table naming no plugin there is a warning (the plugin
@@ -30,7 +33,10 @@ func (f Finding) String() string {
 //   - a plugin that declares tables beyond its grant is an error: the
 //     daemon refuses to load it;
 //   - a plugin there without a grant, while other plugins have one, is a
-//     warning: it may use every table it declares.
+//     warning: it may use every table it declares;
+//   - a config value for a key the plugin does not declare, or of the
+//     wrong type, is an error: the daemon refuses to load the plugin. A
+//     secret is not read (it may exist only where the daemon runs).
 //
 // Findings come in line order.
 func Check(c *Config, plugins []describe.Descriptor) []Finding {
@@ -56,6 +62,24 @@ func Check(c *Config, plugins []describe.Descriptor) []Finding {
 		if p.Grant != nil {
 			if err := host.CheckGrant(d, *p.Grant); err != nil {
 				add(false, p.Line, "plugin."+name+".grant", "%v", err)
+			}
+		}
+		for _, key := range slices.Sorted(maps.Keys(p.Values)) {
+			v := p.Values[key]
+			if v.Secret() {
+				if _, ok := d.Key(key); ok {
+					continue
+				}
+			}
+			cv := host.ConfigValue{Literal: v.Literal}
+			if v.Secret() {
+				cv = host.ConfigValue{Literal: ""} // undeclared: only the key is at fault
+			}
+			_, err := host.ResolveConfig(d, map[string]host.ConfigValue{key: cv}, noEnv)
+			if err != nil {
+				msg := strings.TrimPrefix(err.Error(), "config of plugin "+name+": ")
+				msg = strings.TrimPrefix(msg, "key "+key+": ")
+				add(false, v.Line, "plugin."+name+".config."+key, "%s", msg)
 			}
 		}
 	}

@@ -11,7 +11,8 @@ import (
 func TestCheck(t *testing.T) {
 	plugins := []describe.Descriptor{
 		{Name: "budget_reset", Writes: []string{"ff_budget_policy", "ff_budget_usage"}},
-		{Name: "worker_ttl", Writes: []string{"ff_worker_registry"}},
+		{Name: "worker_ttl", Writes: []string{"ff_worker_registry"}, ABIVersion: "1.3", Config: []describe.ConfigKey{
+			{Name: "batch", Type: "int", Default: "100"}, {Name: "token", Type: "string"}}},
 	}
 	tests := []struct {
 		name, text string
@@ -24,6 +25,12 @@ grant = { write = ["ff_budget_policy", "ff_budget_usage"] }
 own = ["ff_worker_registry"]
 `, nil},
 		{"no grants at all", "[plugin.worker_ttl]\ninterval = \"1s\"\n", nil},
+		{"good config values", "[plugin.worker_ttl.config]\nbatch = 5\ntoken = { env = \"TOKEN\" }\n", nil},
+		{"bad config values", "[plugin.worker_ttl.config]\nbatch = \"5\"\n\nbtach = 5\ntokn = { env = \"TOKEN\" }\n", []string{
+			"error: c.toml:2: plugin.worker_ttl.config.batch: want a whole number, not a string",
+			"error: c.toml:4: plugin.worker_ttl.config.btach: unknown key btach (declared: batch, token)",
+			"error: c.toml:5: plugin.worker_ttl.config.tokn: unknown key tokn (declared: batch, token)",
+		}},
 		{"narrow grant, unknown plugin, plugin without grant", `
 [plugin.budget_reset]
 grant = { write = ["ff_budget_policy"] }
