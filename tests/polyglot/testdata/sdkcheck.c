@@ -13,6 +13,12 @@
 static const char *const reads[] = {"r1", NULL};
 static const char *const writes[] = {"w1", "w2", NULL};
 
+static const ff_config_key config[] = {
+    {.name = "mode", .type = "string", .default_value = "strict", .doc = "a string"},
+    {.name = "batch", .type = "int", .default_value = "500", .doc = "an int"},
+    {.name = NULL},
+};
+
 static const ff_descriptor descriptor = {
     .name = "sdkcheck",
     .version = "1.0 \"\xce\xb2\"",
@@ -20,6 +26,7 @@ static const ff_descriptor descriptor = {
     .default_interval_ms = 1234,
     .reads = reads,
     .writes = writes,
+    .config = config,
 };
 
 /* logerr logs "WHAT ERROR". */
@@ -237,6 +244,29 @@ static ff_status tick(int64_t now_ms, ff_report *rep, ff_error *err) {
         else
             ff_logf(FF_LEVEL_INFO, "mid %zu", n);
         ff_rows_close(&rows);
+        break;
+    }
+    case 18: {
+        char *v;
+        size_t n;
+        int64_t b;
+        bool on;
+        if (ff_config("mode", &v, &n, &e) != FF_OK)
+            logerr("mode", &e);
+        else {
+            ff_logf(FF_LEVEL_INFO, "mode %zu %.3s", n, v);
+            free(v);
+        }
+        if (ff_config_int64("batch", &b, &e) != FF_OK)
+            logerr("batch", &e);
+        else
+            ff_logf(FF_LEVEL_INFO, "batch %lld", (long long)b);
+        if (ff_config_bool("batch", &on, &e) != FF_OK)
+            logerr("bool", &e);
+        if (ff_config("nope", &v, NULL, &e) != FF_OK)
+            logerr("nope", &e);
+        else
+            free(v);
         break;
     }
     default:
