@@ -20,6 +20,8 @@ func TestDescriptorJSON(t *testing.T) {
 			Writes: []string{"ff_budget_policy", "ff_budget_usage"}},
 		{Name: "p", Version: `v"1\2`, Description: "quote \" backslash \\ tab\t é 😀", Reads: []string{"a", "b"}},
 		{Name: "empty_lists", Version: "0"},
+		{Name: "with_config", Version: "1", Config: []ConfigKey{{Name: "mode", Type: ConfigString, Default: "a \"b\"", Doc: "how"},
+			{Name: "every", Type: ConfigDuration, Default: "1m", Doc: "é"}}},
 	}
 	for _, p := range tests {
 		t.Run(p.Name, func(t *testing.T) {
@@ -38,6 +40,9 @@ func TestDescriptorJSON(t *testing.T) {
 			want := descpkg.Descriptor{Name: p.Name, ABIVersion: abi.Version, Version: p.Version,
 				DefaultIntervalMS: p.DefaultInterval.Milliseconds(), Reads: nonNil(p.Reads), Writes: nonNil(p.Writes),
 				Description: p.Description}
+			for _, k := range p.Config {
+				want.Config = append(want.Config, descpkg.ConfigKey{Name: k.Name, Type: k.Type, Default: k.Default, Doc: k.Doc})
+			}
 			if fmt.Sprint(d) != fmt.Sprint(want) {
 				t.Fatalf("round trip:\n got %+v\nwant %+v", d, want)
 			}
