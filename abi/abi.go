@@ -9,7 +9,7 @@ package abi
 
 // Version is the ABI version this package speaks, as "major.minor". A host
 // refuses a plugin whose major differs; minors only add.
-const Version = "1.2"
+const Version = "1.3"
 
 // Major is the major part of Version.
 const Major = 1
@@ -44,6 +44,10 @@ const (
 	// FnTickMore is "tick_more() -> ()", ABI 1.1: the running tick
 	// stopped with work left.
 	FnTickMore = "tick_more"
+	// FnConfigGet is "config_get(key_ptr i32, key_len i32, out_ptr i32,
+	// out_cap i32) -> i64", ABI 1.3: the value of one of the plugin's
+	// configuration keys.
+	FnConfigGet = "config_get"
 )
 
 // Status is the class of a host call's outcome. It is the high 32 bits of

@@ -17,6 +17,7 @@ import (
 type callState struct {
 	conn   store.Conn // nil while describe runs: no database then
 	limits Limits
+	config map[string]string // the plugin's configuration values, by key
 	log    *slog.Logger
 
 	buf     []byte // reused result encoding
@@ -62,6 +63,7 @@ var hostFuncs = []hostFunc{
 	fnBegin, fnCommit, fnRollback,
 	fnLog,
 	fnTickReport, fnTickError, fnTickMore,
+	fnConfigGet,
 }
 
 func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {

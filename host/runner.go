@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
@@ -42,6 +43,10 @@ type RunnerOptions struct {
 	Changed     func(store.Changes)
 	Diff        bool
 	MaxDiffRows int
+	// Config are the values config_get returns, by key, as ResolveConfig
+	// gives them (ConfigValues); a declared key missing here gets its
+	// default.
+	Config map[string]string
 }
 
 // Runner binds a Plugin to a store and runs its ticks one at a time on a
@@ -57,7 +62,8 @@ type Runner struct {
 	closed bool
 
 	changed     func(store.Changes)
-	logRate     *logRate // the plugin's log rate, across ticks
+	config      map[string]string // config_get's values
+	logRate     *logRate          // the plugin's log rate, across ticks
 	logDropped  func(overTickLimit, overRate int)
 	rateDropped int       // lines dropped over the rate since the last warning
 	rateWarned  time.Time // when that warning was last logged
@@ -89,6 +95,13 @@ func NewRunner(ctx context.Context, st store.Store, p *Plugin, opts RunnerOption
 		return nil, err
 	}
 	r.conn, r.changed = conn, opts.Changed
+	r.config = make(map[string]string, len(p.Desc.Config))
+	for _, k := range p.Desc.Config {
+		r.config[k.Name], _ = describe.CanonicalConfigValue(k.Type, k.Default) // Validate checked it
+		if v, ok := opts.Config[k.Name]; ok {
+			r.config[k.Name] = v
+		}
+	}
 	return r, nil
 }
 
@@ -134,7 +147,7 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		r.inst = inst
 	}
 	st := &r.st
-	*st = callState{conn: r.conn, limits: lim, log: r.log, buf: st.buf[:0], logRate: r.logRate}
+	*st = callState{conn: r.conn, limits: lim, config: r.config, log: r.log, buf: st.buf[:0], logRate: r.logRate}
 
 	var (
 		called  bool

@@ -633,6 +633,68 @@ ff_status ff_tx_begin(ff_error *err) { return call_tx(ffhost_tx_begin, err); }
 ff_status ff_tx_commit(ff_error *err) { return call_tx(ffhost_tx_commit, err); }
 ff_status ff_tx_rollback(ff_error *err) { return call_tx(ffhost_tx_rollback, err); }
 
+/* ---- Configuration (ABI 1.3) ----------------------------------------------------------------- */
+
+/* config_type_error fails with "config key KEY is not WHAT". */
+static ff_status config_type_error(ff_error *err, const char *key, const char *what) {
+    buf b = {0};
+    buf_str(&b, "config key ");
+    buf_str(&b, key);
+    buf_str(&b, " is not ");
+    buf_str(&b, what);
+    return set_buf(err, FF_INVALID, &b);
+}
+
+ff_status ff_config(const char *key, char **value, size_t *len, ff_error *err) {
+    *value = NULL;
+    uint32_t cap;
+    uint8_t *out = out_buf(&cap);
+    const uint8_t *p;
+    uint32_t n;
+    size_t key_len = strlen(key);
+    ff_status st = finish(ffhost_config_get(key, key_len > UINT32_MAX ? UINT32_MAX : (uint32_t)key_len, out, cap),
+                          &p, &n, err);
+    if (st != FF_OK)
+        return st;
+    char *v = malloc((size_t)n + 1);
+    if (v == NULL)
+        return ff_error_set(err, FF_OTHER, "out of memory for a config value");
+    memcpy(v, p, n);
+    v[n] = '\0';
+    *value = v;
+    if (len != NULL)
+        *len = n;
+    return FF_OK;
+}
+
+ff_status ff_config_int64(const char *key, int64_t *out, ff_error *err) {
+    char *v;
+    ff_status st = ff_config(key, &v, NULL, err);
+    if (st != FF_OK)
+        return st;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    bool ok = *v != '\0' && *end == '\0';
+    free(v);
+    if (!ok)
+        return config_type_error(err, key, "an int");
+    *out = (int64_t)n;
+    return FF_OK;
+}
+
+ff_status ff_config_bool(const char *key, bool *out, ff_error *err) {
+    char *v;
+    ff_status st = ff_config(key, &v, NULL, err);
+    if (st != FF_OK)
+        return st;
+    bool t = strcmp(v, "true") == 0, f = strcmp(v, "false") == 0;
+    free(v);
+    if (!t && !f)
+        return config_type_error(err, key, "a bool");
+    *out = t;
+    return FF_OK;
+}
+
 /* backoff_ms are the waits before the second and third attempts of a busy call. */
 static const long backoff_ms[] = {5, 10};
 
@@ -900,6 +962,23 @@ size_t ff_descriptor_json(const ff_descriptor *d, char *out, size_t cap) {
         if (has_migrations(d->sqlite_migrations))
             w_migrations(&w, "sqlite", d->sqlite_migrations);
         w_bytes(&w, "}", 1);
+    }
+    if (d->config != NULL && d->config[0].name != NULL) {
+        w_str(&w, ",\"config\":[");
+        for (size_t k = 0; d->config[k].name != NULL; k++) {
+            if (k > 0)
+                w_bytes(&w, ",", 1);
+            w_str(&w, "{\"name\":");
+            w_json_string(&w, d->config[k].name);
+            w_str(&w, ",\"type\":");
+            w_json_string(&w, d->config[k].type);
+            w_str(&w, ",\"default\":");
+            w_json_string(&w, d->config[k].default_value);
+            w_str(&w, ",\"doc\":");
+            w_json_string(&w, d->config[k].doc);
+            w_bytes(&w, "}", 1);
+        }
+        w_bytes(&w, "]", 1);
     }
     w_bytes(&w, "}", 1);
     if (cap > 0)

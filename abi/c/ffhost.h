@@ -1,5 +1,5 @@
 /*
- * ffhost.h: the C SDK for ffwasmhost plugins, ABI 1.0 (abi/ABI.md).
+ * ffhost.h: the C SDK for ffwasmhost plugins, ABI 1.3 (abi/ABI.md).
  *
  * Build a plugin as a WASI reactor with clang and wasi-libc:
  *
@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 /* FFHOST_ABI_VERSION is the ABI version this SDK speaks, as describe reports it. */
-#define FFHOST_ABI_VERSION "1.2"
+#define FFHOST_ABI_VERSION "1.3"
 
 /*
  * Raw imports (ABI.md, section 4). The functions below wrap them; a plugin
@@ -101,6 +101,9 @@ void ffhost_tick_error(const char *msg, uint32_t msg_len);
 /* ffhost_tick_more says the running tick stopped with work left (ABI 1.1). */
 FFHOST_IMPORT("tick_more")
 void ffhost_tick_more(void);
+/* ffhost_config_get reads the value of one of the plugin's config keys (ABI 1.3). */
+FFHOST_IMPORT("config_get")
+uint64_t ffhost_config_get(const char *key, uint32_t key_len, uint8_t *out, uint32_t out_cap);
 
 /* ---- Status and errors ---------------------------------------------- */
 
@@ -433,10 +436,23 @@ typedef struct ff_migration {
 } ff_migration;
 
 /*
+ * ff_config_key declares one configuration key (ABI 1.3, ABI.md section 3):
+ * its name, its type ("string", "int", "bool" or "duration"), its default
+ * as text ("500", "true", "1m30s") and one line for operators.
+ */
+typedef struct ff_config_key {
+    const char *name;
+    const char *type;
+    const char *default_value;
+    const char *doc;
+} ff_config_key;
+
+/*
  * ff_descriptor is what describe reports (ABI.md, section 3). reads,
  * writes and owns are NULL-terminated lists of table names, or NULL for
  * none; the migration lists end with an entry whose sql is NULL, or are
- * NULL for none.
+ * NULL for none; config is a list of keys ended by one whose name is NULL,
+ * or NULL for none.
  */
 typedef struct ff_descriptor {
     const char *name;            /* ^[a-z][a-z0-9_]{0,63}$, unique per host */
@@ -448,7 +464,25 @@ typedef struct ff_descriptor {
     const char *const *owns;     /* ABI 1.2: tables the plugin owns; its migrations create them */
     const ff_migration *sqlite_migrations;   /* ABI 1.2: the owned tables' steps on SQLite */
     const ff_migration *postgres_migrations; /* ABI 1.2: the owned tables' steps on PostgreSQL */
+    const ff_config_key *config; /* ABI 1.3: the keys ff_config reads */
 } ff_descriptor;
+
+/*
+ * ff_config reads the value of key, one of the config keys the descriptor
+ * declares (ABI 1.3), during a tick: the operator's value, else the key's
+ * default, as text (an int in decimal, a bool as true or false, a duration
+ * in whole milliseconds). *value receives a NUL-terminated copy on the heap
+ * (free it) and *len its length (len may be NULL). An undeclared key, or a
+ * call outside a tick, fails with FF_INVALID. A value may be a secret: the
+ * host never logs it, so do not log it either.
+ */
+ff_status ff_config(const char *key, char **value, size_t *len, ff_error *err);
+
+/* ff_config_int64 reads an int key, or a duration key in milliseconds. */
+ff_status ff_config_int64(const char *key, int64_t *out, ff_error *err);
+
+/* ff_config_bool reads a bool key. */
+ff_status ff_config_bool(const char *key, bool *out, ff_error *err);
 
 /*
  * ff_descriptor_json writes d's JSON into buf like snprintf and returns its

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -48,6 +49,102 @@ type Descriptor struct {
 	// Migrations are the plugin's schema steps for its owned tables, by
 	// dialect ("sqlite", "postgres"), each list ordered by ID (ABI 1.2).
 	Migrations map[string][]Migration `json:"migrations,omitempty"`
+	// Config lists the configuration keys the plugin reads with config_get
+	// (ABI 1.3), at most MaxConfigKeys, with distinct names.
+	Config []ConfigKey `json:"config,omitempty"`
+}
+
+// ConfigKey is one configuration key a plugin declares (ABI 1.3).
+type ConfigKey struct {
+	// Name matches the plugin name rule: a lowercase letter, then up to 63
+	// lowercase letters, digits or '_'.
+	Name string `json:"name"`
+	// Type is one of ConfigString, ConfigInt, ConfigBool, ConfigDuration.
+	Type string `json:"type"`
+	// Default is the value when the operator sets none, as text of Type
+	// (see CanonicalConfigValue); "" for a string key means empty, and is
+	// not allowed for the other types.
+	Default string `json:"default"`
+	// Doc is one line for operators, at most 256 bytes.
+	Doc string `json:"doc"`
+}
+
+// Config key types.
+const (
+	ConfigString   = "string"
+	ConfigInt      = "int"
+	ConfigBool     = "bool"
+	ConfigDuration = "duration"
+)
+
+// Config bounds.
+const (
+	// MaxConfigKeys bounds the keys one descriptor declares.
+	MaxConfigKeys = 64
+	// MaxConfigValueBytes bounds one configuration value, a secret read
+	// from a file included.
+	MaxConfigValueBytes = 64 << 10
+	maxConfigDefault    = 1024 // bytes of a key's Default
+	maxConfigDoc        = 256  // bytes of a key's Doc
+)
+
+// ConfigMinor is the first ABI minor with configuration keys.
+const ConfigMinor = 3
+
+// CanonicalConfigValue checks text as a value of the config key type typ
+// and returns it as config_get hands it to a plugin: a string as is (valid
+// UTF-8, at most MaxConfigValueBytes); an int in decimal (int64); a bool as
+// true or false; a duration (Go syntax, e.g. 1m30s, not negative) in whole
+// milliseconds, in decimal.
+func CanonicalConfigValue(typ, text string) (string, error) {
+	switch typ {
+	case ConfigString:
+		if len(text) > MaxConfigValueBytes {
+			return "", fmt.Errorf("%d bytes, limit %d", len(text), MaxConfigValueBytes)
+		}
+		if !utf8.ValidString(text) {
+			return "", errors.New("not valid UTF-8")
+		}
+		return text, nil
+	case ConfigInt:
+		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+		if err != nil {
+			return "", fmt.Errorf("%q is not a whole number", cut(text))
+		}
+		return strconv.FormatInt(n, 10), nil
+	case ConfigBool:
+		switch strings.TrimSpace(text) {
+		case "true":
+			return "true", nil
+		case "false":
+			return "false", nil
+		}
+		return "", fmt.Errorf("%q is not true or false", cut(text))
+	case ConfigDuration:
+		d, err := time.ParseDuration(strings.TrimSpace(text))
+		if err != nil || d < 0 {
+			return "", fmt.Errorf("%q is not a duration (e.g. 500ms, 15s, 1m30s)", cut(text))
+		}
+		return strconv.FormatInt(d.Milliseconds(), 10), nil
+	}
+	return "", fmt.Errorf("unknown type %q (want string, int, bool or duration)", typ)
+}
+
+func cut(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// Key returns the declared key name and whether there is one.
+func (d Descriptor) Key(name string) (ConfigKey, bool) {
+	for _, k := range d.Config {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return ConfigKey{}, false
 }
 
 // Migration is one numbered schema step of a plugin's owned tables. A
@@ -76,6 +173,10 @@ var (
 // ValidName reports whether name can be a plugin's name: a lowercase
 // letter, then up to 63 lowercase letters, digits or '_'.
 func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+// ValidTable reports whether name can be a table a descriptor declares: a
+// letter or '_', then up to 127 letters, digits or '_'.
+func ValidTable(name string) bool { return tableRE.MatchString(name) }
 
 // MaxSize bounds the JSON a host accepts from describe.
 const MaxSize = 64 << 10
@@ -147,7 +248,10 @@ func (d Descriptor) Validate() error {
 	if err := checkLine("description", d.Description, maxDescriptionLen); err != nil {
 		return err
 	}
-	return d.validateOwned()
+	if err := d.validateOwned(); err != nil {
+		return err
+	}
+	return d.validateConfig()
 }
 
 func checkTable(t string) error {
@@ -226,6 +330,40 @@ func (d Descriptor) WriteTables() []string { return slices.Concat(d.Writes, d.Ow
 // Owned reports whether the plugin owns table, compared case-insensitively.
 func (d Descriptor) Owned(table string) bool {
 	return slices.ContainsFunc(d.Owns, func(t string) bool { return strings.EqualFold(t, table) })
+
+}
+
+// validateConfig checks the configuration keys.
+func (d Descriptor) validateConfig() error {
+	if len(d.Config) == 0 {
+		return nil
+	}
+	if _, minor, _ := ParseVersion(d.ABIVersion); minor < ConfigMinor {
+		return fmt.Errorf("describe: config keys need abi_version 1.%d or later, not %s", ConfigMinor, d.ABIVersion)
+	}
+	if len(d.Config) > MaxConfigKeys {
+		return fmt.Errorf("describe: %d config keys, limit %d", len(d.Config), MaxConfigKeys)
+	}
+	seen := map[string]bool{}
+	for _, k := range d.Config {
+		if !nameRE.MatchString(k.Name) {
+			return fmt.Errorf("describe: config key %q must match %s", cut(k.Name), nameRE)
+		}
+		if seen[k.Name] {
+			return fmt.Errorf("describe: config key %s declared twice", k.Name)
+		}
+		seen[k.Name] = true
+		if err := checkLine("config key "+k.Name+" doc", k.Doc, maxConfigDoc); err != nil {
+			return err
+		}
+		if err := checkLine("config key "+k.Name+" default", k.Default, maxConfigDefault); err != nil {
+			return err
+		}
+		if _, err := CanonicalConfigValue(k.Type, k.Default); err != nil {
+			return fmt.Errorf("describe: config key %s: default: %w", k.Name, err)
+		}
+	}
+	return nil
 }
 
 // checkLine requires s to be at most max bytes of valid UTF-8 on one line:

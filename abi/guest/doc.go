@@ -33,6 +33,11 @@
 //		return rep, err
 //	}
 //
+// A plugin that the operator configures declares its keys in
+// Plugin.Config (ABI 1.3) and reads them during a tick with Conn.Config,
+// ConfigInt, ConfigBool or ConfigDuration; values come from the daemon's
+// configuration file, else the key's default.
+//
 // The package links no fmt, reflect, encoding/json or database/sql: each
 // would add to every plugin's size, and so to its load time, its memory in
 // the host and its instance start. A plugin that wants database/sql or

@@ -21,11 +21,12 @@ var (
 	hostQuery = func(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer, uint32) uint64 {
 		return notInHost()
 	}
-	hostFetch    = func(unsafe.Pointer, uint32) int32 { return -1 }
-	hostBegin    = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
-	hostCommit   = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
-	hostRollback = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
-	hostLog      = func(int32, unsafe.Pointer, uint32) {}
+	hostFetch     = func(unsafe.Pointer, uint32) int32 { return -1 }
+	hostBegin     = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
+	hostCommit    = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
+	hostRollback  = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
+	hostLog       = func(int32, unsafe.Pointer, uint32) {}
+	hostConfigGet = func(unsafe.Pointer, uint32, unsafe.Pointer, uint32) uint64 { return notInHost() }
 )
 
 // inHost is false outside wasm; tests that stand in for the host set it.

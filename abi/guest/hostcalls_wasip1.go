@@ -35,3 +35,6 @@ func hostTickError(msg unsafe.Pointer, msgLen uint32)
 func hostTickMore()
 
 const inHost = true
+
+//go:wasmimport ffhost config_get
+func hostConfigGet(key unsafe.Pointer, keyLen uint32, out unsafe.Pointer, outCap uint32) uint64

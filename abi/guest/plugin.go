@@ -42,7 +42,10 @@ type Plugin struct {
 	// applies the ones a database lacks when it loads the plugin; a step
 	// once released must never change, only be followed by another.
 	Migrations map[string][]Migration
-	Tick       TickFunc
+	// Config declares the configuration keys the plugin reads with
+	// Conn.Config (ABI 1.3); the operator sets their values.
+	Config []ConfigKey
+	Tick   TickFunc
 }
 
 // Migration is one numbered schema step of a plugin's owned tables.
@@ -56,6 +59,25 @@ type Migration struct {
 const (
 	SQLite   = "sqlite"
 	Postgres = "postgres"
+)
+
+// ConfigKey declares one configuration key (ABI 1.3).
+type ConfigKey struct {
+	Name string // [a-z][a-z0-9_]*, at most 64 bytes
+	// Type is ConfigString, ConfigInt, ConfigBool or ConfigDuration.
+	Type string
+	// Default is the value when the operator sets none, as text: "500",
+	// "true", "15s". Only a string key may default to "".
+	Default string
+	Doc     string // one line for operators
+}
+
+// Configuration key types.
+const (
+	ConfigString   = "string"
+	ConfigInt      = "int"
+	ConfigBool     = "bool"
+	ConfigDuration = "duration"
 )
 
 var registered struct {
@@ -125,6 +147,24 @@ func descriptorJSON(p Plugin) []byte {
 			b = append(b, ']')
 		}
 		b = append(b, '}')
+	}
+	if len(p.Config) > 0 {
+		b = append(b, `,"config":[`...)
+		for i, k := range p.Config {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = appendJSONString(b, k.Name)
+			b = append(b, `,"type":`...)
+			b = appendJSONString(b, k.Type)
+			b = append(b, `,"default":`...)
+			b = appendJSONString(b, k.Default)
+			b = append(b, `,"doc":`...)
+			b = appendJSONString(b, k.Doc)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
 	}
 	return append(b, '}')
 }

@@ -26,6 +26,8 @@ func TestDescriptorJSON(t *testing.T) {
 				SQLite: {{ID: 1, Name: "create \"leases\"", SQL: "CREATE TABLE leases (id INTEGER,\n note TEXT DEFAULT 'a\tb')"},
 					{ID: 2, Name: "log", SQL: "CREATE TABLE lease_log (id INTEGER)"}},
 			}},
+		{Name: "with_config", Version: "1", Config: []ConfigKey{{Name: "mode", Type: ConfigString, Default: "a \"b\"", Doc: "how"},
+			{Name: "every", Type: ConfigDuration, Default: "1m", Doc: "é"}}},
 	}
 	for _, p := range tests {
 		t.Run(p.Name, func(t *testing.T) {
@@ -51,6 +53,9 @@ func TestDescriptorJSON(t *testing.T) {
 				for _, m := range ms {
 					want.Migrations[dialect] = append(want.Migrations[dialect], descpkg.Migration{ID: m.ID, Name: m.Name, SQL: m.SQL})
 				}
+			}
+			for _, k := range p.Config {
+				want.Config = append(want.Config, descpkg.ConfigKey{Name: k.Name, Type: k.Type, Default: k.Default, Doc: k.Doc})
 			}
 			if fmt.Sprint(d) != fmt.Sprint(want) {
 				t.Fatalf("round trip:\n got %+v\nwant %+v", d, want)

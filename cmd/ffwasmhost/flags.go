@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
+	"github.com/ffwasmhost/ffwasmhost/host/config"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
@@ -173,7 +174,7 @@ func (lf *logFlags) logger(w io.Writer) *slog.Logger {
 func pluginHeapFlag(fs *flag.FlagSet) *int64 {
 	v := new(int64)
 	fs.Func("plugin-sqlite-heap", "`SIZE` of the memory SQLite may allocate for one plugin's connection, e.g. 64MiB (default 64MiB); a statement past it fails with out of memory", func(s string) error {
-		n, err := parseSize(s)
+		n, err := config.ParseSize(s)
 		if err != nil {
 			return err
 		}

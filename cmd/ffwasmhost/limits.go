@@ -4,13 +4,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/config"
 )
 
 // limitFlag is --limit [NAME.]FIELD=VALUE: a resource limit for every
@@ -19,116 +18,6 @@ type limitFlag struct {
 	all    host.Limits
 	plugin map[string]host.Limits
 	set    []string
-}
-
-// limitFields are the fields --limit accepts, with how to set each.
-var limitFields = map[string]func(*host.Limits, string) error{
-	"memory": func(l *host.Limits, v string) (err error) {
-		l.MemoryBytes, err = parseSize(v)
-		return err
-	},
-	"tick-timeout": func(l *host.Limits, v string) error {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("duration %q: want e.g. 500ms, 30s", v)
-		}
-		l.TickTimeout = d
-		return nil
-	},
-	"max-call-bytes":   sizeField(func(l *host.Limits) *uint32 { return &l.MaxCallBytes }),
-	"max-result-bytes": sizeField(func(l *host.Limits) *uint32 { return &l.MaxResultBytes }),
-	"max-output-bytes": sizeField(func(l *host.Limits) *uint32 { return &l.MaxOutputBytes }),
-	"max-log-lines":    countField(func(l *host.Limits) *int { return &l.MaxLogLines }),
-	// A plugin's log over time, across ticks.
-	"log-lines-per-second": countField(func(l *host.Limits) *int { return &l.LogLinesPerSecond }),
-	"log-bytes-per-second": func(l *host.Limits, v string) error {
-		n, err := parseSize(v)
-		if err != nil {
-			return err
-		}
-		if n > 1<<40 {
-			return fmt.Errorf("size %q: want 1 B to 1 TiB", v)
-		}
-		l.LogBytesPerSecond = int64(n)
-		return nil
-	},
-	// The load bounds, checked before a file is compiled.
-	"max-functions":      countField(func(l *host.Limits) *int { return &l.MaxFunctions }),
-	"max-function-bytes": intSizeField(func(l *host.Limits) *int { return &l.MaxFunctionBytes }),
-	"max-locals":         countField(func(l *host.Limits) *int { return &l.MaxLocals }),
-	"max-total-locals":   countField(func(l *host.Limits) *int { return &l.MaxTotalLocals }),
-	"max-nesting":        countField(func(l *host.Limits) *int { return &l.MaxNesting }),
-	"max-table-elements": countField(func(l *host.Limits) *int { return &l.MaxTableElements }),
-	"max-code-bytes":     intSizeField(func(l *host.Limits) *int { return &l.MaxCodeBytes }),
-	"max-block-work": func(l *host.Limits, v string) error {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("%q: want a positive whole number", v)
-		}
-		l.MaxBlockWork = n
-		return nil
-	},
-}
-
-// countField sets a count: a positive whole number.
-func countField(field func(*host.Limits) *int) func(*host.Limits, string) error {
-	return func(l *host.Limits, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("%q: want a positive whole number", v)
-		}
-		*field(l) = n
-		return nil
-	}
-}
-
-// intSizeField sets a byte count of at most 1 GiB.
-func intSizeField(field func(*host.Limits) *int) func(*host.Limits, string) error {
-	return func(l *host.Limits, v string) error {
-		n, err := parseSize(v)
-		if err != nil {
-			return err
-		}
-		if n > 1<<30 {
-			return fmt.Errorf("size %q is over 1 GiB", v)
-		}
-		*field(l) = int(n)
-		return nil
-	}
-}
-
-func sizeField(field func(*host.Limits) *uint32) func(*host.Limits, string) error {
-	return func(l *host.Limits, v string) error {
-		n, err := parseSize(v)
-		if err != nil {
-			return err
-		}
-		if n > 1<<32-1 {
-			return fmt.Errorf("size %q is over 4 GiB", v)
-		}
-		*field(l) = uint32(n)
-		return nil
-	}
-}
-
-// parseSize parses a byte count with an optional KiB, MiB or GiB suffix.
-func parseSize(v string) (uint64, error) {
-	mult := uint64(1)
-	num := v
-	for _, u := range []struct {
-		suffix string
-		mult   uint64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
-		if strings.HasSuffix(v, u.suffix) {
-			num, mult = strings.TrimSuffix(v, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || n == 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("size %q: want a positive number of bytes, optionally with KiB, MiB or GiB", v)
-	}
-	return n * mult, nil
 }
 
 func (f *limitFlag) String() string { return strings.Join(f.set, ",") }
@@ -142,15 +31,14 @@ func (f *limitFlag) Set(s string) error {
 	if !scoped {
 		name, field = "", key
 	}
-	set, ok := limitFields[field]
-	if !ok {
-		return fmt.Errorf("unknown limit %q (want one of %s)", field, strings.Join(limitNames(), ", "))
+	if !slices.Contains(config.LimitNames(), field) {
+		return fmt.Errorf("unknown limit %q (want one of %s)", field, strings.Join(config.LimitNames(), ", "))
 	}
 	if scoped && !describe.ValidName(name) {
 		return fmt.Errorf("%q is not a plugin name (lowercase letters, digits, '_')", name)
 	}
 	if !scoped {
-		if err := set(&f.all, val); err != nil {
+		if err := config.SetLimit(&f.all, field, val); err != nil {
 			return fmt.Errorf("%s: %w", field, err)
 		}
 	} else {
@@ -158,7 +46,7 @@ func (f *limitFlag) Set(s string) error {
 			f.plugin = map[string]host.Limits{}
 		}
 		l := f.plugin[name]
-		if err := set(&l, val); err != nil {
+		if err := config.SetLimit(&l, field, val); err != nil {
 			return fmt.Errorf("%s.%s: %w", name, field, err)
 		}
 		f.plugin[name] = l
@@ -167,21 +55,12 @@ func (f *limitFlag) Set(s string) error {
 	return nil
 }
 
-func limitNames() []string {
-	names := make([]string, 0, len(limitFields))
-	for n := range limitFields {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // addLimitFlag registers --limit on fs.
 func addLimitFlag(fs *flag.FlagSet) *limitFlag {
 	f := &limitFlag{}
 	d := host.DefaultLimits
 	fs.Var(f, "limit", "a resource limit as `[PLUGIN.]FIELD=VALUE`, for every plugin or one; repeatable. Fields: "+
-		strings.Join(limitNames(), ", ")+" (defaults: memory=64MiB tick-timeout=30s max-call-bytes=1MiB max-result-bytes=16MiB max-output-bytes=64KiB max-log-lines=1000; "+
+		strings.Join(config.LimitNames(), ", ")+" (defaults: memory=64MiB tick-timeout=30s max-call-bytes=1MiB max-result-bytes=16MiB max-output-bytes=64KiB max-log-lines=1000; "+
 		fmt.Sprintf("load bounds, checked before compiling: max-functions=%d max-function-bytes=%dKiB max-locals=%d "+
 			"max-total-locals=%d max-nesting=%d max-code-bytes=%dMiB max-block-work=%d max-table-elements=%d)",
 			d.MaxFunctions, d.MaxFunctionBytes>>10, d.MaxLocals, d.MaxTotalLocals, d.MaxNesting, d.MaxCodeBytes>>20, d.MaxBlockWork,

@@ -7,6 +7,7 @@
 //	ffwasmhost plugins   list the plugins in a directory
 //	ffwasmhost validate  check plugin files (and, with --db, their pending migrations)
 //	ffwasmhost status    print each plugin's last tick; exit 1 if one is stale
+//	ffwasmhost config    check a configuration file against a plugin directory
 //
 // Run `ffwasmhost help COMMAND` for a command's flags. Exit status: 0 on
 // success, 1 when the work failed, 2 on bad usage.
@@ -62,6 +63,10 @@ func commands() []command {
 		{name: "migrate", summary: "create or upgrade the database schema, then apply the pending migrations of every plugin in the plugin directory (idempotent)", run: (*app).cmdMigrate, flags: func(a *app) *flag.FlagSet { fs, _ := a.migrateFlags(); return fs }},
 		{name: "plugins", summary: "list the plugins in a directory: name, file, sha256, ABI, version, interval, tables", run: (*app).cmdPlugins, flags: func(a *app) *flag.FlagSet { fs, _ := a.pluginsFlags(); return fs }},
 		{name: "validate", args: "FILE.wasm...", summary: "load and check plugin files; with --db, also check their migrations and list the pending ones without applying them", run: (*app).cmdValidate, flags: func(a *app) *flag.FlagSet { fs, _ := a.validateFlags(); return fs }},
+		{name: "migrate", summary: "create or upgrade the database schema (idempotent)", run: (*app).cmdMigrate, flags: func(a *app) *flag.FlagSet { fs, _ := a.migrateFlags(); return fs }},
+		{name: "plugins", summary: "list the plugins in a directory: name, file, sha256, ABI, version, interval, tables, config keys (with --config, their values)", run: (*app).cmdPlugins, flags: func(a *app) *flag.FlagSet { fs, _ := a.pluginsFlags(); return fs }},
+		{name: "config", args: "check FILE", summary: "check a configuration file, and its grants against the plugins in a directory; exit 1 on an error", run: (*app).cmdConfig, flags: func(a *app) *flag.FlagSet { fs, _ := a.configFlags(); return fs }},
+		{name: "validate", args: "FILE.wasm...", summary: "load and check plugin files without a database", run: (*app).cmdValidate, flags: func(a *app) *flag.FlagSet { fs, _ := a.validateFlags(); return fs }},
 		{name: "demo-seed", summary: "insert demo rows into an empty database (used by make run)", hidden: true, run: (*app).cmdDemoSeed, flags: func(a *app) *flag.FlagSet { fs, _ := a.seedFlags(); return fs }},
 	}
 }

@@ -10,17 +10,19 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/config"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
-func (a *app) pluginsFlags() (*flag.FlagSet, [3]*string) {
+func (a *app) pluginsFlags() (*flag.FlagSet, [4]*string) {
 	fs := newFlagSet("plugins")
 	dir := fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory (env "+envPluginsDir+")")
 	cache := fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
 	db := fs.String("db", "", "also show each plugin's migrations in this SQLite database `FILE`: applied/declared, and what is pending")
-	return fs, [3]*string{dir, cache, db}
+	conf := fs.String("config", a.envOr(envConfig, ""), "configuration `FILE` whose [plugin.NAME.config] values to show beside each plugin's config keys (env "+envConfig+")")
+	return fs, [4]*string{dir, cache, db, conf}
 }
 
 // cmdPlugins prints a table of the valid plugins in a directory; invalid
@@ -36,6 +38,14 @@ func (a *app) cmdPlugins(args []string) int {
 		return exitUsage
 	}
 	dir := *f[0]
+	var file *config.Config
+	if *f[3] != "" {
+		var err error
+		if file, err = config.Load(*f[3]); err != nil {
+			a.failf("plugins: %v", err)
+			return exitUsage
+		}
+	}
 	if err := host.CheckPluginDir(dir); err != nil {
 		a.failf("plugins: %v", err)
 		return exitFail
@@ -78,6 +88,30 @@ func (a *app) cmdPlugins(args []string) int {
 		p.Close(ctx)
 	}
 	tw.Flush()
+	for _, p := range plugins {
+		if len(p.Desc.Config) == 0 {
+			continue
+		}
+		var vals map[string]host.ConfigValue
+		if file != nil {
+			vals = map[string]host.ConfigValue{}
+			for k, v := range file.Plugin[p.Desc.Name].Values {
+				vals[k] = host.ConfigValue{Literal: v.Literal, Env: v.Env, File: v.File}
+			}
+		}
+		entries, err := host.ResolveConfig(p.Desc, vals, a.lookupEnv)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "\n%s config:\n", p.Desc.Name)
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  KEY\tTYPE\tVALUE\tSOURCE\tDOC")
+		for _, e := range entries {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.Key, e.Type, e.Shown(), e.Source, e.Doc)
+		}
+		tw.Flush()
+	}
 	for _, err := range errs {
 		a.failf("%v", err)
 	}

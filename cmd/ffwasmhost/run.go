@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,12 +13,14 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/config"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
 type runOpts struct {
+	config                      *string
 	db, plugins, http, cacheDir *string
 	intervals                   intervalFlag
 	grace, standbyPoll          *time.Duration
@@ -38,6 +39,7 @@ type runOpts struct {
 func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	fs := newFlagSet("run")
 	o := &runOpts{intervals: intervalFlag{}, drain: nameSet{}}
+	o.config = fs.String("config", "", "configuration `FILE` (TOML): the settings below under the same names, and [plugin.NAME] tables with a plugin's interval, limits, grant and config values; reloaded on SIGHUP and when it changes. A flag beats the environment, which beats the file (env "+envConfig+")")
 	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory, watched for *.wasm files (env "+envPluginsDir+")")
 	o.http = fs.String("http", a.envOr(envHTTPAddr, daemon.DefaultHTTPAddr), `admin address for /healthz, /readyz, /metrics, /v1/plugins; "" disables (env `+envHTTPAddr+")")
@@ -87,32 +89,20 @@ func (a *app) cmdRun(args []string) int {
 		a.failf("run: --standby-poll %v must be positive", *o.standbyPoll)
 		return exitUsage
 	}
-	intervals, err := a.envIntervals()
+	set := setFlags(fs)
+	file, err := a.loadConfig(o, set)
 	if err != nil {
 		a.failf("run: %v", err)
 		return exitUsage
 	}
-	maps.Copy(intervals, o.intervals) // flags beat env
-	log := o.log.logger(a.stderr)
-	d, err := daemon.New(daemon.Config{
-		DBPath:       *o.db,
-		PluginDir:    *o.plugins,
-		HTTPAddr:     *o.http,
-		Intervals:    intervals,
-		MinInterval:  *o.minInterval,
-		Drain:        o.drain,
-		DrainPause:   *o.drainPause,
-		CatchUp:      *o.catchUp == "once",
-		StaleAfter:   *o.staleAfter,
-		FixtureDir:   *o.fixtures,
-		Grace:        *o.grace,
-		StandbyPoll:  *o.standbyPoll,
-		Limits:       o.limits.all,
-		PluginLimits: o.limits.plugin,
-		CacheDir:     *o.cacheDir,
-		DBOptions:    sqlite.Options{Synchronous: *o.sync, PluginHeapBytes: *o.pluginHeap},
-		Logger:       log,
-	})
+	cfg, err := a.daemonConfig(o, set, file)
+	if err != nil {
+		a.failf("run: %v", err)
+		return exitUsage
+	}
+	log := a.logger(o, set, file)
+	cfg.Logger = log
+	d, err := daemon.New(cfg)
 	if err != nil {
 		a.failf("run: %v", err)
 		return exitUsage
@@ -130,16 +120,35 @@ func (a *app) cmdRun(args []string) int {
 		a.failf("run: %v", err)
 		return exitFail
 	}
+	changed := make(chan struct{}, 1)
+	if file != nil {
+		if err := config.Watch(ctx, file.Path, func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}); err != nil {
+			log.Warn("config file not watched; SIGHUP reloads it", "err", err)
+		}
+	}
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 		case <-hup:
-			log.Info("SIGHUP: rescanning the plugin directory", "dir", *o.plugins)
-			go d.Rescan(ctx)
+			if file == nil {
+				log.Info("SIGHUP: rescanning the plugin directory", "dir", cfg.PluginDir)
+				go d.Rescan(ctx)
+				continue
+			}
+			log.Info("SIGHUP: reloading the configuration and rescanning the plugin directory", "config", file.Path, "dir", cfg.PluginDir)
+			a.reloadConfig(ctx, d, o, set, log, "SIGHUP")
+		case <-changed:
+			log.Info("configuration file changed; reloading it", "config", file.Path)
+			a.reloadConfig(ctx, d, o, set, log, "file changed")
 		}
 	}
 	stop() // a second signal now kills the process at once
-	log.Info("signal received; draining tick loops (signal again to force)", "grace", *o.grace)
+	log.Info("signal received; draining tick loops (signal again to force)", "grace", cfg.Grace)
 	if err := d.Close(context.Background()); err != nil {
 		log.Error("shutdown incomplete", "err", err)
 		return exitFail

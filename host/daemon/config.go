@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
@@ -120,6 +121,21 @@ type Config struct {
 	// PluginLimits overrides Limits for one plugin, field by field, by
 	// plugin name.
 	PluginLimits map[string]host.Limits
+	// Grants are what the operator lets each plugin use, by plugin name
+	// (host.Grant). A plugin with a grant that declares a table beyond it
+	// is refused at load, naming each such table. A plugin without one may
+	// use the tables it declares; a nil map means no grants at all, which
+	// Open logs once.
+	Grants map[string]host.Grant
+	// PluginConfig holds the operator's configuration values by plugin
+	// name, then key. A plugin whose values name a key it does not declare,
+	// or have the wrong type, or name a secret that cannot be read, is
+	// refused at load (host.ResolveConfig). Secrets are read when the
+	// plugin loads.
+	PluginConfig map[string]map[string]host.ConfigValue
+	// LookupEnv reads the environment variables secrets name. Default
+	// os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 	// MaxBackoff caps the delay after consecutive failed ticks; see
 	// sched.SupervisorConfig. Default sched.DefaultMaxBackoff.
 	MaxBackoff time.Duration
@@ -189,6 +205,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Clock == nil {
 		c.Clock = sched.SystemClock{}
 	}
+	if c.LookupEnv == nil {
+		c.LookupEnv = os.LookupEnv
+	}
 	switch {
 	case c.Grace < 0:
 		return c, fmt.Errorf("grace %v is negative", c.Grace)
@@ -219,6 +238,11 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("interval for %s: %v is over the limit of %v", name, d, MaxInterval)
 		}
 	}
+	for _, name := range sortedKeys(c.Grants) {
+		if !describe.ValidName(name) {
+			return c, fmt.Errorf("grant for %q: not a plugin name (lowercase letters, digits, '_')", name)
+		}
+	}
 	for _, name := range sortedKeys(c.Drain) {
 		if !describe.ValidName(name) {
 			return c, fmt.Errorf("drain for %q: not a plugin name (lowercase letters, digits, '_')", name)
@@ -239,18 +263,114 @@ func (c Config) withDefaults() (Config, error) {
 // default it declares, raised to Config.MinInterval (with a warning) if it
 // is shorter.
 func (d *Daemon) interval(p *host.Plugin) time.Duration {
-	name := p.Desc.Name
-	if iv, ok := d.cfg.Intervals[name]; ok {
-		return iv
-	}
-	// describe.Validate caps default_interval_ms, so this cannot overflow.
-	iv := time.Duration(p.Desc.DefaultIntervalMS) * time.Millisecond
-	if iv > 0 && iv < d.cfg.MinInterval {
+	iv, raised := d.settings().interval(p)
+	if raised {
 		d.log.Warn("plugin's default interval is below the minimum; using the minimum (an --interval for it may go lower)",
-			"plugin", name, "default_interval", iv, "min_interval", d.cfg.MinInterval)
-		iv = d.cfg.MinInterval
+			"plugin", p.Desc.Name, "default_interval", time.Duration(p.Desc.DefaultIntervalMS)*time.Millisecond,
+			"min_interval", d.settings().minInterval)
 	}
 	return iv
+}
+
+// settings are the parts of a Config that Reconfigure may change while the
+// daemon runs: what each plugin gets. A settings value is never modified;
+// Reconfigure stores a new one.
+type settings struct {
+	intervals    map[string]time.Duration
+	minInterval  time.Duration
+	drain        map[string]bool
+	drainPause   time.Duration
+	drainMax     int
+	limits       host.Limits
+	pluginLimits map[string]host.Limits
+	grants       map[string]host.Grant
+	pluginConfig map[string]map[string]host.ConfigValue
+	lookupEnv    func(string) (string, bool)
+}
+
+func newSettings(c Config) *settings {
+	return &settings{intervals: c.Intervals, minInterval: c.MinInterval, drain: c.Drain, drainPause: c.DrainPause,
+		drainMax: c.DrainMaxTicks, limits: c.Limits, pluginLimits: c.PluginLimits, grants: c.Grants,
+		pluginConfig: c.PluginConfig, lookupEnv: c.LookupEnv}
+}
+
+// settings returns the settings in force.
+func (d *Daemon) settings() *settings { return d.live.Load() }
+
+// interval returns p's interval under s, and whether p's own default was
+// raised to the minimum.
+func (s *settings) interval(p *host.Plugin) (iv time.Duration, raised bool) {
+	if iv, ok := s.intervals[p.Desc.Name]; ok {
+		return iv, false
+	}
+	// describe.Validate caps default_interval_ms, so this cannot overflow.
+	iv = time.Duration(p.Desc.DefaultIntervalMS) * time.Millisecond
+	if iv > 0 && iv < s.minInterval {
+		return s.minInterval, true
+	}
+	return iv, false
+}
+
+// pluginLimits returns the limits name gets beyond the engine's own:
+// its PluginLimits over the Limits in force.
+func (s *settings) pluginLimitsOf(name string) host.Limits {
+	return s.pluginLimits[name].Merge(s.limits)
+}
+
+// checkGrant returns a *host.GrantError if p declares tables beyond its
+// grant; nil if it has none or is within it.
+func (s *settings) checkGrant(p *host.Plugin) error {
+	g, ok := s.grants[p.Desc.Name]
+	if !ok {
+		return nil
+	}
+	return host.CheckGrant(p.Desc, g)
+}
+
+// fingerprint sums up what s gives p; a running version whose
+// fingerprint changes is loaded again, so the change takes effect.
+func (s *settings) fingerprint(p *host.Plugin) string {
+	name := p.Desc.Name
+	iv, _ := s.interval(p)
+	g, granted := s.grants[name]
+	vals := s.pluginConfig[name]
+	var cfg strings.Builder
+	for _, k := range sortedKeys(vals) {
+		fmt.Fprintf(&cfg, "%s=%#v;", k, vals[k])
+	}
+	return fmt.Sprintf("%v|%v|%v|%d|%+v|%t%+v|%s", iv, s.drain[name], s.drainPause, s.drainMax, s.pluginLimitsOf(name), granted, g, cfg.String())
+}
+
+// resolveConfig returns p's configuration values under s; an error names
+// the plugin and every key at fault.
+func (s *settings) resolveConfig(p *host.Plugin) ([]host.ConfigEntry, error) {
+	return host.ResolveConfig(p.Desc, s.pluginConfig[p.Desc.Name], s.lookupEnv)
+}
+
+// restartOnly names the settings of c that differ from old and take effect
+// only when the daemon restarts.
+func restartOnly(old, c Config) []string {
+	var out []string
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{
+		{"db", old.DBPath != c.DBPath},
+		{"plugins", old.PluginDir != c.PluginDir},
+		{"http", old.HTTPAddr != c.HTTPAddr},
+		{"fixtures", old.FixtureDir != c.FixtureDir},
+		{"cache-dir", old.CacheDir != c.CacheDir},
+		{"grace", old.Grace != c.Grace},
+		{"standby-poll", old.StandbyPoll != c.StandbyPoll},
+		{"catch-up", old.CatchUp != c.CatchUp},
+		{"stale-after", old.StaleAfter != c.StaleAfter},
+		{"synchronous, plugin-sqlite-heap", old.DBOptions != c.DBOptions},
+	} {
+		if f.changed {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // closeTimeout bounds how long Close waits for a loop that was removed

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ import (
 // start it with Open (or Run), stop it with Close.
 type Daemon struct {
 	cfg     Config
+	live    atomic.Pointer[settings] // the part of cfg Reconfigure changes
 	log     *slog.Logger
 	metrics *metrics
 
@@ -104,6 +106,7 @@ func New(cfg Config) (*Daemon, error) {
 		kickScan: make(chan struct{}, 1),
 		closing:  make(chan struct{}),
 	}
+	d.live.Store(newSettings(cfg))
 	// Made here rather than in Open, so the admin endpoints, which start
 	// before the plugins load, never see it unset.
 	d.sup = sched.NewSupervisor(sched.SupervisorConfig{
@@ -188,9 +191,12 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		cacheDir = host.DefaultCacheDir()
 	}
 	d.eng, err = host.NewEngine(host.EngineConfig{CacheDir: cacheDir, CacheFallback: d.cfg.CacheDir == "", Limits: d.cfg.Limits,
-		PluginLimits: func(name string) host.Limits { return d.cfg.PluginLimits[name] }, Logger: d.log})
+		PluginLimits: func(name string) host.Limits { return d.settings().pluginLimitsOf(name) }, Logger: d.log})
 	if err != nil {
 		return err
+	}
+	if d.cfg.Grants == nil {
+		d.log.Info("no grants configured (no config file, or no grant in it): each plugin may use the tables its descriptor declares")
 	}
 	d.startWatcher()
 	d.Rescan(ctx)
@@ -391,11 +397,37 @@ func (d *Daemon) warnUnknownIntervals() {
 		names[e.name()] = true
 	}
 	d.mu.Unlock()
-	for _, name := range sortedKeys(d.cfg.Intervals) {
+	intervals := d.settings().intervals
+	for _, name := range sortedKeys(intervals) {
 		if !names[name] {
-			d.log.Warn("interval set for a plugin that is not loaded", "plugin", name, "interval", d.cfg.Intervals[name])
+			d.log.Warn("interval set for a plugin that is not loaded", "plugin", name, "interval", intervals[name])
 		}
 	}
+}
+
+// Reconfigure puts cfg in force while the daemon runs, or returns an error
+// naming what is wrong with it, changing nothing. What each plugin gets
+// (Intervals, MinInterval, Drain, DrainPause, DrainMaxTicks, Limits,
+// PluginLimits, Grants) takes effect at once: a running plugin whose
+// settings changed is loaded again and swapped in between ticks, one that
+// its new grant no longer covers is stopped after its current tick, and
+// every refused file is tried again (so a widened grant lets a refused
+// plugin load). Changes to the other fields are logged as taking effect
+// only at restart.
+func (d *Daemon) Reconfigure(ctx context.Context, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return fmt.Errorf("daemon config: %w", err)
+	}
+	if names := restartOnly(d.cfg, cfg); len(names) > 0 {
+		d.log.Warn("configuration changes that take effect only at restart", "settings", strings.Join(names, ", "))
+	}
+	d.live.Store(newSettings(cfg))
+	d.log.Info("configuration reloaded")
+	if d.phase.Load() == phaseRunning {
+		d.Rescan(ctx)
+	}
+	return nil
 }
 
 func mapValues[K comparable, V any](m map[K]V) []V {

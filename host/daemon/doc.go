@@ -42,6 +42,16 @@
 // was read. A half-written file that slips through anyway fails to compile
 // and is treated as a failed version: the old one keeps running.
 //
+// # Grants and configuration
+//
+// Config.Grants and Config.PluginConfig are the operator's: a plugin that
+// declares a table beyond its grant, or whose configuration values name a
+// key it does not declare or have the wrong type, is refused at load, and
+// a new version refused so leaves the previous one running. Reconfigure
+// puts a new Config in force without a restart: a running plugin whose
+// settings changed is loaded again and swapped in between ticks, one its
+// new grant no longer covers is stopped, and refused files are tried again.
+//
 // If the plugin directory itself disappears, the daemon logs it once,
 // keeps running every plugin it has loaded, and picks the directory up
 // again when it comes back.

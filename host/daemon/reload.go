@@ -26,6 +26,8 @@ type entry struct {
 	plugin   *host.Plugin
 	runner   *host.Runner
 	interval time.Duration
+	settings string             // the settings' fingerprint it was loaded with
+	config   []host.ConfigEntry // its configuration values
 	loadedAt time.Time
 
 	changes []store.TableChanges // what the last tick wrote; set by the runner during the tick
@@ -75,6 +77,9 @@ type candidate struct {
 	sha  string
 	p    *host.Plugin
 	cur  *entry // the version of the same file that runs now, if any
+
+	config   []host.ConfigEntry // its configuration values
+	settings string             // the settings' fingerprint they came from
 }
 
 // sameFile reports whether a and b describe the same file contents as far
@@ -120,6 +125,7 @@ func (d *Daemon) scan(ctx context.Context, force bool) (retry time.Duration, don
 	}
 	// Removals first, so a plugin moved to another file name frees its
 	// name before the new file claims it.
+	var changes []<-chan struct{}
 	d.mu.Lock()
 	var gone [][2]*entry // the latest version, and the running one
 	for file, e := range d.entries {
@@ -134,15 +140,34 @@ func (d *Daemon) scan(ctx context.Context, force bool) (retry time.Duration, don
 			delete(d.failed, file)
 		}
 	}
+	// Versions the grants in force no longer cover stop, as removed
+	// files do, and are refused until the file or the grant changes.
+	live := d.settings()
+	var refused []*failure
+	var narrowed [][2]*entry // as gone
+	for file, e := range d.entries {
+		latest := d.latest(file)
+		if err := live.checkGrant(latest.plugin); err != nil {
+			refused = append(refused, &failure{file: file, info: latest.info, sha: latest.plugin.SHA256, err: err, at: time.Now()})
+			narrowed = append(narrowed, [2]*entry{latest, e})
+			delete(d.next, file)
+			delete(d.entries, file)
+			d.failed[file] = refused[len(refused)-1]
+		}
+	}
 	d.mu.Unlock()
+	for i, f := range refused {
+		d.log.Error("plugin refused: it declares tables beyond its grant", "file", f.file, "err", f.err)
+		changes = append(changes, d.retire(narrowed[i][0], narrowed[i][1],
+			"plugin refused: its grant no longer covers it; its loop stopped after its current tick", ReloadFailed))
+	}
 	for file := range d.pending {
 		if !present[file] {
 			delete(d.pending, file)
 		}
 	}
-	var changes []<-chan struct{}
 	for _, g := range gone {
-		changes = append(changes, d.retire(g[0], g[1]))
+		changes = append(changes, d.retire(g[0], g[1], "plugin removed; its loop stopped after its current tick", ReloadRemoved))
 	}
 	now := time.Now()
 	var cands []*candidate
@@ -183,7 +208,8 @@ func (d *Daemon) consider(ctx context.Context, file string, now time.Time) (*can
 	d.mu.Lock()
 	cur, bad := d.latest(file), d.failed[file]
 	d.mu.Unlock()
-	if cur != nil && sameFile(cur.info, fi) {
+	live := d.settings()
+	if cur != nil && sameFile(cur.info, fi) && cur.settings == live.fingerprint(cur.plugin) {
 		return nil, 0
 	}
 	if bad != nil && sameFile(bad.info, fi) {
@@ -207,7 +233,7 @@ func (d *Daemon) consider(ctx context.Context, file string, now time.Time) (*can
 	delete(d.pending, file)
 	sum := sha256.Sum256(wasm)
 	sha := hex.EncodeToString(sum[:])
-	if cur != nil && cur.plugin.SHA256 == sha { // touched, or put back: the running bytes
+	if cur != nil && cur.plugin.SHA256 == sha && cur.settings == live.fingerprint(cur.plugin) { // touched, or put back: the running bytes
 		d.mu.Lock()
 		cur.info = fi
 		delete(d.failed, file)
@@ -225,7 +251,18 @@ func (d *Daemon) consider(ctx context.Context, file string, now time.Time) (*can
 		d.fail(file, fi, sha, err, cur, "")
 		return nil, 0
 	}
-	return &candidate{file: file, info: fi, sha: sha, p: p, cur: cur}, 0
+	if err := live.checkGrant(p); err != nil {
+		p.Close(ctx)
+		d.fail(file, fi, sha, err, cur, "")
+		return nil, 0
+	}
+	cfg, err := live.resolveConfig(p)
+	if err != nil {
+		p.Close(ctx)
+		d.fail(file, fi, sha, err, cur, "")
+		return nil, 0
+	}
+	return &candidate{file: file, info: fi, sha: sha, p: p, cur: cur, config: cfg, settings: live.fingerprint(p)}, 0
 }
 
 // admit decides which candidates run. A plugin name may run from one file
@@ -304,8 +341,9 @@ func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
 	for _, m := range applied {
 		d.log.Info("plugin migration applied", "plugin", name, "id", m.ID, "migration", m.Name)
 	}
-	ne := &entry{file: c.file, info: c.info, plugin: c.p, interval: d.interval(c.p), loadedAt: d.cfg.Clock.Now()}
-	r, err := host.NewRunner(ctx, d.st, c.p, host.RunnerOptions{Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
+	ne := &entry{file: c.file, info: c.info, plugin: c.p, interval: d.interval(c.p),
+		settings: c.settings, config: c.config, loadedAt: d.cfg.Clock.Now()}
+	r, err := host.NewRunner(ctx, d.st, c.p, host.RunnerOptions{Config: host.ConfigValues(c.config), Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
 		LogDropped: d.metrics.logDroppedBy(name), Changed: func(ch store.Changes) { ne.changes = ch.Tables }})
 	if err != nil {
 		c.p.Close(ctx)
@@ -494,8 +532,8 @@ func (d *Daemon) kick() {
 // interval later.
 func (d *Daemon) start(ctx context.Context, ne *entry, result string) {
 	job := sched.Job{Name: ne.name(), Interval: ne.interval, Tick: d.tickFunc(ne), CatchUp: d.overdue(ne)}
-	if d.cfg.Drain[ne.name()] {
-		job.Drain = &sched.Drain{Pause: d.cfg.DrainPause, MaxTicks: d.cfg.DrainMaxTicks}
+	if live := d.settings(); live.drain[ne.name()] {
+		job.Drain = &sched.Drain{Pause: live.drainPause, MaxTicks: live.drainMax}
 	}
 	if err := d.sup.Add(job); err != nil {
 		// Only possible while shutting down: the version never runs.
@@ -679,18 +717,18 @@ func (d *Daemon) unload(ctx context.Context, e *entry) {
 	}
 }
 
-// retire schedules the stop of a removed file's versions: the latest one
-// the scans decided on, and the running one if that is older (a swap
-// scheduled before the removal closes them too). Its loop stops after its
-// current tick.
-func (d *Daemon) retire(latest, running *entry) <-chan struct{} {
+// retire schedules the stop of a removed or refused file's versions: the
+// latest one the scans decided on, and the running one if that is older (a
+// swap scheduled before the removal closes them too). Its loop stops after
+// its current tick; then msg is logged and the reload counted as result.
+func (d *Daemon) retire(latest, running *entry, msg, result string) <-chan struct{} {
 	return d.chain(latest.name(), func() {
 		ctx := context.Background()
-		d.stopAndClose(ctx, latest, "plugin removed; its loop stopped after its current tick")
+		d.stopAndClose(ctx, latest, msg)
 		if running != latest {
 			d.unload(ctx, running)
 		}
-		d.metrics.reload(ReloadRemoved)
+		d.metrics.reload(result)
 	})
 }
 

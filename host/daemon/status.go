@@ -68,6 +68,9 @@ type PluginStatus struct {
 	// Enabled is false when the interval is zero: the plugin is loaded and
 	// validated but never ticks.
 	Enabled bool `json:"enabled"`
+	// Config are the plugin's configuration keys (ABI 1.3), as declared,
+	// with their values.
+	Config []ConfigStatus `json:"config"`
 
 	LastTick       *time.Time    `json:"last_tick"` // start of the last tick; null before the first
 	LastDurationMS *float64      `json:"last_duration_ms"`
@@ -89,6 +92,18 @@ type PluginStatus struct {
 	// load, if it never has).
 	Stale    bool       `json:"stale"`
 	NextTick *time.Time `json:"next_tick"` // null when disabled
+}
+
+// ConfigStatus is one configuration key of a plugin and its value.
+type ConfigStatus struct {
+	Key  string `json:"key"`
+	Type string `json:"type"`
+	// Value is the value as the plugin reads it, or for a secret where it
+	// comes from, e.g. "(secret from env NAME)"; a secret is never shown.
+	Value string `json:"value"`
+	// Source is "default" (the plugin's) or "file" (the operator's).
+	Source string `json:"source"`
+	Doc    string `json:"doc"`
 }
 
 // InvalidFile is a plugin file version that did not load.
@@ -160,6 +175,10 @@ func pluginStatus(e *entry, jobs map[string]sched.JobStatus) PluginStatus {
 		LoadedAt:    e.loadedAt.UTC(),
 		IntervalMS:  e.interval.Milliseconds(),
 		Enabled:     e.interval > 0,
+		Config:      []ConfigStatus{},
+	}
+	for _, c := range e.config {
+		ps.Config = append(ps.Config, ConfigStatus{Key: c.Key, Type: c.Type, Value: c.Shown(), Source: c.Source, Doc: c.Doc})
 	}
 	if js, ok := jobs[desc.Name]; ok && !js.Next.IsZero() {
 		next := js.Next.UTC()

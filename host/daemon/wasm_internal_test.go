@@ -23,6 +23,7 @@ type tinySpec struct {
 	// numbered from 1.
 	Owns       []string
 	Migrations []string
+	Writes     []string
 }
 
 // tinyWasm builds spec's module (wasmenc.Plugin), so the daemon's tests
@@ -36,7 +37,7 @@ func tinyWasm(tb testing.TB, spec tinySpec) []byte {
 	}
 	fields := map[string]any{
 		"name": spec.Name, "abi_version": abiVersion, "version": spec.Version,
-		"default_interval_ms": spec.IntervalMS, "reads": append([]string{}, spec.Reads...), "writes": []string{},
+		"default_interval_ms": spec.IntervalMS, "reads": append([]string{}, spec.Reads...), "writes": append([]string{}, spec.Writes...),
 		"description": "tiny test plugin " + spec.Name,
 	}
 	if len(spec.Owns) > 0 {

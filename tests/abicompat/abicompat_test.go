@@ -4,8 +4,16 @@
 package abicompat
 
 import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 	"github.com/ffwasmhost/ffwasmhost/internal/reconcilertest"
 )
@@ -26,5 +34,73 @@ func TestABI10Plugins(t *testing.T) {
 			}
 			tc.suite(t, tc.file)
 		})
+	}
+}
+
+// TestABI10UnderAConfigFile: a frozen 1.0 plugin runs unchanged under a
+// daemon with grants and configuration values (ABI 1.3): granted, it loads
+// with no config keys; a value for a key it cannot declare refuses the new
+// settings and leaves it running.
+func TestABI10UnderAConfigFile(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "plugins")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := os.ReadFile("testdata/abi1.0/budget_reset_c.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "budget_reset_c.wasm"), wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "budget_reset_c.wasm"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	cfg := daemon.Config{DBPath: filepath.Join(root, "ff.db"), PluginDir: dir, CacheDir: plugintest.CacheDir(),
+		RescanInterval: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		Grants: map[string]host.Grant{"budget_reset_c": {Write: []string{"ff_budget_policy", "ff_budget_usage"}}}}
+	d, err := daemon.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	st := d.Status(ctx)
+	if len(st.Plugins) != 1 || st.Plugins[0].Name != "budget_reset_c" || st.Plugins[0].ABI != "1.0" || len(st.Plugins[0].Config) != 0 {
+		t.Fatalf("plugins = %+v, invalid = %+v; want the 1.0 budget_reset, granted, without config keys", st.Plugins, st.Invalid)
+	}
+	loaded := st.Plugins[0].LoadedAt
+	// Narrower than it declares: refused, so the grant above is what let it load.
+	narrow := cfg
+	narrow.Grants = map[string]host.Grant{"budget_reset_c": {Write: []string{"ff_budget_policy"}}}
+	if err := d.Reconfigure(ctx, narrow); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.Status(ctx); len(st.Invalid) != 1 || !strings.Contains(st.Invalid[0].Error, "ff_budget_usage (write)") {
+		t.Fatalf("under a narrower grant: plugins %+v, invalid %+v", st.Plugins, st.Invalid)
+	}
+	if err := d.Reconfigure(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	st = d.Status(ctx)
+	if len(st.Plugins) != 1 {
+		t.Fatalf("the grant widened again: plugins %+v, invalid %+v", st.Plugins, st.Invalid)
+	}
+	loaded = st.Plugins[0].LoadedAt
+	cfg.PluginConfig = map[string]map[string]host.ConfigValue{"budget_reset_c": {"batch": {Literal: int64(5)}}}
+	if err := d.Reconfigure(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	st = d.Status(ctx)
+	if len(st.Invalid) != 1 || !strings.Contains(st.Invalid[0].Error, "unknown key batch (declared: none)") {
+		t.Errorf("invalid = %+v, want the value for an undeclared key refused", st.Invalid)
+	}
+	if len(st.Plugins) != 1 || !st.Plugins[0].LoadedAt.Equal(loaded) {
+		t.Errorf("plugins = %+v, want the running version untouched", st.Plugins)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 	"github.com/ffwasmhost/ffwasmhost/internal/testutil"
 )
@@ -265,7 +266,7 @@ func TestValidateAndPlugins(t *testing.T) {
 			t.Errorf("header lacks %s: %q", h, lines[0])
 		}
 	}
-	row := regexp.MustCompile(`^budget_reset\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+1\.1\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage$`)
+	row := regexp.MustCompile(`^budget_reset\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+` + regexp.QuoteMeta(abi.Version) + `\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage$`)
 	if !row.MatchString(lines[1]) {
 		t.Errorf("budget_reset row = %q", lines[1])
 	}

@@ -197,6 +197,8 @@ var corpus = []module{
 		outcome: noChange, never: []string{unexpected, trapped}, daemon: "calls"},
 	{file: "ptr_overlap", category: "host calls", attack: "out buffers overlapping the SQL text and the arguments",
 		outcome: noChange, never: []string{unexpected, trapped}, daemon: "calls"},
+	{file: "config_abuse", category: "host calls", attack: "config_get (ABI 1.3) from describe, with bad keys and buffers, undeclared and other plugins' keys",
+		outcome: noChange, reasons: []string{"strict"}, never: []string{unexpected, trapped}, daemon: "calls"},
 	{file: "fetch_abuse", category: "host calls", attack: "fetch with nothing kept, twice, too small, out of range, after a drop",
 		outcome: noChange, never: []string{unexpected, trapped}, daemon: "calls"},
 

@@ -35,7 +35,8 @@ type fakeHost struct {
 	sleeps  []time.Duration
 	report  [2]int64
 	tickErr string
-	more    bool // tick_more was called
+	more    bool              // tick_more was called
+	config  map[string]string // config_get's values by key
 
 	pending []byte // a payload too big for the guest's buffer, until fetch
 	noFetch bool
@@ -143,6 +144,15 @@ func (h *fakeHost) instantiate(t *testing.T, wasm []byte) api.Module {
 	tickReport := func(_ context.Context, processed, errors int64) { h.report = [2]int64{processed, errors} }
 	tickError := func(_ context.Context, m api.Module, ptr, n uint32) { h.tickErr = string(read(m, ptr, n)) }
 	tickMore := func(context.Context) { h.more = true }
+	configGet := func(_ context.Context, m api.Module, keyPtr, keyLen, out, cap uint32) uint64 {
+		key := string(read(m, keyPtr, keyLen))
+		h.calls = append(h.calls, abi.FnConfigGet+" "+key)
+		v, ok := h.config[key]
+		if !ok {
+			return h.answer(m, reply{status: uint32(abi.StatusInvalid), payload: []byte(`config key "` + key + `" is not declared by the plugin`)}, out, cap)
+		}
+		return h.answer(m, reply{payload: []byte(v)}, out, cap)
+	}
 	emptyResult := []byte{0, 0, 0, 0, 0, 0, 0, 0} // no columns, no rows
 	_, err := rt.NewHostModuleBuilder(abi.HostModule).
 		NewFunctionBuilder().WithFunc(sql(abi.FnExec, make([]byte, 16))).Export(abi.FnExec).
@@ -155,6 +165,7 @@ func (h *fakeHost) instantiate(t *testing.T, wasm []byte) api.Module {
 		NewFunctionBuilder().WithFunc(tickReport).Export(abi.FnTickReport).
 		NewFunctionBuilder().WithFunc(tickError).Export(abi.FnTickError).
 		NewFunctionBuilder().WithFunc(tickMore).Export(abi.FnTickMore).
+		NewFunctionBuilder().WithFunc(configGet).Export(abi.FnConfigGet).
 		Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -190,6 +190,16 @@ func sdkScenarios() []sdkScenario {
 			logs:  []string{"mid 10000"},
 		},
 		{
+			name: "config values, one past the first buffer, typed and undeclared",
+			now:  18,
+			script: func(t *testing.T, h *fakeHost) {
+				h.config = map[string]string{"mode": strings.Repeat("m", 20_000), "batch": "7"}
+			},
+			calls: []string{"config_get mode", "fetch 20000", "config_get batch", "config_get batch", "config_get nope"},
+			logs: []string{"mode 20000 mmm", "batch 7", "bool ffhost invalid: config key batch is not a bool",
+				`nope ffhost invalid: config key "nope" is not declared by the plugin`},
+		},
+		{
 			name:   "retry makes three attempts while busy",
 			now:    15,
 			script: func(t *testing.T, h *fakeHost) { h.queue("sql_query", busy, busy, busy) },
@@ -264,7 +274,9 @@ func TestDescribe(t *testing.T) {
 		`"reads":["r1"],"writes":["w1","w2"],` +
 		`"description":"tab\u0009quote\" back\\ ctl\u0001 del\u007f ls\u2028 ps\u2029 é 😀",` +
 		`"owns":["o1"],"migrations":{"postgres":[{"id":1,"name":"create o1","sql":"CREATE TABLE o1 (x text)"}],` +
-		`"sqlite":[{"id":1,"name":"create o1","sql":"CREATE TABLE o1 (x TEXT DEFAULT 'a\"b')"},{"id":2,"name":"index o1","sql":"CREATE INDEX o1_x ON o1 (x)"}]}}`
+		`"sqlite":[{"id":1,"name":"create o1","sql":"CREATE TABLE o1 (x TEXT DEFAULT 'a\"b')"},{"id":2,"name":"index o1","sql":"CREATE INDEX o1_x ON o1 (x)"}]},` +
+		`"config":[{"name":"mode","type":"string","default":"strict","doc":"a string"},` +
+		`{"name":"batch","type":"int","default":"500","doc":"an int"}]}`
 	for _, m := range sdkModules {
 		t.Run(m.lang, func(t *testing.T) {
 			wasm, err := os.ReadFile(m.build(t))

@@ -30,6 +30,7 @@ const DESCRIPTOR: Descriptor = Descriptor {
     default_interval_ms: 0,
     reads: &[],
     writes: &["ff_budget_policy", "ff_budget_usage"],
+    config: &[],
 };
 
 /// How many due budgets one tick resets at most.

@@ -27,6 +27,7 @@ const DESCRIPTOR: Descriptor = Descriptor {
     default_interval_ms: 0,
     reads: &[],
     writes: &["ff_worker_registry", "ff_worker_registry_event"],
+    config: &[],
 };
 
 // The sweep is two set-based statements in one transaction, so it costs the

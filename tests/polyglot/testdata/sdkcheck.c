@@ -20,6 +20,12 @@ static const ff_migration sqlite_migrations[] = {
 };
 static const ff_migration postgres_migrations[] = {{1, "create o1", "CREATE TABLE o1 (x text)"}, {0, NULL, NULL}};
 
+static const ff_config_key config[] = {
+    {.name = "mode", .type = "string", .default_value = "strict", .doc = "a string"},
+    {.name = "batch", .type = "int", .default_value = "500", .doc = "an int"},
+    {.name = NULL},
+};
+
 static const ff_descriptor descriptor = {
     .name = "sdkcheck",
     .version = "1.0 \"\xce\xb2\"",
@@ -30,6 +36,7 @@ static const ff_descriptor descriptor = {
     .owns = owns,
     .sqlite_migrations = sqlite_migrations,
     .postgres_migrations = postgres_migrations,
+    .config = config,
 };
 
 /* logerr logs "WHAT ERROR". */
@@ -247,6 +254,29 @@ static ff_status tick(int64_t now_ms, ff_report *rep, ff_error *err) {
         else
             ff_logf(FF_LEVEL_INFO, "mid %zu", n);
         ff_rows_close(&rows);
+        break;
+    }
+    case 18: {
+        char *v;
+        size_t n;
+        int64_t b;
+        bool on;
+        if (ff_config("mode", &v, &n, &e) != FF_OK)
+            logerr("mode", &e);
+        else {
+            ff_logf(FF_LEVEL_INFO, "mode %zu %.3s", n, v);
+            free(v);
+        }
+        if (ff_config_int64("batch", &b, &e) != FF_OK)
+            logerr("batch", &e);
+        else
+            ff_logf(FF_LEVEL_INFO, "batch %lld", (long long)b);
+        if (ff_config_bool("batch", &on, &e) != FF_OK)
+            logerr("bool", &e);
+        if (ff_config("nope", &v, NULL, &e) != FF_OK)
+            logerr("nope", &e);
+        else
+            free(v);
         break;
     }
     default:

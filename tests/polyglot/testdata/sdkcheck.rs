@@ -3,7 +3,7 @@
 //! host and logs what it saw; sdkcheck.c does the same through the C SDK,
 //! and the test expects the same lines from both.
 
-use ffhost::{args, info, Conn, Context, Descriptor, Error, Migration, Report, Result, Rows, Schema, Status, Value};
+use ffhost::{args, info, ConfigKey, Conn, Context, Descriptor, Error, Migration, Report, Result, Rows, Schema, Status, Value};
 
 const DESCRIPTOR: Descriptor = Descriptor {
     name: "sdkcheck",
@@ -12,6 +12,10 @@ const DESCRIPTOR: Descriptor = Descriptor {
     default_interval_ms: 1234,
     reads: &["r1"],
     writes: &["w1", "w2"],
+    config: &[
+        ConfigKey { name: "mode", ty: "string", default: "strict", doc: "a string" },
+        ConfigKey { name: "batch", ty: "int", default: "500", doc: "an int" },
+    ],
 };
 
 const SCHEMA: Schema = Schema {
@@ -142,6 +146,22 @@ fn tick(db: &mut Conn, now: i64, rep: &mut Report) -> Result<()> {
             Ok(None) => info("mid no row"),
             Err(e) => info(&format!("mid {}", e)),
         },
+        18 => {
+            match db.config("mode") {
+                Ok(v) => info(&format!("mode {} {}", v.len(), &v[..3])),
+                Err(e) => info(&format!("mode {}", e)),
+            }
+            match db.config_i64("batch") {
+                Ok(b) => info(&format!("batch {}", b)),
+                Err(e) => info(&format!("batch {}", e)),
+            }
+            if let Err(e) = db.config_bool("batch") {
+                info(&format!("bool {}", e));
+            }
+            if let Err(e) = db.config("nope") {
+                info(&format!("nope {}", e));
+            }
+        }
         _ => return Err(Error::new(Status::Invalid, "unknown scenario")),
     }
     Ok(())

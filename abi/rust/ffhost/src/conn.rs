@@ -165,6 +165,35 @@ impl Conn {
         })
     }
 
+    /// Returns the value of `key`, one of the configuration keys the
+    /// descriptor declares (ABI 1.3): the operator's value, else the key's
+    /// default, as text (an int in decimal, a bool as `true` or `false`, a
+    /// duration in whole milliseconds). It works during a tick only; an
+    /// undeclared key fails with [`Status::Invalid`]. A value may be a
+    /// secret: the host never logs it, so do not log it either.
+    pub fn config(&mut self, key: &str) -> Result<String> {
+        let (out, cap) = (self.out.as_mut_ptr(), self.out.len() as u32);
+        // SAFETY: key is readable for its length and out writable for cap bytes.
+        let r = unsafe { raw::config_get(key.as_ptr(), key.len() as u32, out, cap) };
+        let payload = self.finish(r)?;
+        Ok(String::from_utf8_lossy(payload).into_owned())
+    }
+
+    /// Returns the value of an int key, or of a duration key in milliseconds.
+    pub fn config_i64(&mut self, key: &str) -> Result<i64> {
+        let v = self.config(key)?;
+        v.parse().map_err(|_| Error::new(Status::Invalid, format!("config key {} is not an int", key)))
+    }
+
+    /// Returns the value of a bool key.
+    pub fn config_bool(&mut self, key: &str) -> Result<bool> {
+        match self.config(key)?.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(Error::new(Status::Invalid, format!("config key {} is not a bool", key))),
+        }
+    }
+
     /// Copies `bytes` to the start of the out buffer, which keeps at least
     /// its first size, and returns where they are, for describe's result.
     pub(crate) fn hold(&mut self, bytes: &[u8]) -> (u32, u32) {

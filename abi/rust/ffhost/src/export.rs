@@ -4,7 +4,7 @@
 //! ```no_run
 //! # use ffhost::{Conn, Descriptor, Report, Result};
 //! # const DESCRIPTOR: Descriptor = Descriptor { name: "x", version: "1", description: "",
-//! #     default_interval_ms: 0, reads: &[], writes: &[] };
+//! #     default_interval_ms: 0, reads: &[], writes: &[], config: &[] };
 //! # fn tick(_: &mut Conn, _: i64, _: &mut Report) -> Result<()> { Ok(()) }
 //! #[no_mangle]
 //! pub extern "C" fn describe() -> u64 {

@@ -14,6 +14,7 @@
 //!     default_interval_ms: 10_000,
 //!     reads: &[],
 //!     writes: &["jobs"],
+//!     config: &[],
 //! };
 //!
 //! fn tick(db: &mut Conn, now_ms: i64, rep: &mut Report) -> Result<()> {
@@ -72,11 +73,11 @@ mod wire;
 
 pub use conn::{retry, Conn, ExecResult, BACKOFF};
 pub use error::{Context, Error, Result, Status};
-pub use plugin::{debug, error, info, log, tick_error, tick_report, warn, Descriptor, Level, Migration, Report, Schema};
+pub use plugin::{debug, error, info, log, tick_error, tick_report, warn, ConfigKey, Descriptor, Level, Migration, Report, Schema};
 pub use wire::{FromValue, Row, Rows, Value};
 
 /// The ABI version this SDK speaks, as `describe` reports it.
-pub const ABI_VERSION: &str = "1.2";
+pub const ABI_VERSION: &str = "1.3";
 
 /// Builds the argument slice of [`Conn::exec`] and [`Conn::query`]:
 /// `args![now_ms, id]` is `&[Value::from(now_ms), Value::from(id)]`.

@@ -19,6 +19,24 @@ pub struct Descriptor<'a> {
     pub reads: &'a [&'a str],
     /// Tables read and written.
     pub writes: &'a [&'a str],
+    /// The configuration keys [`Conn::config`] reads (ABI 1.3); `&[]` for none.
+    ///
+    /// [`Conn::config`]: crate::Conn::config
+    pub config: &'a [ConfigKey<'a>],
+}
+
+/// One configuration key a plugin declares (ABI 1.3, ABI.md section 3).
+#[derive(Clone, Copy, Debug)]
+pub struct ConfigKey<'a> {
+    /// `^[a-z][a-z0-9_]{0,63}$`.
+    pub name: &'a str,
+    /// `"string"`, `"int"`, `"bool"` or `"duration"`.
+    pub ty: &'a str,
+    /// The value when the operator sets none, as text: `"500"`, `"true"`,
+    /// `"1m30s"`. Only a string key may default to `""`.
+    pub default: &'a str,
+    /// One line for operators.
+    pub doc: &'a str,
 }
 
 /// The tables a plugin owns and their migrations (ABI 1.2, ABI.md section
@@ -125,6 +143,24 @@ impl Descriptor<'_> {
                 }
                 s.push('}');
             }
+        }
+        if !self.config.is_empty() {
+            s.push_str(",\"config\":[");
+            for (i, k) in self.config.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                s.push_str("{\"name\":");
+                push_json_string(&mut s, k.name);
+                s.push_str(",\"type\":");
+                push_json_string(&mut s, k.ty);
+                s.push_str(",\"default\":");
+                push_json_string(&mut s, k.default);
+                s.push_str(",\"doc\":");
+                push_json_string(&mut s, k.doc);
+                s.push('}');
+            }
+            s.push(']');
         }
         s.push('}');
         s
@@ -240,10 +276,11 @@ mod tests {
             default_interval_ms: -15,
             reads: &[],
             writes: &["t1", "t2"],
+            config: &[],
         };
         assert_eq!(
             d.to_json(),
-            "{\"name\":\"x\",\"abi_version\":\"1.2\",\"version\":\"1.0 \\\"beta\\\"\",\"default_interval_ms\":-15,\
+            "{\"name\":\"x\",\"abi_version\":\"1.3\",\"version\":\"1.0 \\\"beta\\\"\",\"default_interval_ms\":-15,\
              \"reads\":[],\"writes\":[\"t1\",\"t2\"],\
              \"description\":\"a\\\\b\\u0007\\u0009\\u007f\\u2028\\u2029é😀\u{85}\"}"
         );

@@ -29,6 +29,8 @@ extern "C" {
     pub fn tick_error(msg: *const u8, msg_len: u32);
     /// Says the running tick stopped with work left (ABI 1.1).
     pub fn tick_more();
+    /// Reads the value of one of the plugin's config keys (ABI 1.3).
+    pub fn config_get(key: *const u8, key_len: u32, out: *mut u8, out_cap: u32) -> u64;
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -98,6 +100,13 @@ mod stand_in {
     /// # Safety
     /// None needed.
     pub unsafe fn tick_more() {}
+    /// Stand-in for the `config_get` import.
+    ///
+    /// # Safety
+    /// None needed; it reads and writes nothing.
+    pub unsafe fn config_get(_: *const u8, _: u32, _: *mut u8, _: u32) -> u64 {
+        INVALID
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,0 +1,105 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+)
+
+func readEcho(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "config_echo.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// configOf returns the plugin's config keys as "key=value(source)".
+func (f *fixture) configOf(name string) string {
+	ps, _ := f.plugin(name)
+	var parts []string
+	for _, c := range ps.Config {
+		parts = append(parts, c.Key+"="+c.Value+"("+c.Source+")")
+	}
+	return strings.Join(parts, " ")
+}
+
+func TestPluginConfigValuesAndSecrets(t *testing.T) {
+	const secret = "s3cr3t-greeting"
+	f := newFixture(t, Config{
+		PluginConfig: map[string]map[string]host.ConfigValue{"config_echo": {"greeting": {Env: "ECHO_GREETING"}}},
+		LookupEnv: func(k string) (string, bool) {
+			if k == "ECHO_GREETING" {
+				return secret, true
+			}
+			return "", false
+		},
+	})
+	f.write("config_echo.wasm", readEcho(t))
+	f.open()
+	f.waitTicks("config_echo", "", 2)
+	if got, want := f.configOf("config_echo"), "greeting=(secret from env ECHO_GREETING)(file) batch=10(default)"; got != want {
+		t.Errorf("config = %q, want %q", got, want)
+	}
+	// The plugin logged the secret it read: that line is its own, under its
+	// name; no line of the host's has it.
+	logged := false
+	for _, line := range strings.Split(f.log.String(), "\n") {
+		if !strings.Contains(line, secret) {
+			continue
+		}
+		if !strings.Contains(line, "plugin=config_echo") || !strings.Contains(line, "msg="+secret) {
+			t.Errorf("the host logged the secret: %s", line)
+		}
+		logged = true
+	}
+	if !logged {
+		t.Errorf("the plugin's value never reached it:\n%s", f.log)
+	}
+
+	// A literal value, by reload: the plugin gets it without a restart.
+	err := f.reconfigure(func(c *Config) {
+		c.PluginConfig = map[string]map[string]host.ConfigValue{"config_echo": {"greeting": {Literal: "bonjour"}, "batch": {Literal: int64(3)}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the new value", func() bool { return strings.Contains(f.log.String(), "msg=bonjour") })
+	if got, want := f.configOf("config_echo"), "greeting=bonjour(file) batch=3(file)"; got != want {
+		t.Errorf("config after reload = %q, want %q", got, want)
+	}
+
+	// A value of the wrong type, and an unknown key, are refused; the
+	// version running keeps running with its values.
+	ps, _ := f.plugin("config_echo")
+	err = f.reconfigure(func(c *Config) {
+		c.PluginConfig = map[string]map[string]host.ConfigValue{"config_echo": {"batch": {Literal: "ten"}, "greting": {Literal: "x"}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "config of plugin config_echo: unknown key greting (declared: greeting, batch); key batch: want a whole number, not a string"
+	if got := f.invalid("config_echo.wasm"); got != want {
+		t.Errorf("refusal = %q, want %q", got, want)
+	}
+	if now, _ := f.plugin("config_echo"); now.LoadedAt != ps.LoadedAt || f.configOf("config_echo") != "greeting=bonjour(file) batch=3(file)" {
+		t.Errorf("the running version changed: %+v", now)
+	}
+	f.waitTicks("config_echo", "", ps.Ticks+1)
+}
+
+func TestPluginConfigRefusedAtFirstLoad(t *testing.T) {
+	f := newFixture(t, Config{PluginConfig: map[string]map[string]host.ConfigValue{"config_echo": {"greeting": {File: "/nonexistent/secret"}}}})
+	f.write("config_echo.wasm", readEcho(t))
+	f.open()
+	if got := f.invalid("config_echo.wasm"); !strings.Contains(got, "config of plugin config_echo: key greeting: secret file: open /nonexistent/secret") {
+		t.Errorf("refusal = %q", got)
+	}
+	if _, ok := f.plugin("config_echo"); ok {
+		t.Error("config_echo runs without its secret")
+	}
+}
