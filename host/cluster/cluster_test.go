@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 func migrated(t *testing.T) (string, *pgxpool.Pool) {
 	t.Helper()
 	tmpl := pgtest.Template(t, "migrated", func(ctx context.Context, dsn string) error {
-		s, err := postgres.Open(ctx, dsn)
+		s, err := postgres.Open(ctx, dsn, postgres.Options{})
 		if err != nil {
 			return err
 		}

@@ -27,7 +27,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	tmpl := pgtest.Template(t, "migrated", func(ctx context.Context, dsn string) error {
-		s, err := postgres.Open(ctx, dsn)
+		s, err := postgres.Open(ctx, dsn, postgres.Options{})
 		if err != nil {
 			return err
 		}
