@@ -13,6 +13,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -30,12 +31,14 @@ type runOpts struct {
 	sync                        *string
 	pluginHeap                  *int64
 	log                         *logFlags
+	pg                          *pgFlags
 }
 
 func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	fs := newFlagSet("run")
 	o := &runOpts{intervals: intervalFlag{}, drain: nameSet{}}
-	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
+	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing, or a postgres:// URL (env "+envDB+")")
+	o.pg = addPGFlags(a, fs)
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory, watched for *.wasm files (env "+envPluginsDir+")")
 	o.http = fs.String("http", a.envOr(envHTTPAddr, daemon.DefaultHTTPAddr), `admin address for /healthz, /readyz, /metrics, /v1/plugins; "" disables (env `+envHTTPAddr+")")
 	fs.Var(o.intervals, "interval", "set one plugin's tick interval as `NAME=DURATION`, e.g. budget_reset=2s; repeatable; 0 disables (env FF_BUDGET_RESET_INTERVAL_S and FF_WORKER_REGISTRY_TTL_INTERVAL_S, in seconds, for the built-in two; default: the plugin's own)")
@@ -108,6 +111,7 @@ func (a *app) cmdRun(args []string) int {
 		PluginLimits: o.limits.plugin,
 		CacheDir:     *o.cacheDir,
 		DBOptions:    sqlite.Options{Synchronous: *o.sync, PluginHeapBytes: *o.pluginHeap},
+		PGOptions:    o.pg.options(),
 		Logger:       log,
 	})
 	if err != nil {
@@ -144,9 +148,11 @@ func (a *app) cmdRun(args []string) int {
 	return exitOK
 }
 
-// cmdMigrate creates or upgrades the schema.
+// cmdMigrate creates or upgrades the schema. On PostgreSQL it also creates
+// or updates the login role of every plugin in the plugin directory, and
+// when it may not, prints the SQL an operator must run instead.
 func (a *app) cmdMigrate(args []string) int {
-	fs, db := a.migrateFlags()
+	fs, o := a.migrateFlags()
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -156,22 +162,39 @@ func (a *app) cmdMigrate(args []string) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	h, err := sqlite.Open(ctx, *db, sqlite.Options{})
+	if postgres.IsURL(*o.db) {
+		return a.migratePostgres(ctx, o)
+	}
+	if *o.printRoles {
+		a.failf("migrate: --print-roles: plugin roles are PostgreSQL's; %s is a SQLite file", *o.db)
+		return exitUsage
+	}
+	h, err := sqlite.Open(ctx, *o.db, sqlite.Options{})
 	if err != nil {
 		a.failf("migrate: %v", err)
 		return exitFail
 	}
 	defer h.Close()
 	if err := h.Migrate(ctx); err != nil {
-		a.failf("database %s: %v", *db, err)
+		a.failf("database %s: %v", *o.db, err)
 		return exitFail
 	}
-	fmt.Fprintf(a.stdout, "ok %s\n", *db)
+	fmt.Fprintf(a.stdout, "ok %s\n", *o.db)
 	return exitOK
 }
 
-func (a *app) migrateFlags() (*flag.FlagSet, *string) {
+type migrateOpts struct {
+	db, plugins *string
+	printRoles  *bool
+	pg          *pgFlags
+}
+
+func (a *app) migrateFlags() (*flag.FlagSet, *migrateOpts) {
 	fs := newFlagSet("migrate")
-	db := fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
-	return fs, db
+	o := &migrateOpts{}
+	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing, or a postgres:// URL (env "+envDB+")")
+	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "on PostgreSQL: the plugin directory whose plugins get their roles (env "+envPluginsDir+")")
+	o.printRoles = fs.Bool("print-roles", false, "on PostgreSQL: change nothing, print the SQL that creates the plugins' roles and grants, for an operator")
+	o.pg = addPGFlags(a, fs)
+	return fs, o
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -49,8 +50,9 @@ const (
 // Config configures a Daemon. Every field is optional; New fills the
 // defaults named beside each.
 type Config struct {
-	// DBPath is the SQLite database file; it is created if missing and
-	// migrated on Open. Default DefaultDBPath.
+	// DBPath is the SQLite database file, created if missing, or the
+	// postgres:// URL of a PostgreSQL database; either is migrated on Open.
+	// Default DefaultDBPath.
 	DBPath string
 	// PluginDir holds the *.wasm plugins. It must exist when Open runs.
 	// Default DefaultPluginDir.
@@ -114,6 +116,9 @@ type Config struct {
 	// DBOptions are the database's durability and busy settings; see
 	// sqlite.Options for their defaults.
 	DBOptions sqlite.Options
+	// PGOptions configure a PostgreSQL store (DBPath a postgres:// URL):
+	// the plugins' role prefix and lock timeouts.
+	PGOptions postgres.Options
 	// Limits are every plugin's resource limits; zero fields take
 	// host.DefaultLimits.
 	Limits host.Limits

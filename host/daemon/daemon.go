@@ -17,6 +17,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -159,11 +160,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("fixture directory: %w", err)
 		}
 	}
-	db, err := sqlite.Open(ctx, d.cfg.DBPath, d.cfg.DBOptions)
-	if err != nil {
+	if d.st, err = d.openStore(ctx); err != nil {
 		return err
 	}
-	d.st = db
 	if d.cfg.HTTPAddr != "" {
 		if d.ln, err = net.Listen("tcp", d.cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("admin http: %w", err)
@@ -174,11 +173,11 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if err := d.st.Migrate(ctx); err != nil {
-		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
+		return fmt.Errorf("database %s: %w", d.st.Location(), err)
 	}
 	v, err := d.st.SchemaVersion(ctx)
 	if err != nil {
-		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
+		return fmt.Errorf("database %s: %w", d.st.Location(), err)
 	}
 	d.schemaVersion.Store(int64(v))
 	d.ledgerQ, d.ledgerDone = make(chan store.Tick, ledgerQueue), make(chan struct{})
@@ -206,9 +205,26 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	d.mu.Lock()
 	loaded, failed := len(d.entries), len(d.failed)
 	d.mu.Unlock()
-	d.log.Info("daemon started", "db", d.cfg.DBPath, "plugin_dir", d.cfg.PluginDir, "plugins", loaded,
+	d.log.Info("daemon started", "db", d.st.Location(), "plugin_dir", d.cfg.PluginDir, "plugins", loaded,
 		"invalid_files", failed, "http", d.HTTPAddr(), "startup", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// openStore opens Config.DBPath: a PostgreSQL database when it is a
+// postgres:// URL, else a SQLite file.
+func (d *Daemon) openStore(ctx context.Context) (store.Store, error) {
+	if postgres.IsURL(d.cfg.DBPath) {
+		db, err := postgres.Open(ctx, d.cfg.DBPath, d.cfg.PGOptions)
+		if err != nil {
+			return nil, err // not a typed nil: undo closes a non-nil store
+		}
+		return db, nil
+	}
+	db, err := sqlite.Open(ctx, d.cfg.DBPath, d.cfg.DBOptions)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // ErrStandbyStopped is returned by Open when ctx ends while the daemon is
@@ -319,7 +335,7 @@ func (d *Daemon) undo(ctx context.Context) error {
 	}
 	if d.st != nil {
 		if err := d.st.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close database %s: %w", d.cfg.DBPath, err))
+			errs = append(errs, fmt.Errorf("close database %s: %w", d.st.Location(), err))
 		}
 	}
 	if d.release != nil {

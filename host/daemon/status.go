@@ -231,7 +231,7 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := d.st.Ping(ctx); err != nil {
-		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
+		return fmt.Errorf("database %s: %w", d.st.Location(), err)
 	}
 	d.mu.Lock()
 	n := len(d.entries)

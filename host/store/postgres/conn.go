@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,6 +24,36 @@ var ErrDryRun = errors.New("dry runs are not supported on postgres; run the tick
 // own role may not: RoleSQL is then what an operator runs instead.
 func (s *Store) EnsureRole(ctx context.Context, plugin string, reads, writes []string) error {
 	return s.roles.Ensure(ctx, s.pool, plugin, reads, writes)
+}
+
+// RoleReady reports whether plugin's role exists and holds every privilege
+// its tables need: after an operator ran RoleSQL, say. It does not check
+// what else the role may do; the plugin's session refuses a role unfit to
+// be a sandbox when it opens.
+func (s *Store) RoleReady(ctx context.Context, plugin string, reads, writes []string) (bool, error) {
+	role, err := s.roles.Name(plugin)
+	if err != nil {
+		return false, err
+	}
+	var ok bool
+	err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
+  AND coalesce((SELECT bool_and(has_table_privilege($1, format('%I.%I', current_schema(), t), 'SELECT'))
+       FROM unnest($2::text[]) t), true)
+  AND coalesce((SELECT bool_and(has_table_privilege($1, format('%I.%I', current_schema(), t), 'SELECT, INSERT, UPDATE, DELETE'))
+       FROM unnest($3::text[]) t), true)`, role, lower(reads), lower(writes)).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("check role %s: %w", role, oneLine(err))
+	}
+	return ok, nil
+}
+
+// lower lowercases table names as PostgreSQL folds unquoted ones.
+func lower(ts []string) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = strings.ToLower(t)
+	}
+	return out
 }
 
 // ErrInsufficientPrivilege is wrapped by EnsureRole (and OpenConn) when the

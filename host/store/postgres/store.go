@@ -59,11 +59,17 @@ type Options struct {
 	IdleInTransactionTimeout time.Duration
 }
 
+// IsURL reports whether s names a PostgreSQL database: a postgres:// or
+// postgresql:// URL, which Open takes.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
 // Open opens a pool on the database at dsn, a postgres:// or
 // postgresql:// URL, and checks that it answers. An error names the host
 // and the database on one line.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+	if !IsURL(dsn) {
 		return nil, errors.New("open postgres database: want a postgres:// or postgresql:// URL")
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
