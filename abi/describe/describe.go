@@ -38,6 +38,41 @@ type Descriptor struct {
 	// Description is one line of printable UTF-8 for operators, at most
 	// 1024 bytes.
 	Description string `json:"description"`
+	// Dialects lists the SQL dialects the plugin can speak, "sqlite"
+	// and/or "postgres" (ABI 1.4). Empty means SQLite only, as every
+	// plugin before 1.4.
+	Dialects []string `json:"dialects,omitempty"`
+	// PartitionFamily, if set, makes the plugin partition-scoped (ABI
+	// 1.4): on a partitioned database (PostgreSQL) the host ticks it once
+	// per partition of the family ("budget", "worker_registry"), and
+	// tick_partition says which; on SQLite it ticks partition 0 only.
+	PartitionFamily string `json:"partition_family,omitempty"`
+}
+
+// maxDialects bounds Dialects: each dialect once.
+const maxDialects = 2
+
+// Supports reports whether the plugin speaks dialect ("sqlite" or
+// "postgres"). A plugin that lists none speaks SQLite only.
+func (d Descriptor) Supports(dialect string) bool {
+	if len(d.Dialects) == 0 {
+		return dialect == abi.DialectNameSQLite
+	}
+	for _, x := range d.Dialects {
+		if x == dialect {
+			return true
+		}
+	}
+	return false
+}
+
+// DialectList is the dialects the plugin speaks, for messages:
+// "sqlite", "sqlite, postgres".
+func (d Descriptor) DialectList() string {
+	if len(d.Dialects) == 0 {
+		return abi.DialectNameSQLite
+	}
+	return strings.Join(d.Dialects, ", ")
 }
 
 var (
@@ -118,7 +153,24 @@ func (d Descriptor) Validate() error {
 			return fmt.Errorf("describe: table %q belongs to the host and cannot be declared", t)
 		}
 	}
-	return checkLine("description", d.Description, maxDescriptionLen)
+	if err := checkLine("description", d.Description, maxDescriptionLen); err != nil {
+		return err
+	}
+	if len(d.Dialects) > maxDialects {
+		return fmt.Errorf("describe: %d dialects listed, want at most %d (sqlite, postgres)", len(d.Dialects), maxDialects)
+	}
+	for i, x := range d.Dialects {
+		if x != abi.DialectNameSQLite && x != abi.DialectNamePostgres {
+			return fmt.Errorf("describe: dialect %q: want sqlite or postgres", x)
+		}
+		if i > 0 && d.Dialects[0] == x {
+			return fmt.Errorf("describe: dialect %q listed twice", x)
+		}
+	}
+	if d.PartitionFamily != "" && !nameRE.MatchString(d.PartitionFamily) {
+		return fmt.Errorf("describe: partition_family %q must match %s", d.PartitionFamily, nameRE)
+	}
+	return nil
 }
 
 // checkLine requires s to be at most max bytes of valid UTF-8 on one line:

@@ -72,6 +72,9 @@ func TestParseDescriptorValid(t *testing.T) {
 		{"mixed-case table", withField(t, "reads", `["FF_Config"]`), func(d *describe.Descriptor) { d.Reads = []string{"FF_Config"} }},
 		{"table with sqlite inside", withField(t, "reads", `["my_sqlite_notes"]`), func(d *describe.Descriptor) { d.Reads = []string{"my_sqlite_notes"} }},
 		{"unicode description", withField(t, "description", `"Räumt auf — täglich"`), func(d *describe.Descriptor) { d.Description = "Räumt auf — täglich" }},
+		{"both dialects", withField(t, "dialects", `["sqlite","postgres"]`), func(d *describe.Descriptor) { d.Dialects = []string{"sqlite", "postgres"} }},
+		{"postgres only", withField(t, "dialects", `["postgres"]`), func(d *describe.Descriptor) { d.Dialects = []string{"postgres"} }},
+		{"partition family", withField(t, "partition_family", `"worker_registry"`), func(d *describe.Descriptor) { d.PartitionFamily = "worker_registry" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,6 +128,11 @@ func TestParseDescriptorInvalid(t *testing.T) {
 
 		{"no name", withField(t, "name", ""), "name"},
 		{"empty name", withField(t, "name", `""`), "name"},
+		{"unknown dialect", withField(t, "dialects", `["mysql"]`), `dialect "mysql": want sqlite or postgres`},
+		{"dialect twice", withField(t, "dialects", `["postgres","postgres"]`), `dialect "postgres" listed twice`},
+		{"three dialects", withField(t, "dialects", `["sqlite","postgres","sqlite"]`), "3 dialects listed"},
+		{"dialects not a list", withField(t, "dialects", `"postgres"`), "bad JSON"},
+		{"bad partition family", withField(t, "partition_family", `"Budget; DROP"`), "partition_family"},
 		{"uppercase name", withField(t, "name", `"Worker"`), "name"},
 		{"name with digit first", withField(t, "name", `"1worker"`), "name"},
 		{"name with underscore first", withField(t, "name", `"_worker"`), "name"},
@@ -336,5 +344,24 @@ func TestTables(t *testing.T) {
 				t.Errorf("Tables() = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSupports(t *testing.T) {
+	tests := []struct {
+		dialects         []string
+		sqlite, postgres bool
+		list             string
+	}{
+		{nil, true, false, "sqlite"}, // every plugin before ABI 1.4
+		{[]string{"postgres"}, false, true, "postgres"},
+		{[]string{"sqlite", "postgres"}, true, true, "sqlite, postgres"},
+	}
+	for _, tt := range tests {
+		d := describe.Descriptor{Dialects: tt.dialects}
+		if d.Supports("sqlite") != tt.sqlite || d.Supports("postgres") != tt.postgres || d.DialectList() != tt.list {
+			t.Errorf("dialects %v: Supports sqlite %v, postgres %v, list %q", tt.dialects,
+				d.Supports("sqlite"), d.Supports("postgres"), d.DialectList())
+		}
 	}
 }

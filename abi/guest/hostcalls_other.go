@@ -26,6 +26,9 @@ var (
 	hostCommit   = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
 	hostRollback = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
 	hostLog      = func(int32, unsafe.Pointer, uint32) {}
+
+	hostTickPartition = func() int32 { return -1 }
+	hostSQLDialect    = func() int32 { return -1 }
 )
 
 // inHost is false outside wasm; tests that stand in for the host set it.

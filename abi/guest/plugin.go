@@ -32,6 +32,17 @@ type Plugin struct {
 	DefaultInterval time.Duration // 0: disabled unless the operator sets one
 	Reads           []string      // tables read and never written
 	Writes          []string      // tables read and written
+	// Dialects are the SQL dialects the plugin speaks, "sqlite" and/or
+	// "postgres" (ABI 1.4); none means SQLite only. A host refuses a
+	// plugin that does not speak its database's dialect. Dialect tells a
+	// running tick which one it has.
+	Dialects []string
+	// PartitionFamily, if set, makes the plugin partition-scoped (ABI
+	// 1.4): on PostgreSQL the host ticks it once per partition of the
+	// family ("budget": 32, "worker_registry": 256, unless the operator
+	// says otherwise) each interval, and Partition tells a running tick
+	// which; on SQLite it ticks partition 0 only.
+	PartitionFamily string
 	Tick            TickFunc
 }
 
@@ -81,8 +92,32 @@ func descriptorJSON(p Plugin) []byte {
 	}
 	b = append(b, `,"description":`...)
 	b = appendJSONString(b, p.Description)
+	if len(p.Dialects) > 0 {
+		b = append(b, `,"dialects":[`...)
+		for i, d := range p.Dialects {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, d)
+		}
+		b = append(b, ']')
+	}
+	if p.PartitionFamily != "" {
+		b = append(b, `,"partition_family":`...)
+		b = appendJSONString(b, p.PartitionFamily)
+	}
 	return append(b, '}')
 }
+
+// Dialect is the SQL dialect of the running tick's connection:
+// abi.DialectSQLite or abi.DialectPostgres (ABI 1.4). It is -1 outside a
+// tick and outside a host.
+func Dialect() int { return int(hostSQLDialect()) }
+
+// Partition is the partition the running tick is for (ABI 1.4): 0 to the
+// family's count - 1 for a partition-scoped plugin on PostgreSQL, 0
+// otherwise. It is -1 outside a tick and outside a host.
+func Partition() int { return int(hostTickPartition()) }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and
 // control characters escaped, invalid UTF-8 replaced by U+FFFD.

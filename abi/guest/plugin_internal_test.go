@@ -20,6 +20,8 @@ func TestDescriptorJSON(t *testing.T) {
 			Writes: []string{"ff_budget_policy", "ff_budget_usage"}},
 		{Name: "p", Version: `v"1\2`, Description: "quote \" backslash \\ tab\t é 😀", Reads: []string{"a", "b"}},
 		{Name: "empty_lists", Version: "0"},
+		{Name: "worker_ttl", Version: "2", Writes: []string{"ff_worker_registry"},
+			Dialects: []string{"sqlite", "postgres"}, PartitionFamily: "worker_registry"},
 	}
 	for _, p := range tests {
 		t.Run(p.Name, func(t *testing.T) {
@@ -37,7 +39,7 @@ func TestDescriptorJSON(t *testing.T) {
 			}
 			want := descpkg.Descriptor{Name: p.Name, ABIVersion: abi.Version, Version: p.Version,
 				DefaultIntervalMS: p.DefaultInterval.Milliseconds(), Reads: nonNil(p.Reads), Writes: nonNil(p.Writes),
-				Description: p.Description}
+				Description: p.Description, Dialects: p.Dialects, PartitionFamily: p.PartitionFamily}
 			if fmt.Sprint(d) != fmt.Sprint(want) {
 				t.Fatalf("round trip:\n got %+v\nwant %+v", d, want)
 			}

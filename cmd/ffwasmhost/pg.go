@@ -6,9 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 )
 
@@ -137,4 +143,28 @@ func (a *app) pluginDescriptors(ctx context.Context, dir string) ([]pluginDesc, 
 		return nil, exitFail
 	}
 	return out, exitOK
+}
+
+// partitionsFlag collects repeated --partitions FAMILY=N flags.
+type partitionsFlag map[string]int
+
+func (f partitionsFlag) String() string {
+	parts := make([]string, 0, len(f))
+	for _, fam := range slices.Sorted(maps.Keys(f)) {
+		parts = append(parts, fam+"="+strconv.Itoa(f[fam]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f partitionsFlag) Set(s string) error {
+	fam, num, ok := strings.Cut(s, "=")
+	if !ok || !describe.ValidName(fam) {
+		return fmt.Errorf("%q: want FAMILY=N, FAMILY lowercase letters, digits and _", s)
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 || n > daemon.MaxPartitions {
+		return fmt.Errorf("%q: want a partition count from 1 to %d", s, daemon.MaxPartitions)
+	}
+	f[fam] = n
+	return nil
 }

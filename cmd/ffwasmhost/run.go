@@ -32,13 +32,15 @@ type runOpts struct {
 	pluginHeap                  *int64
 	log                         *logFlags
 	pg                          *pgFlags
+	partitions                  partitionsFlag
 }
 
 func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	fs := newFlagSet("run")
-	o := &runOpts{intervals: intervalFlag{}, drain: nameSet{}}
+	o := &runOpts{intervals: intervalFlag{}, drain: nameSet{}, partitions: partitionsFlag{}}
 	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing, or a postgres:// URL (env "+envDB+")")
 	o.pg = addPGFlags(a, fs)
+	fs.Var(o.partitions, "partitions", "on PostgreSQL: a partition family's count as `FAMILY=N`, as FlowFabric's partition config; repeatable (default budget=32, worker_registry=256)")
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory, watched for *.wasm files (env "+envPluginsDir+")")
 	o.http = fs.String("http", a.envOr(envHTTPAddr, daemon.DefaultHTTPAddr), `admin address for /healthz, /readyz, /metrics, /v1/plugins; "" disables (env `+envHTTPAddr+")")
 	fs.Var(o.intervals, "interval", "set one plugin's tick interval as `NAME=DURATION`, e.g. budget_reset=2s; repeatable; 0 disables (env FF_BUDGET_RESET_INTERVAL_S and FF_WORKER_REGISTRY_TTL_INTERVAL_S, in seconds, for the built-in two; default: the plugin's own)")
@@ -112,6 +114,7 @@ func (a *app) cmdRun(args []string) int {
 		CacheDir:     *o.cacheDir,
 		DBOptions:    sqlite.Options{Synchronous: *o.sync, PluginHeapBytes: *o.pluginHeap},
 		PGOptions:    o.pg.options(),
+		Partitions:   o.partitions,
 		Logger:       log,
 	})
 	if err != nil {

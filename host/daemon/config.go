@@ -47,6 +47,14 @@ const (
 	MaxInterval = describe.MaxIntervalMS * time.Millisecond
 )
 
+// DefaultPartitions are FlowFabric's partition counts: budgets in 32
+// partitions (num_budget_partitions), workers in 256.
+var DefaultPartitions = map[string]int{"budget": 32, "worker_registry": 256}
+
+// MaxPartitions bounds a family's partition count: partition keys are
+// smallint.
+const MaxPartitions = 32767
+
 // Config configures a Daemon. Every field is optional; New fills the
 // defaults named beside each.
 type Config struct {
@@ -116,6 +124,13 @@ type Config struct {
 	// DBOptions are the database's durability and busy settings; see
 	// sqlite.Options for their defaults.
 	DBOptions sqlite.Options
+	// Partitions is how many partitions each partition family has on a
+	// partitioned database (PostgreSQL), as FlowFabric's partition config
+	// says: a partition-scoped plugin (ABI 1.4 partition_family) ticks
+	// once per partition of its family each interval. Entries here add to
+	// or override DefaultPartitions. A plugin of a family named nowhere is
+	// refused on PostgreSQL; on SQLite every plugin ticks partition 0 only.
+	Partitions map[string]int
 	// PGOptions configure a PostgreSQL store (DBPath a postgres:// URL):
 	// the plugins' role prefix and lock timeouts.
 	PGOptions postgres.Options
@@ -194,6 +209,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Clock == nil {
 		c.Clock = sched.SystemClock{}
 	}
+	parts := maps.Clone(DefaultPartitions)
+	for fam, n := range c.Partitions {
+		if n < 1 || n > MaxPartitions {
+			return c, fmt.Errorf("partitions of %s: %d, want 1 to %d", fam, n, MaxPartitions)
+		}
+		parts[fam] = n
+	}
+	c.Partitions = parts
 	switch {
 	case c.Grace < 0:
 		return c, fmt.Errorf("grace %v is negative", c.Grace)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
@@ -27,6 +28,9 @@ type entry struct {
 	runner   *host.Runner
 	interval time.Duration
 	loadedAt time.Time
+	// partitions is how many partitions a tick goes through, 0 to
+	// partitions-1: 1 on SQLite and for a plugin not partition-scoped.
+	partitions int
 
 	changes []store.TableChanges // what the last tick wrote; set by the runner during the tick
 	failing bool                 // the last tick failed; only its loop reads and writes it
@@ -294,6 +298,12 @@ func (d *Daemon) refusedClaimants(name string, group []*candidate) []string {
 func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
 	name := c.p.Desc.Name
 	ne := &entry{file: c.file, info: c.info, plugin: c.p, interval: d.interval(c.p), loadedAt: d.cfg.Clock.Now()}
+	var err error
+	if ne.partitions, err = d.partitionCount(c.p.Desc); err != nil {
+		c.p.Close(ctx)
+		d.fail(c.file, c.info, c.sha, fmt.Errorf("load plugin %s: %w", filepath.Base(c.file), err), c.cur, "")
+		return nil
+	}
 	r, err := host.NewRunner(ctx, d.st, c.p, host.RunnerOptions{Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
 		LogDropped: d.metrics.logDroppedBy(name), Changed: func(ch store.Changes) { ne.changes = ch.Tables }})
 	if err != nil {
@@ -539,27 +549,79 @@ func (d *Daemon) forget(e *entry) {
 	d.mu.Unlock()
 }
 
+// partitionCount is how many partitions each tick of a plugin described
+// by desc goes through: its family's count on a partitioned database, 1
+// otherwise. A family this daemon has no count for is an error.
+func (d *Daemon) partitionCount(desc describe.Descriptor) (int, error) {
+	if desc.PartitionFamily == "" || d.st.Dialect() != store.Postgres {
+		return 1, nil
+	}
+	n, ok := d.cfg.Partitions[desc.PartitionFamily]
+	if !ok {
+		return 0, fmt.Errorf("partition family %q has no partition count here (known: %s; set one with --partitions %s=N)",
+			desc.PartitionFamily, strings.Join(slices.Sorted(maps.Keys(d.cfg.Partitions)), ", "), desc.PartitionFamily)
+	}
+	return n, nil
+}
+
 // tickFunc is the supervisor's tick for ne: one Runner.Tick at the clock's
-// now.
+// now, or for a partition-scoped plugin on a partitioned database one per
+// partition, in order; a partition that fails is logged with its number
+// and the others still tick.
 func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (sched.Report, error) {
 	return func(ctx context.Context, now time.Time) (sched.Report, error) {
 		if d.tickHook != nil {
 			d.tickHook(ctx, ne.name())
 		}
+		if ne.partitions > 1 {
+			return d.tickPartitions(ctx, ne, now)
+		}
 		pin := d.pin(ctx, ne)
 		rep, err := ne.runner.Tick(ctx, now.UnixMilli())
 		d.writeFixture(ctx, ne, pin, now.UnixMilli(), err)
-		d.record(ne, now, rep, err)
+		d.record(ne, now, 0, rep, err)
 		return sched.Report(rep), err
 	}
+}
+
+// tickPartitions ticks ne once for each of its partitions at now, records
+// each in the ledger, and sums their reports. It fails if any partition
+// failed, naming how many and the first.
+func (d *Daemon) tickPartitions(ctx context.Context, ne *entry, now time.Time) (sched.Report, error) {
+	var (
+		sum    sched.Report
+		failed int
+		first  error
+	)
+	for p := range ne.partitions {
+		if ctx.Err() != nil {
+			break // shutting down: the rest waits for the next daemon
+		}
+		start := d.cfg.Clock.Now()
+		rep, err := ne.runner.TickPartition(ctx, now.UnixMilli(), p)
+		d.record(ne, start, p, rep, err)
+		sum.Processed += rep.Processed
+		sum.Errors += rep.Errors
+		sum.More = sum.More || rep.More
+		if err != nil {
+			d.log.Warn("partition tick failed", "plugin", ne.name(), "partition", p, "err", err)
+			if failed++; first == nil {
+				first = fmt.Errorf("partition %d: %w", p, err)
+			}
+		}
+	}
+	if failed > 0 {
+		return sum, fmt.Errorf("%d of %d partitions failed; first %w", failed, ne.partitions, first)
+	}
+	return sum, ctx.Err()
 }
 
 // record queues a finished tick of ne for the tick ledger: the database
 // write happens on the ledger's own goroutine, so that a database busy
 // with other writers never stretches the plugin's tick.
-func (d *Daemon) record(ne *entry, start time.Time, rep host.Report, tickErr error) {
+func (d *Daemon) record(ne *entry, start time.Time, partition int, rep host.Report, tickErr error) {
 	d.metrics.rowsChanged(ne.name(), ne.changes)
-	t := store.Tick{Plugin: ne.name(), Start: start, End: d.cfg.Clock.Now(), Processed: rep.Processed, Errors: rep.Errors,
+	t := store.Tick{Plugin: ne.name(), Partition: partition, Start: start, End: d.cfg.Clock.Now(), Processed: rep.Processed, Errors: rep.Errors,
 		Version: ne.plugin.Desc.Version, SHA256: ne.plugin.SHA256, Daemon: d.cfg.DaemonID, Interval: ne.interval,
 		Changes: ne.changes}
 	if tickErr != nil {
