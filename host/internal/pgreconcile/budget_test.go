@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
 )
 
 // The cases of plugins/budget_reset/reset_test.go, on FlowFabric's
