@@ -129,20 +129,32 @@ var ErrDryRunLost = store.ErrDryRunLost
 // ErrClosed is returned by Tick after Close.
 var ErrClosed = errors.New("runner closed")
 
-// Tick runs scan_tick(nowMS) once for partition 0; see TickPartition.
+// Tick runs scan_tick(nowMS) once for partition 0, unfenced; see
+// TickPartition.
 func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
-	return r.TickPartition(ctx, nowMS, 0)
+	return r.TickPartition(ctx, nowMS, 0, nil)
 }
 
+// ErrNoFence is returned by TickPartition for a fence the store cannot
+// apply.
+var ErrNoFence = errors.New("the database cannot fence a plugin's writes")
+
 // TickPartition runs scan_tick(nowMS) once for partition (tick_partition,
-// ABI 1.4) and returns the plugin's report. A tick fails if the plugin returns non-zero, traps, runs past its TickTimeout or
+// ABI 1.4) and returns the plugin's report. A non-nil fence is checked
+// before every write of the tick commits (store.Fencer); the tick does not
+// run on a store that cannot fence. A tick fails if the plugin returns non-zero, traps, runs past its TickTimeout or
 // leaves a transaction open; any failure discards the instance, and a
 // transaction still open is rolled back, so nothing is half-applied.
-func (r *Runner) TickPartition(ctx context.Context, nowMS int64, partition int) (Report, error) {
+func (r *Runner) TickPartition(ctx context.Context, nowMS int64, partition int, fence store.Fence) (Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return Report{}, ErrClosed
+	}
+	if f, ok := r.conn.(store.Fencer); ok {
+		f.SetFence(fence)
+	} else if fence != nil {
+		return Report{}, ErrNoFence
 	}
 	lim := r.p.Limits
 	tctx, cancel := context.WithTimeout(ctx, lim.TickTimeout)

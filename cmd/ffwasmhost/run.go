@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/host/cluster"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
@@ -33,6 +34,7 @@ type runOpts struct {
 	log                         *logFlags
 	pg                          *pgFlags
 	partitions                  partitionsFlag
+	leaseTTL                    *time.Duration
 }
 
 func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
@@ -41,6 +43,7 @@ func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing, or a postgres:// URL (env "+envDB+")")
 	o.pg = addPGFlags(a, fs)
 	fs.Var(o.partitions, "partitions", "on PostgreSQL: a partition family's count as `FAMILY=N`, as FlowFabric's partition config; repeatable (default budget=32, worker_registry=256)")
+	o.leaseTTL = fs.Duration("lease-ttl", cluster.DefaultTTL, "on PostgreSQL: how long a daemon's heartbeat keeps its leases of (plugin, partition) pairs; a daemon that dies has its partitions taken over within twice this")
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory, watched for *.wasm files (env "+envPluginsDir+")")
 	o.http = fs.String("http", a.envOr(envHTTPAddr, daemon.DefaultHTTPAddr), `admin address for /healthz, /readyz, /metrics, /v1/plugins; "" disables (env `+envHTTPAddr+")")
 	fs.Var(o.intervals, "interval", "set one plugin's tick interval as `NAME=DURATION`, e.g. budget_reset=2s; repeatable; 0 disables (env FF_BUDGET_RESET_INTERVAL_S and FF_WORKER_REGISTRY_TTL_INTERVAL_S, in seconds, for the built-in two; default: the plugin's own)")
@@ -115,6 +118,7 @@ func (a *app) cmdRun(args []string) int {
 		DBOptions:    sqlite.Options{Synchronous: *o.sync, PluginHeapBytes: *o.pluginHeap},
 		PGOptions:    o.pg.options(),
 		Partitions:   o.partitions,
+		LeaseTTL:     *o.leaseTTL,
 		Logger:       log,
 	})
 	if err != nil {

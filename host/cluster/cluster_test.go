@@ -591,3 +591,29 @@ func TestFenceInSerializableTransactions(t *testing.T) {
 		t.Errorf("fence after a takeover: %v, want ErrFenced", err)
 	}
 }
+
+// TestJoinWithNoPluginsYet: a daemon joins before it has loaded any plugin
+// (nil or empty Plugins), and takes leases once it runs some.
+func TestJoinWithNoPluginsYet(t *testing.T) {
+	t.Parallel()
+	_, pool := migrated(t)
+	ctx := context.Background()
+	for _, plugins := range []map[string]int{nil, {}} {
+		m, err := Join(ctx, pool, Config{DaemonID: "early", Plugins: plugins})
+		if err != nil {
+			t.Fatalf("Join with plugins %v: %v", plugins, err)
+		}
+		if err := m.SetPlugins(map[string]int{"budget_reset": 4}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Held()["budget_reset"]; len(got) != 4 {
+			t.Errorf("held %v after SetPlugins, want 4 partitions", got)
+		}
+		if err := m.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/cluster"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
@@ -131,6 +132,15 @@ type Config struct {
 	// or override DefaultPartitions. A plugin of a family named nowhere is
 	// refused on PostgreSQL; on SQLite every plugin ticks partition 0 only.
 	Partitions map[string]int
+	// LeaseTTL is, on PostgreSQL, how long a daemon's heartbeat keeps its
+	// leases of (plugin, partition) pairs: a daemon that dies or stalls
+	// has its partitions ticked by the others within 2×LeaseTTL, and a
+	// heartbeat every LeaseTTL/3 costs one small transaction. Default
+	// cluster.DefaultTTL.
+	LeaseTTL time.Duration
+	// ClusterClock, if set, replaces the database's clock in the cluster's
+	// statements (leases, fences). Tests only.
+	ClusterClock cluster.Clock
 	// PGOptions configure a PostgreSQL store (DBPath a postgres:// URL):
 	// the plugins' role prefix and lock timeouts.
 	PGOptions postgres.Options
@@ -208,6 +218,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Clock == nil {
 		c.Clock = sched.SystemClock{}
+	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = cluster.DefaultTTL
+	}
+	if c.LeaseTTL < 30*time.Millisecond {
+		return c, fmt.Errorf("lease TTL %v is too short", c.LeaseTTL)
 	}
 	parts := maps.Clone(DefaultPartitions)
 	for fam, n := range c.Partitions {

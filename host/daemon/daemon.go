@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/cluster"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
 	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
@@ -71,6 +72,14 @@ type Daemon struct {
 	closeDone sync.Once
 	closeErr  error
 
+	// On PostgreSQL: this daemon's cluster membership, its heartbeat loop
+	// and the metrics of its leases; nil elsewhere.
+	member         *cluster.Member
+	memberStop     context.CancelFunc
+	memberDone     chan struct{}
+	kickMember     chan struct{}
+	clusterMetrics *clusterMetrics
+
 	// tickHook, if set (by tests), runs at the start of every tick with
 	// the tick's context.
 	tickHook func(ctx context.Context, plugin string)
@@ -94,16 +103,17 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon config: %w", err)
 	}
 	d := &Daemon{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		metrics:  newMetrics(),
-		pending:  map[string]pendingFile{},
-		entries:  map[string]*entry{},
-		next:     map[string]*entry{},
-		failed:   map[string]*failure{},
-		changes:  map[string]chan struct{}{},
-		kickScan: make(chan struct{}, 1),
-		closing:  make(chan struct{}),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		metrics:    newMetrics(),
+		pending:    map[string]pendingFile{},
+		entries:    map[string]*entry{},
+		next:       map[string]*entry{},
+		failed:     map[string]*failure{},
+		changes:    map[string]chan struct{}{},
+		kickScan:   make(chan struct{}, 1),
+		kickMember: make(chan struct{}, 1),
+		closing:    make(chan struct{}),
 	}
 	// Made here rather than in Open, so the admin endpoints, which start
 	// before the plugins load, never see it unset.
@@ -182,6 +192,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	d.schemaVersion.Store(int64(v))
 	d.ledgerQ, d.ledgerDone = make(chan store.Tick, ledgerQueue), make(chan struct{})
 	go d.writeLedger()
+	if err := d.joinCluster(ctx); err != nil {
+		return fmt.Errorf("database %s: %w", d.st.Location(), err)
+	}
 	cacheDir := d.cfg.CacheDir
 	if cacheDir == "" {
 		cacheDir = host.DefaultCacheDir()
@@ -317,6 +330,9 @@ func (d *Daemon) undo(ctx context.Context) error {
 		if err := e.close(ctx); err != nil { // waits for a tick still running
 			errs = append(errs, err)
 		}
+	}
+	if err := d.leaveCluster(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	d.closeLedger()
 	if d.srv != nil {

@@ -505,6 +505,7 @@ func (d *Daemon) start(ctx context.Context, ne *entry, result string) {
 	}
 	d.metrics.loaded(ne.plugin)
 	d.metrics.reload(result)
+	d.kickCluster()
 	p := ne.plugin
 	attrs := []any{"plugin", p.Desc.Name, "file", ne.file, "version", p.Desc.Version, "sha256", short(p.SHA256),
 		"abi", p.Desc.ABIVersion, "interval", ne.interval, "load_time", p.LoadTime.Round(time.Millisecond)}
@@ -573,7 +574,7 @@ func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (sched.Rep
 		if d.tickHook != nil {
 			d.tickHook(ctx, ne.name())
 		}
-		if ne.partitions > 1 {
+		if ne.partitions > 1 || d.member != nil {
 			return d.tickPartitions(ctx, ne, now)
 		}
 		pin := d.pin(ctx, ne)
@@ -585,20 +586,31 @@ func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (sched.Rep
 }
 
 // tickPartitions ticks ne once for each of its partitions at now, records
-// each in the ledger, and sums their reports. It fails if any partition
-// failed, naming how many and the first.
+// each in the ledger, and sums their reports. In a cluster (PostgreSQL) it
+// ticks only the partitions whose lease this daemon holds, each fenced by
+// its lease. It fails if any partition failed, naming how many and the
+// first.
 func (d *Daemon) tickPartitions(ctx context.Context, ne *entry, now time.Time) (sched.Report, error) {
 	var (
-		sum    sched.Report
-		failed int
-		first  error
+		sum         sched.Report
+		failed, ran int
+		first       error
 	)
 	for p := range ne.partitions {
 		if ctx.Err() != nil {
 			break // shutting down: the rest waits for the next daemon
 		}
+		var fence store.Fence
+		if d.member != nil {
+			lease, ok := d.member.Lease(ne.name(), p)
+			if !ok {
+				continue // another daemon's, or no one's yet
+			}
+			fence = d.fence(lease)
+		}
+		ran++
 		start := d.cfg.Clock.Now()
-		rep, err := ne.runner.TickPartition(ctx, now.UnixMilli(), p)
+		rep, err := ne.runner.TickPartition(ctx, now.UnixMilli(), p, fence)
 		d.record(ne, start, p, rep, err)
 		sum.Processed += rep.Processed
 		sum.Errors += rep.Errors
@@ -611,7 +623,7 @@ func (d *Daemon) tickPartitions(ctx context.Context, ne *entry, now time.Time) (
 		}
 	}
 	if failed > 0 {
-		return sum, fmt.Errorf("%d of %d partitions failed; first %w", failed, ne.partitions, first)
+		return sum, fmt.Errorf("%d of %d partitions failed; first %w", failed, ran, first)
 	}
 	return sum, ctx.Err()
 }
@@ -750,6 +762,7 @@ func (d *Daemon) retire(latest, running *entry) <-chan struct{} {
 func (d *Daemon) stopAndClose(ctx context.Context, e *entry, msg string) {
 	d.stopLoop(e)
 	d.unload(ctx, e)
+	d.kickCluster()
 	d.log.Info(msg, "plugin", e.name(), "file", e.file)
 }
 

@@ -85,6 +85,9 @@ type PluginStatus struct {
 	// load, if it never has).
 	Stale    bool       `json:"stale"`
 	NextTick *time.Time `json:"next_tick"` // null when disabled
+	// Partitions are, on PostgreSQL, the partitions of the plugin whose
+	// lease this daemon holds, so it ticks them; absent on SQLite.
+	Partitions []int `json:"partitions,omitempty"`
 }
 
 // InvalidFile is a plugin file version that did not load.
@@ -118,6 +121,7 @@ func (d *Daemon) Status(ctx context.Context) Status {
 	now := d.cfg.Clock.Now()
 	for _, e := range entries {
 		ps := pluginStatus(e, jobs)
+		ps.Partitions = d.heldPartitions(e.name())
 		if rec, ok := ledger[e.name()]; ok {
 			fromLedger(&ps, rec)
 		}

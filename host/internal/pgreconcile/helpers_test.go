@@ -154,7 +154,7 @@ type runnerTicker struct{ r *host.Runner }
 
 func (r runnerTicker) tick(t *testing.T, part int, now int64) (Report, error) {
 	t.Helper()
-	rep, err := r.r.TickPartition(context.Background(), now, part)
+	rep, err := r.r.TickPartition(context.Background(), now, part, nil)
 	return Report{Processed: rep.Processed, Errors: rep.Errors}, err
 }
 

@@ -153,6 +153,16 @@ func (c *conn) Tick(ctx context.Context, _ int64, fn func()) error {
 	return err
 }
 
+// SetFence makes every later commit, and every statement outside a
+// transaction, pass f on the plugin's connection first (nil: no fence).
+func (c *conn) SetFence(f store.Fence) {
+	if f == nil {
+		c.Session.SetFence(nil)
+		return
+	}
+	c.Session.SetFence(func(ctx context.Context, pc *pgx.Conn) error { return f(ctx, pc) })
+}
+
 // Explain maps an error of the session's calls to its ABI status and
 // message.
 func (c *conn) Explain(err error) (abi.Status, string) { return c.Session.Explain(err) }
@@ -191,4 +201,7 @@ ORDER BY a.attnum`, table)
 	return cols, nil
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Fencer = (*conn)(nil)
+)
