@@ -84,6 +84,9 @@ func (d *Daemon) runMember(ctx context.Context) {
 		case <-t.C:
 		case <-d.kickMember:
 		}
+		if d.memberHook != nil {
+			d.memberHook()
+		}
 		d.setPlugins()
 		if err := d.member.Step(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, cluster.ErrClosed) {
 			d.log.Warn("cluster heartbeat failed", "err", err)

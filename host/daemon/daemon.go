@@ -83,6 +83,11 @@ type Daemon struct {
 	// tickHook, if set (by tests), runs at the start of every tick with
 	// the tick's context.
 	tickHook func(ctx context.Context, plugin string)
+	// partitionHook, if set (by tests), runs before the tick of each
+	// partition this daemon leases, after it read the lease.
+	partitionHook func(ctx context.Context, plugin string, partition int)
+	// memberHook, if set (by tests), runs before each cluster heartbeat.
+	memberHook func()
 }
 
 // Phases of a Daemon, as /readyz reports them.

@@ -607,6 +607,9 @@ func (d *Daemon) tickPartitions(ctx context.Context, ne *entry, now time.Time) (
 				continue // another daemon's, or no one's yet
 			}
 			fence = d.fence(lease)
+			if d.partitionHook != nil {
+				d.partitionHook(ctx, ne.name(), p)
+			}
 		}
 		ran++
 		start := d.cfg.Clock.Now()
