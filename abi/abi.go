@@ -9,7 +9,7 @@ package abi
 
 // Version is the ABI version this package speaks, as "major.minor". A host
 // refuses a plugin whose major differs; minors only add.
-const Version = "1.3"
+const Version = "1.4"
 
 // Major is the major part of Version.
 const Major = 1
@@ -48,6 +48,26 @@ const (
 	// out_cap i32) -> i64", ABI 1.3: the value of one of the plugin's
 	// configuration keys.
 	FnConfigGet = "config_get"
+	// FnTickPartition is "tick_partition() -> i32", ABI 1.4: the
+	// partition the running tick is for, -1 outside scan_tick.
+	FnTickPartition = "tick_partition"
+	// FnSQLDialect is "sql_dialect() -> i32", ABI 1.4: the SQL the
+	// plugin's connection speaks (DialectSQLite or DialectPostgres), -1
+	// outside scan_tick.
+	FnSQLDialect = "sql_dialect"
+)
+
+// SQL dialects, as sql_dialect returns them and as a descriptor's
+// dialects names them (ABI 1.4).
+const (
+	DialectSQLite   = 0 // "sqlite": ? parameters, SQLite's SQL
+	DialectPostgres = 1 // "postgres": $1 parameters, PostgreSQL's SQL
+)
+
+// Dialect names, as a descriptor's dialects field lists them.
+const (
+	DialectNameSQLite   = "sqlite"
+	DialectNamePostgres = "postgres"
 )
 
 // Status is the class of a host call's outcome. It is the high 32 bits of

@@ -51,3 +51,34 @@ var fnTickError = hostFunc{
 		st.tickErr = msg
 	},
 }
+
+// fnTickPartition: tick_partition() -> i32 (ABI 1.4). The partition the
+// running tick is for: 0 to the family's count - 1 on a partitioned
+// database, 0 on SQLite and for a plugin that is not partition-scoped; -1
+// outside scan_tick (describe, _initialize).
+var fnTickPartition = hostFunc{
+	name:    abi.FnTickPartition,
+	results: []api.ValueType{i32},
+	fn: func(ctx context.Context, _ api.Module, stack []uint64) {
+		v := int32(-1)
+		if st := stateFrom(ctx); st != nil && st.conn != nil {
+			v = st.partition
+		}
+		stack[0] = api.EncodeI32(v)
+	},
+}
+
+// fnSQLDialect: sql_dialect() -> i32 (ABI 1.4). The SQL the plugin's
+// connection speaks: abi.DialectSQLite (0) or abi.DialectPostgres (1); -1
+// outside scan_tick.
+var fnSQLDialect = hostFunc{
+	name:    abi.FnSQLDialect,
+	results: []api.ValueType{i32},
+	fn: func(ctx context.Context, _ api.Module, stack []uint64) {
+		v := int32(-1)
+		if st := stateFrom(ctx); st != nil && st.conn != nil {
+			v = st.dialect
+		}
+		stack[0] = api.EncodeI32(v)
+	},
+}

@@ -30,6 +30,8 @@ type callState struct {
 	rateDropped int      // log lines over the plugin's log rate this tick
 	logRate     *logRate // the plugin's log rate, across ticks; nil: none
 	denials     int      // statements the authorizer refused this tick
+	partition   int32    // the partition the tick is for (tick_partition)
+	dialect     int32    // the connection's SQL dialect (sql_dialect)
 }
 
 type stateKey struct{}
@@ -64,6 +66,7 @@ var hostFuncs = []hostFunc{
 	fnLog,
 	fnTickReport, fnTickError, fnTickMore,
 	fnConfigGet,
+	fnTickPartition, fnSQLDialect,
 }
 
 func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
@@ -52,9 +53,10 @@ type RunnerOptions struct {
 // Runner binds a Plugin to a store and runs its ticks one at a time on a
 // connection of its own, reusing one wasm instance until a tick fails.
 type Runner struct {
-	p    *Plugin
-	conn store.Conn
-	log  *slog.Logger
+	p       *Plugin
+	conn    store.Conn
+	log     *slog.Logger
+	dialect int32 // abi.DialectSQLite or abi.DialectPostgres
 
 	mu     sync.Mutex
 	inst   *instance
@@ -73,10 +75,27 @@ type Runner struct {
 // plugin's log rate: the warning must not become the flood.
 const rateWarnEvery = 10 * time.Second
 
+// ErrDialect is wrapped by NewRunner when the plugin does not speak the
+// store's SQL dialect (its descriptor's dialects, ABI 1.4).
+var ErrDialect = errors.New("plugin does not speak the database's SQL dialect")
+
 // NewRunner opens the plugin's connection to st, sandboxed to the tables
-// the plugin declares.
+// the plugin declares. A plugin that does not list st's dialect among its
+// dialects (ABI 1.4; a plugin that lists none speaks SQLite only) is
+// refused with an error wrapping ErrDialect.
 func NewRunner(ctx context.Context, st store.Store, p *Plugin, opts RunnerOptions) (*Runner, error) {
+	if !p.Desc.Supports(string(st.Dialect())) {
+		why := ""
+		if len(p.Desc.Dialects) == 0 {
+			why = fmt.Sprintf(" (ABI %s, no dialects declared)", p.Desc.ABIVersion)
+		}
+		return nil, fmt.Errorf("plugin %s speaks %s only%s, database %s is %s: %w",
+			p.Desc.Name, p.Desc.DialectList(), why, st.Location(), st.Dialect(), ErrDialect)
+	}
 	r := &Runner{p: p, log: p.log, logRate: newLogRate(p.Limits, time.Now()), logDropped: opts.LogDropped}
+	if st.Dialect() == store.Postgres {
+		r.dialect = abi.DialectPostgres
+	}
 	denied := func(d store.Denial) {
 		// Called during a tick, with r.mu held: r.st is this tick's state.
 		if r.st.denials++; r.st.denials <= maxDenialLogs {
@@ -123,15 +142,32 @@ var ErrDryRunLost = store.ErrDryRunLost
 // ErrClosed is returned by Tick after Close.
 var ErrClosed = errors.New("runner closed")
 
-// Tick runs scan_tick(nowMS) once and returns the plugin's report. A tick
-// fails if the plugin returns non-zero, traps, runs past its TickTimeout or
+// Tick runs scan_tick(nowMS) once for partition 0, unfenced; see
+// TickPartition.
+func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
+	return r.TickPartition(ctx, nowMS, 0, nil)
+}
+
+// ErrNoFence is returned by TickPartition for a fence the store cannot
+// apply.
+var ErrNoFence = errors.New("the database cannot fence a plugin's writes")
+
+// TickPartition runs scan_tick(nowMS) once for partition (tick_partition,
+// ABI 1.4) and returns the plugin's report. A non-nil fence is checked
+// before every write of the tick commits (store.Fencer); the tick does not
+// run on a store that cannot fence. A tick fails if the plugin returns non-zero, traps, runs past its TickTimeout or
 // leaves a transaction open; any failure discards the instance, and a
 // transaction still open is rolled back, so nothing is half-applied.
-func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
+func (r *Runner) TickPartition(ctx context.Context, nowMS int64, partition int, fence store.Fence) (Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return Report{}, ErrClosed
+	}
+	if f, ok := r.conn.(store.Fencer); ok {
+		f.SetFence(fence)
+	} else if fence != nil {
+		return Report{}, ErrNoFence
 	}
 	lim := r.p.Limits
 	tctx, cancel := context.WithTimeout(ctx, lim.TickTimeout)
@@ -147,7 +183,8 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		r.inst = inst
 	}
 	st := &r.st
-	*st = callState{conn: r.conn, limits: lim, config: r.config, log: r.log, buf: st.buf[:0], logRate: r.logRate}
+	*st = callState{conn: r.conn, limits: lim, config: r.config, log: r.log, buf: st.buf[:0], logRate: r.logRate,
+		partition: int32(partition), dialect: r.dialect}
 
 	var (
 		called  bool

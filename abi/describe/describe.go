@@ -52,6 +52,41 @@ type Descriptor struct {
 	// Config lists the configuration keys the plugin reads with config_get
 	// (ABI 1.3), at most MaxConfigKeys, with distinct names.
 	Config []ConfigKey `json:"config,omitempty"`
+	// Dialects lists the SQL dialects the plugin can speak, "sqlite"
+	// and/or "postgres" (ABI 1.4). Empty means SQLite only, as every
+	// plugin before 1.4.
+	Dialects []string `json:"dialects,omitempty"`
+	// PartitionFamily, if set, makes the plugin partition-scoped (ABI
+	// 1.4): on a partitioned database (PostgreSQL) the host ticks it once
+	// per partition of the family ("budget", "worker_registry"), and
+	// tick_partition says which; on SQLite it ticks partition 0 only.
+	PartitionFamily string `json:"partition_family,omitempty"`
+}
+
+// maxDialects bounds Dialects: each dialect once.
+const maxDialects = 2
+
+// Supports reports whether the plugin speaks dialect ("sqlite" or
+// "postgres"). A plugin that lists none speaks SQLite only.
+func (d Descriptor) Supports(dialect string) bool {
+	if len(d.Dialects) == 0 {
+		return dialect == abi.DialectNameSQLite
+	}
+	for _, x := range d.Dialects {
+		if x == dialect {
+			return true
+		}
+	}
+	return false
+}
+
+// DialectList is the dialects the plugin speaks, for messages:
+// "sqlite", "sqlite, postgres".
+func (d Descriptor) DialectList() string {
+	if len(d.Dialects) == 0 {
+		return abi.DialectNameSQLite
+	}
+	return strings.Join(d.Dialects, ", ")
 }
 
 // ConfigKey is one configuration key a plugin declares (ABI 1.3).
@@ -161,8 +196,8 @@ type Migration struct {
 
 // Migration dialects, the keys of Descriptor.Migrations.
 const (
-	DialectSQLite   = "sqlite"
-	DialectPostgres = "postgres"
+	DialectSQLite   = abi.DialectNameSQLite
+	DialectPostgres = abi.DialectNamePostgres
 )
 
 var (
@@ -251,7 +286,10 @@ func (d Descriptor) Validate() error {
 	if err := d.validateOwned(); err != nil {
 		return err
 	}
-	return d.validateConfig()
+	if err := d.validateConfig(); err != nil {
+		return err
+	}
+	return d.validateDialects()
 }
 
 func checkTable(t string) error {
@@ -362,6 +400,25 @@ func (d Descriptor) validateConfig() error {
 		if _, err := CanonicalConfigValue(k.Type, k.Default); err != nil {
 			return fmt.Errorf("describe: config key %s: default: %w", k.Name, err)
 		}
+	}
+	return nil
+}
+
+// validateDialects checks Dialects and PartitionFamily (ABI 1.4).
+func (d Descriptor) validateDialects() error {
+	if len(d.Dialects) > maxDialects {
+		return fmt.Errorf("describe: %d dialects listed, want at most %d (sqlite, postgres)", len(d.Dialects), maxDialects)
+	}
+	for i, x := range d.Dialects {
+		if x != abi.DialectNameSQLite && x != abi.DialectNamePostgres {
+			return fmt.Errorf("describe: dialect %q: want sqlite or postgres", x)
+		}
+		if i > 0 && d.Dialects[0] == x {
+			return fmt.Errorf("describe: dialect %q listed twice", x)
+		}
+	}
+	if d.PartitionFamily != "" && !nameRE.MatchString(d.PartitionFamily) {
+		return fmt.Errorf("describe: partition_family %q must match %s", d.PartitionFamily, nameRE)
 	}
 	return nil
 }

@@ -75,6 +75,9 @@ func TestParseDescriptorValid(t *testing.T) {
 		{"owned tables", withField(t, "owns", `["leases","lease_events"]`), func(d *describe.Descriptor) {
 			d.Owns = []string{"leases", "lease_events"}
 		}},
+		{"both dialects", withField(t, "dialects", `["sqlite","postgres"]`), func(d *describe.Descriptor) { d.Dialects = []string{"sqlite", "postgres"} }},
+		{"postgres only", withField(t, "dialects", `["postgres"]`), func(d *describe.Descriptor) { d.Dialects = []string{"postgres"} }},
+		{"partition family", withField(t, "partition_family", `"worker_registry"`), func(d *describe.Descriptor) { d.PartitionFamily = "worker_registry" }},
 	}
 	owned := withField(t, "owns", `["leases"]`)
 	owned = strings.Replace(owned, `"owns"`, `"migrations":{"sqlite":[{"id":1,"name":"create leases","sql":"CREATE TABLE leases (id INTEGER PRIMARY KEY)"},{"id":2,"name":"index","sql":"CREATE INDEX leases_id ON leases (id)"}],"postgres":[{"id":1,"name":"create leases","sql":"CREATE TABLE leases (id bigint PRIMARY KEY)"}]},"owns"`, 1)
@@ -141,6 +144,11 @@ func TestParseDescriptorInvalid(t *testing.T) {
 
 		{"no name", withField(t, "name", ""), "name"},
 		{"empty name", withField(t, "name", `""`), "name"},
+		{"unknown dialect", withField(t, "dialects", `["mysql"]`), `dialect "mysql": want sqlite or postgres`},
+		{"dialect twice", withField(t, "dialects", `["postgres","postgres"]`), `dialect "postgres" listed twice`},
+		{"three dialects", withField(t, "dialects", `["sqlite","postgres","sqlite"]`), "3 dialects listed"},
+		{"dialects not a list", withField(t, "dialects", `"postgres"`), "bad JSON"},
+		{"bad partition family", withField(t, "partition_family", `"Budget; DROP"`), "partition_family"},
 		{"uppercase name", withField(t, "name", `"Worker"`), "name"},
 		{"name with digit first", withField(t, "name", `"1worker"`), "name"},
 		{"name with underscore first", withField(t, "name", `"_worker"`), "name"},
@@ -396,5 +404,24 @@ func TestTables(t *testing.T) {
 				t.Errorf("Tables() = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSupports(t *testing.T) {
+	tests := []struct {
+		dialects         []string
+		sqlite, postgres bool
+		list             string
+	}{
+		{nil, true, false, "sqlite"}, // every plugin before ABI 1.4
+		{[]string{"postgres"}, false, true, "postgres"},
+		{[]string{"sqlite", "postgres"}, true, true, "sqlite, postgres"},
+	}
+	for _, tt := range tests {
+		d := describe.Descriptor{Dialects: tt.dialects}
+		if d.Supports("sqlite") != tt.sqlite || d.Supports("postgres") != tt.postgres || d.DialectList() != tt.list {
+			t.Errorf("dialects %v: Supports sqlite %v, postgres %v, list %q", tt.dialects,
+				d.Supports("sqlite"), d.Supports("postgres"), d.DialectList())
+		}
 	}
 }

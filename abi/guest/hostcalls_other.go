@@ -27,6 +27,9 @@ var (
 	hostRollback  = func(unsafe.Pointer, uint32) uint64 { return notInHost() }
 	hostLog       = func(int32, unsafe.Pointer, uint32) {}
 	hostConfigGet = func(unsafe.Pointer, uint32, unsafe.Pointer, uint32) uint64 { return notInHost() }
+
+	hostTickPartition = func() int32 { return -1 }
+	hostSQLDialect    = func() int32 { return -1 }
 )
 
 // inHost is false outside wasm; tests that stand in for the host set it.

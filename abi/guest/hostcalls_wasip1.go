@@ -34,6 +34,12 @@ func hostTickError(msg unsafe.Pointer, msgLen uint32)
 //go:wasmimport ffhost tick_more
 func hostTickMore()
 
+//go:wasmimport ffhost tick_partition
+func hostTickPartition() int32
+
+//go:wasmimport ffhost sql_dialect
+func hostSQLDialect() int32
+
 const inHost = true
 
 //go:wasmimport ffhost config_get

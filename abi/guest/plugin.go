@@ -3,6 +3,7 @@ package guest
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -45,7 +46,18 @@ type Plugin struct {
 	// Config declares the configuration keys the plugin reads with
 	// Conn.Config (ABI 1.3); the operator sets their values.
 	Config []ConfigKey
-	Tick   TickFunc
+	// Dialects are the SQL dialects the plugin speaks, "sqlite" and/or
+	// "postgres" (ABI 1.4); none means SQLite only. A host refuses a
+	// plugin that does not speak its database's dialect. Dialect tells a
+	// running tick which one it has.
+	Dialects []string
+	// PartitionFamily, if set, makes the plugin partition-scoped (ABI
+	// 1.4): on PostgreSQL the host ticks it once per partition of the
+	// family ("budget": 32, "worker_registry": 256, unless the operator
+	// says otherwise) each interval, and Partition tells a running tick
+	// which; on SQLite it ticks partition 0 only.
+	PartitionFamily string
+	Tick            TickFunc
 }
 
 // Migration is one numbered schema step of a plugin's owned tables.
@@ -126,7 +138,7 @@ func descriptorJSON(p Plugin) []byte {
 	}
 	if len(p.Migrations) > 0 {
 		b = append(b, `,"migrations":{`...)
-		for i, dialect := range sortedKeys(p.Migrations) {
+		for i, dialect := range slices.Sorted(maps.Keys(p.Migrations)) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -166,6 +178,14 @@ func descriptorJSON(p Plugin) []byte {
 		}
 		b = append(b, ']')
 	}
+	if len(p.Dialects) > 0 {
+		b = append(b, `,"dialects":`...)
+		b = appendJSONStrings(b, p.Dialects)
+	}
+	if p.PartitionFamily != "" {
+		b = append(b, `,"partition_family":`...)
+		b = appendJSONString(b, p.PartitionFamily)
+	}
 	return append(b, '}')
 }
 
@@ -180,16 +200,15 @@ func appendJSONStrings(b []byte, list []string) []byte {
 	return append(b, ']')
 }
 
-// sortedKeys returns m's keys in order, so that describe's JSON does not
-// depend on map order.
-func sortedKeys(m map[string][]Migration) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+// Dialect is the SQL dialect of the running tick's connection:
+// abi.DialectSQLite or abi.DialectPostgres (ABI 1.4). It is -1 outside a
+// tick and outside a host.
+func Dialect() int { return int(hostSQLDialect()) }
+
+// Partition is the partition the running tick is for (ABI 1.4): 0 to the
+// family's count - 1 for a partition-scoped plugin on PostgreSQL, 0
+// otherwise. It is -1 outside a tick and outside a host.
+func Partition() int { return int(hostTickPartition()) }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and
 // control characters escaped, invalid UTF-8 replaced by U+FFFD.

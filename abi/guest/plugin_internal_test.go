@@ -28,6 +28,8 @@ func TestDescriptorJSON(t *testing.T) {
 			}},
 		{Name: "with_config", Version: "1", Config: []ConfigKey{{Name: "mode", Type: ConfigString, Default: "a \"b\"", Doc: "how"},
 			{Name: "every", Type: ConfigDuration, Default: "1m", Doc: "é"}}},
+		{Name: "worker_ttl", Version: "2", Writes: []string{"ff_worker_registry"},
+			Dialects: []string{"sqlite", "postgres"}, PartitionFamily: "worker_registry"},
 	}
 	for _, p := range tests {
 		t.Run(p.Name, func(t *testing.T) {
@@ -45,7 +47,8 @@ func TestDescriptorJSON(t *testing.T) {
 			}
 			want := descpkg.Descriptor{Name: p.Name, ABIVersion: abi.Version, Version: p.Version,
 				DefaultIntervalMS: p.DefaultInterval.Milliseconds(), Reads: nonNil(p.Reads), Writes: nonNil(p.Writes),
-				Description: p.Description, Owns: p.Owns}
+				Description: p.Description, Owns: p.Owns,
+				Dialects: p.Dialects, PartitionFamily: p.PartitionFamily}
 			for dialect, ms := range p.Migrations {
 				if want.Migrations == nil {
 					want.Migrations = map[string][]descpkg.Migration{}

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -34,8 +36,13 @@ func cacheDirDefault() string {
 }
 
 // openExisting opens a database that must exist already and whose host
-// schema this binary knows; every error names the file.
-func openExisting(ctx context.Context, path string, opts sqlite.Options) (*sqlite.Store, error) {
+// schema this binary knows: a SQLite file, or a PostgreSQL database when
+// path is a postgres:// URL. Every error names the database (never a
+// password).
+func openExisting(ctx context.Context, path string, opts sqlite.Options, pg postgres.Options) (store.Store, error) {
+	if postgres.IsURL(path) {
+		return openPostgres(ctx, path, pg)
+	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("database %s does not exist (create it with: ffwasmhost migrate --db %s)", path, path)
 	}
@@ -51,6 +58,29 @@ func openExisting(ctx context.Context, path string, opts sqlite.Options) (*sqlit
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// openPostgres opens a PostgreSQL database that ffwasmhost migrate has
+// prepared, with a host schema this binary knows.
+func openPostgres(ctx context.Context, url string, pg postgres.Options) (store.Store, error) {
+	db, err := postgres.Open(ctx, url, pg)
+	if err != nil {
+		return nil, err
+	}
+	v, err := db.SchemaVersion(ctx)
+	switch {
+	case err != nil:
+	case v == 0:
+		err = fmt.Errorf("not migrated (run: ffwasmhost migrate --db %s)", db.Location())
+	case v > postgres.LatestSchemaVersion:
+		err = fmt.Errorf("host schema version %d, this ffwasmhost knows up to %d: %w (upgrade ffwasmhost)",
+			v, postgres.LatestSchemaVersion, postgres.ErrSchemaTooNew)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w", db.Location(), err)
 	}
 	return db, nil
 }

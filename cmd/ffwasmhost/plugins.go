@@ -13,6 +13,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host/config"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -63,9 +64,9 @@ func (a *app) cmdPlugins(args []string) int {
 		a.failf("plugins: %s: %v", dir, err)
 		return exitFail
 	}
-	var db *sqlite.Store
+	var db store.Store
 	if *f[2] != "" {
-		if db, err = openExisting(ctx, *f[2], sqlite.Options{}); err != nil {
+		if db, err = openExisting(ctx, *f[2], sqlite.Options{}, postgres.Options{}); err != nil {
 			a.failf("plugins: %v", err)
 			return exitFail
 		}
@@ -123,7 +124,7 @@ func (a *app) cmdPlugins(args []string) int {
 
 // migrationState says how far the database is with p's migrations in its
 // dialect: "applied/declared", what is pending, or why it cannot tell.
-func migrationState(ctx context.Context, db *sqlite.Store, p *host.Plugin) string {
+func migrationState(ctx context.Context, db store.Store, p *host.Plugin) string {
 	declared := len(p.Desc.Migrations[string(db.Dialect())])
 	if len(p.Desc.Owns) == 0 {
 		return "-"
@@ -183,9 +184,9 @@ func (a *app) cmdValidate(args []string) int {
 		return exitFail
 	}
 	defer eng.Close(ctx)
-	var db *sqlite.Store
+	var db store.Store
 	if *f[1] != "" {
-		if db, err = openExisting(ctx, *f[1], sqlite.Options{}); err != nil {
+		if db, err = openExisting(ctx, *f[1], sqlite.Options{}, postgres.Options{}); err != nil {
 			a.failf("validate: %v", err)
 			return exitFail
 		}

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/cluster"
 	"github.com/ffwasmhost/ffwasmhost/host/config"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -34,13 +36,19 @@ type runOpts struct {
 	sync                        *string
 	pluginHeap                  *int64
 	log                         *logFlags
+	pg                          *pgFlags
+	partitions                  partitionsFlag
+	leaseTTL                    *time.Duration
 }
 
 func (a *app) runFlags() (*flag.FlagSet, *runOpts) {
 	fs := newFlagSet("run")
-	o := &runOpts{intervals: intervalFlag{}, drain: nameSet{}}
+	o := &runOpts{intervals: intervalFlag{}, drain: nameSet{}, partitions: partitionsFlag{}}
 	o.config = fs.String("config", "", "configuration `FILE` (TOML): the settings below under the same names, and [plugin.NAME] tables with a plugin's interval, limits, grant and config values; reloaded on SIGHUP and when it changes. A flag beats the environment, which beats the file (env "+envConfig+")")
-	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
+	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing, or a postgres:// URL (env "+envDB+")")
+	o.pg = addPGFlags(a, fs)
+	fs.Var(o.partitions, "partitions", "on PostgreSQL: a partition family's count as `FAMILY=N`, as FlowFabric's partition config; repeatable (default budget=32, worker_registry=256)")
+	o.leaseTTL = fs.Duration("lease-ttl", cluster.DefaultTTL, "on PostgreSQL: how long a daemon's heartbeat keeps its leases of (plugin, partition) pairs; a daemon that dies has its partitions taken over within twice this")
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory, watched for *.wasm files (env "+envPluginsDir+")")
 	o.http = fs.String("http", a.envOr(envHTTPAddr, daemon.DefaultHTTPAddr), `admin address for /healthz, /readyz, /metrics, /v1/plugins; "" disables (env `+envHTTPAddr+")")
 	fs.Var(o.intervals, "interval", "set one plugin's tick interval as `NAME=DURATION`, e.g. budget_reset=2s; repeatable; 0 disables (env FF_BUDGET_RESET_INTERVAL_S and FF_WORKER_REGISTRY_TTL_INTERVAL_S, in seconds, for the built-in two; default: the plugin's own)")
@@ -102,6 +110,9 @@ func (a *app) cmdRun(args []string) int {
 	}
 	log := a.logger(o, set, file)
 	cfg.Logger = log
+	cfg.PGOptions = o.pg.options()
+	cfg.Partitions = o.partitions
+	cfg.LeaseTTL = *o.leaseTTL
 	d, err := daemon.New(cfg)
 	if err != nil {
 		a.failf("run: %v", err)
@@ -161,6 +172,10 @@ func (a *app) cmdRun(args []string) int {
 // then one "applied PLUGIN ID NAME" line per step. A plugin whose
 // migrations are refused, or a file that does not load, is reported on
 // stderr and makes the exit status 1; the others are migrated.
+//
+// On PostgreSQL it creates or updates the login role of every plugin in
+// the plugin directory instead, and when it may not, prints the SQL an
+// operator must run.
 func (a *app) cmdMigrate(args []string) int {
 	fs, o := a.migrateFlags()
 	pos, code, ok := a.parse(fs, args)
@@ -174,6 +189,13 @@ func (a *app) cmdMigrate(args []string) int {
 	_, explicit := a.lookupEnv(envPluginsDir)
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "plugins" })
 	ctx := context.Background()
+	if postgres.IsURL(*o.db) {
+		return a.migratePostgres(ctx, o)
+	}
+	if *o.printRoles {
+		a.failf("migrate: --print-roles: plugin roles are PostgreSQL's; %s is a SQLite file", *o.db)
+		return exitUsage
+	}
 	h, err := sqlite.Open(ctx, *o.db, sqlite.Options{})
 	if err != nil {
 		a.failf("migrate: %v", err)
@@ -222,14 +244,20 @@ func (a *app) cmdMigrate(args []string) int {
 	return exitOK
 }
 
-type migrateOpts struct{ db, plugins, cacheDir *string }
+type migrateOpts struct {
+	db, plugins, cacheDir *string
+	printRoles            *bool
+	pg                    *pgFlags
+}
 
-func (a *app) migrateFlags() (*flag.FlagSet, migrateOpts) {
+func (a *app) migrateFlags() (*flag.FlagSet, *migrateOpts) {
 	fs := newFlagSet("migrate")
-	var o migrateOpts
-	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing (env "+envDB+")")
+	o := &migrateOpts{}
+	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, created if missing, or a postgres:// URL (env "+envDB+")")
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir),
-		"plugin directory whose plugins' migrations to apply; skipped if the default is missing (env "+envPluginsDir+")")
+		"plugin directory whose plugins' migrations to apply (on PostgreSQL: whose plugins get their roles); skipped if the default is missing (env "+envPluginsDir+")")
 	o.cacheDir = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
+	o.printRoles = fs.Bool("print-roles", false, "on PostgreSQL: change nothing, print the SQL that creates the plugins' roles and grants, for an operator")
+	o.pg = addPGFlags(a, fs)
 	return fs, o
 }

@@ -14,6 +14,7 @@ import (
 )
 
 type statusOpts struct {
+	pg         *pgFlags
 	db         *string
 	staleAfter *int
 	json       *bool
@@ -22,7 +23,8 @@ type statusOpts struct {
 func (a *app) statusFlags() (*flag.FlagSet, *statusOpts) {
 	fs := newFlagSet("status")
 	o := &statusOpts{}
-	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file; must exist (env "+envDB+")")
+	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, or a postgres:// URL; must exist (env "+envDB+")")
+	o.pg = addPGFlags(a, fs)
 	o.staleAfter = fs.Int("stale-after", daemon.DefaultStaleAfter, "a plugin is stale after this many of its intervals without a successful tick")
 	o.json = fs.Bool("json", false, "print the ledger as JSON, one object per plugin and partition")
 	return fs, o
@@ -67,7 +69,7 @@ func (a *app) cmdStatus(args []string) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	db, err := openExisting(ctx, *o.db, sqlite.Options{})
+	db, err := openExisting(ctx, *o.db, sqlite.Options{}, o.pg.options())
 	if err != nil {
 		a.failf("status: %v", err)
 		return exitFail

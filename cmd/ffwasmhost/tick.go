@@ -16,6 +16,7 @@ import (
 )
 
 type tickOpts struct {
+	pg                    *pgFlags
 	db, plugins, cacheDir *string
 	now                   nowFlag
 	untilIdle, dryRun     *bool
@@ -30,7 +31,8 @@ type tickOpts struct {
 func (a *app) tickFlags() (*flag.FlagSet, *tickOpts) {
 	fs := newFlagSet("tick")
 	o := &tickOpts{}
-	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file; must exist (env "+envDB+")")
+	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, or a postgres:// URL; must exist (env "+envDB+")")
+	o.pg = addPGFlags(a, fs)
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory (env "+envPluginsDir+")")
 	fs.Var(&o.now, "now", "now_ms handed to the plugin, in `MS` since the Unix epoch (default: the wall clock, read once)")
 	o.untilIdle = fs.Bool("until-idle", false, "repeat the tick until one processes nothing, then print the totals")
@@ -68,7 +70,7 @@ func (a *app) cmdTick(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := o.log.logger(a.stderr)
-	db, err := openExisting(ctx, *o.db, sqlite.Options{PluginHeapBytes: *o.pluginHeap})
+	db, err := openExisting(ctx, *o.db, sqlite.Options{PluginHeapBytes: *o.pluginHeap}, o.pg.options())
 	if err != nil {
 		a.failf("tick: %v", err)
 		return exitFail

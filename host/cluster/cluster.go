@@ -412,7 +412,7 @@ WHERE holder = $1 RETURNING plugin, partition, epoch`, m.cfg.DaemonID)); err != 
 SELECT $2, $3, t.now, t.now, t.now + $4::interval FROM (SELECT `+nowSQL+` AS now) t
 ON CONFLICT (daemon_id) DO UPDATE SET plugins = EXCLUDED.plugins, heartbeat_at = EXCLUDED.heartbeat_at,
   expires_at = EXCLUDED.expires_at`,
-			m.now(), m.cfg.DaemonID, slices.Sorted(maps.Keys(plugins)), m.cfg.TTL)
+			m.now(), m.cfg.DaemonID, append([]string{}, slices.Sorted(maps.Keys(plugins))...), m.cfg.TTL) // never NULL, even with none
 		if err != nil {
 			return err
 		}

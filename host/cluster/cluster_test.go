@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 func migrated(t *testing.T) (string, *pgxpool.Pool) {
 	t.Helper()
 	tmpl := pgtest.Template(t, "migrated", func(ctx context.Context, dsn string) error {
-		s, err := postgres.Open(ctx, dsn)
+		s, err := postgres.Open(ctx, dsn, postgres.Options{})
 		if err != nil {
 			return err
 		}
@@ -589,5 +589,31 @@ func TestFenceInSerializableTransactions(t *testing.T) {
 	err := a.Fence(ctx, tx, lease.Plugin, lease.Partition, lease.Epoch)
 	if !errors.Is(err, ErrFenced) {
 		t.Errorf("fence after a takeover: %v, want ErrFenced", err)
+	}
+}
+
+// TestJoinWithNoPluginsYet: a daemon joins before it has loaded any plugin
+// (nil or empty Plugins), and takes leases once it runs some.
+func TestJoinWithNoPluginsYet(t *testing.T) {
+	t.Parallel()
+	_, pool := migrated(t)
+	ctx := context.Background()
+	for _, plugins := range []map[string]int{nil, {}} {
+		m, err := Join(ctx, pool, Config{DaemonID: "early", Plugins: plugins})
+		if err != nil {
+			t.Fatalf("Join with plugins %v: %v", plugins, err)
+		}
+		if err := m.SetPlugins(map[string]int{"budget_reset": 4}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Held()["budget_reset"]; len(got) != 4 {
+			t.Errorf("held %v after SetPlugins, want 4 partitions", got)
+		}
+		if err := m.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

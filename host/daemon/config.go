@@ -11,7 +11,9 @@ import (
 
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/cluster"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -47,11 +49,20 @@ const (
 	MaxInterval = describe.MaxIntervalMS * time.Millisecond
 )
 
+// DefaultPartitions are FlowFabric's partition counts: budgets in 32
+// partitions (num_budget_partitions), workers in 256.
+var DefaultPartitions = map[string]int{"budget": 32, "worker_registry": 256}
+
+// MaxPartitions bounds a family's partition count: partition keys are
+// smallint.
+const MaxPartitions = 32767
+
 // Config configures a Daemon. Every field is optional; New fills the
 // defaults named beside each.
 type Config struct {
-	// DBPath is the SQLite database file; it is created if missing and
-	// migrated on Open. Default DefaultDBPath.
+	// DBPath is the SQLite database file, created if missing, or the
+	// postgres:// URL of a PostgreSQL database; either is migrated on Open.
+	// Default DefaultDBPath.
 	DBPath string
 	// PluginDir holds the *.wasm plugins. It must exist when Open runs.
 	// Default DefaultPluginDir.
@@ -115,6 +126,25 @@ type Config struct {
 	// DBOptions are the database's durability and busy settings; see
 	// sqlite.Options for their defaults.
 	DBOptions sqlite.Options
+	// Partitions is how many partitions each partition family has on a
+	// partitioned database (PostgreSQL), as FlowFabric's partition config
+	// says: a partition-scoped plugin (ABI 1.4 partition_family) ticks
+	// once per partition of its family each interval. Entries here add to
+	// or override DefaultPartitions. A plugin of a family named nowhere is
+	// refused on PostgreSQL; on SQLite every plugin ticks partition 0 only.
+	Partitions map[string]int
+	// LeaseTTL is, on PostgreSQL, how long a daemon's heartbeat keeps its
+	// leases of (plugin, partition) pairs: a daemon that dies or stalls
+	// has its partitions ticked by the others within 2×LeaseTTL, and a
+	// heartbeat every LeaseTTL/3 costs one small transaction. Default
+	// cluster.DefaultTTL.
+	LeaseTTL time.Duration
+	// ClusterClock, if set, replaces the database's clock in the cluster's
+	// statements (leases, fences). Tests only.
+	ClusterClock cluster.Clock
+	// PGOptions configure a PostgreSQL store (DBPath a postgres:// URL):
+	// the plugins' role prefix and lock timeouts.
+	PGOptions postgres.Options
 	// Limits are every plugin's resource limits; zero fields take
 	// host.DefaultLimits.
 	Limits host.Limits
@@ -208,6 +238,20 @@ func (c Config) withDefaults() (Config, error) {
 	if c.LookupEnv == nil {
 		c.LookupEnv = os.LookupEnv
 	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = cluster.DefaultTTL
+	}
+	if c.LeaseTTL < 30*time.Millisecond {
+		return c, fmt.Errorf("lease TTL %v is too short", c.LeaseTTL)
+	}
+	parts := maps.Clone(DefaultPartitions)
+	for fam, n := range c.Partitions {
+		if n < 1 || n > MaxPartitions {
+			return c, fmt.Errorf("partitions of %s: %d, want 1 to %d", fam, n, MaxPartitions)
+		}
+		parts[fam] = n
+	}
+	c.Partitions = parts
 	switch {
 	case c.Grace < 0:
 		return c, fmt.Errorf("grace %v is negative", c.Grace)

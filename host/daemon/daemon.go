@@ -16,8 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/cluster"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -72,9 +74,22 @@ type Daemon struct {
 	closeDone sync.Once
 	closeErr  error
 
+	// On PostgreSQL: this daemon's cluster membership, its heartbeat loop
+	// and the metrics of its leases; nil elsewhere.
+	member         *cluster.Member
+	memberStop     context.CancelFunc
+	memberDone     chan struct{}
+	kickMember     chan struct{}
+	clusterMetrics *clusterMetrics
+
 	// tickHook, if set (by tests), runs at the start of every tick with
 	// the tick's context.
 	tickHook func(ctx context.Context, plugin string)
+	// partitionHook, if set (by tests), runs before the tick of each
+	// partition this daemon leases, after it read the lease.
+	partitionHook func(ctx context.Context, plugin string, partition int)
+	// memberHook, if set (by tests), runs before each cluster heartbeat.
+	memberHook func()
 }
 
 // Phases of a Daemon, as /readyz reports them.
@@ -95,16 +110,17 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon config: %w", err)
 	}
 	d := &Daemon{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		metrics:  newMetrics(),
-		pending:  map[string]pendingFile{},
-		entries:  map[string]*entry{},
-		next:     map[string]*entry{},
-		failed:   map[string]*failure{},
-		changes:  map[string]chan struct{}{},
-		kickScan: make(chan struct{}, 1),
-		closing:  make(chan struct{}),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		metrics:    newMetrics(),
+		pending:    map[string]pendingFile{},
+		entries:    map[string]*entry{},
+		next:       map[string]*entry{},
+		failed:     map[string]*failure{},
+		changes:    map[string]chan struct{}{},
+		kickScan:   make(chan struct{}, 1),
+		kickMember: make(chan struct{}, 1),
+		closing:    make(chan struct{}),
 	}
 	d.live.Store(newSettings(cfg))
 	// Made here rather than in Open, so the admin endpoints, which start
@@ -162,11 +178,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("fixture directory: %w", err)
 		}
 	}
-	db, err := sqlite.Open(ctx, d.cfg.DBPath, d.cfg.DBOptions)
-	if err != nil {
+	if d.st, err = d.openStore(ctx); err != nil {
 		return err
 	}
-	d.st = db
 	if d.cfg.HTTPAddr != "" {
 		if d.ln, err = net.Listen("tcp", d.cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("admin http: %w", err)
@@ -177,15 +191,18 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if err := d.st.Migrate(ctx); err != nil {
-		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
+		return fmt.Errorf("database %s: %w", d.st.Location(), err)
 	}
 	v, err := d.st.SchemaVersion(ctx)
 	if err != nil {
-		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
+		return fmt.Errorf("database %s: %w", d.st.Location(), err)
 	}
 	d.schemaVersion.Store(int64(v))
 	d.ledgerQ, d.ledgerDone = make(chan store.Tick, ledgerQueue), make(chan struct{})
 	go d.writeLedger()
+	if err := d.joinCluster(ctx); err != nil {
+		return fmt.Errorf("database %s: %w", d.st.Location(), err)
+	}
 	cacheDir := d.cfg.CacheDir
 	if cacheDir == "" {
 		cacheDir = host.DefaultCacheDir()
@@ -212,9 +229,26 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	d.mu.Lock()
 	loaded, failed := len(d.entries), len(d.failed)
 	d.mu.Unlock()
-	d.log.Info("daemon started", "db", d.cfg.DBPath, "plugin_dir", d.cfg.PluginDir, "plugins", loaded,
+	d.log.Info("daemon started", "db", d.st.Location(), "plugin_dir", d.cfg.PluginDir, "plugins", loaded,
 		"invalid_files", failed, "http", d.HTTPAddr(), "startup", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// openStore opens Config.DBPath: a PostgreSQL database when it is a
+// postgres:// URL, else a SQLite file.
+func (d *Daemon) openStore(ctx context.Context) (store.Store, error) {
+	if postgres.IsURL(d.cfg.DBPath) {
+		db, err := postgres.Open(ctx, d.cfg.DBPath, d.cfg.PGOptions)
+		if err != nil {
+			return nil, err // not a typed nil: undo closes a non-nil store
+		}
+		return db, nil
+	}
+	db, err := sqlite.Open(ctx, d.cfg.DBPath, d.cfg.DBOptions)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // ErrStandbyStopped is returned by Open when ctx ends while the daemon is
@@ -308,6 +342,9 @@ func (d *Daemon) undo(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if err := d.leaveCluster(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	d.closeLedger()
 	if d.srv != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -325,7 +362,7 @@ func (d *Daemon) undo(ctx context.Context) error {
 	}
 	if d.st != nil {
 		if err := d.st.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close database %s: %w", d.cfg.DBPath, err))
+			errs = append(errs, fmt.Errorf("close database %s: %w", d.st.Location(), err))
 		}
 	}
 	if d.release != nil {

@@ -37,6 +37,7 @@ func (d *Daemon) Handler() http.Handler {
 		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 		Registry: d.metrics.reg,
 	}))
+	mux.HandleFunc("GET /v1/cluster", d.serveCluster)
 	mux.HandleFunc("GET /v1/plugins", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
@@ -29,6 +30,9 @@ type entry struct {
 	settings string             // the settings' fingerprint it was loaded with
 	config   []host.ConfigEntry // its configuration values
 	loadedAt time.Time
+	// partitions is how many partitions a tick goes through, 0 to
+	// partitions-1: 1 on SQLite and for a plugin not partition-scoped.
+	partitions int
 
 	changes []store.TableChanges // what the last tick wrote; set by the runner during the tick
 	failing bool                 // the last tick failed; only its loop reads and writes it
@@ -330,6 +334,12 @@ func (d *Daemon) refusedClaimants(name string, group []*candidate) []string {
 // start, or its swap with the version of the same file that runs now.
 func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
 	name := c.p.Desc.Name
+	partitions, err := d.partitionCount(c.p.Desc)
+	if err != nil {
+		c.p.Close(ctx)
+		d.fail(c.file, c.info, c.sha, fmt.Errorf("load plugin %s: %w", filepath.Base(c.file), err), c.cur, "")
+		return nil
+	}
 	// The plugin's migrations, before its runner: a step that fails or
 	// changed refuses this version and the running one goes on.
 	applied, err := host.ApplyMigrations(ctx, d.st, c.p.Desc)
@@ -342,7 +352,7 @@ func (d *Daemon) accept(ctx context.Context, c *candidate) <-chan struct{} {
 		d.log.Info("plugin migration applied", "plugin", name, "id", m.ID, "migration", m.Name)
 	}
 	ne := &entry{file: c.file, info: c.info, plugin: c.p, interval: d.interval(c.p),
-		settings: c.settings, config: c.config, loadedAt: d.cfg.Clock.Now()}
+		settings: c.settings, config: c.config, loadedAt: d.cfg.Clock.Now(), partitions: partitions}
 	r, err := host.NewRunner(ctx, d.st, c.p, host.RunnerOptions{Config: host.ConfigValues(c.config), Denied: d.denied, LockHeld: d.metrics.lockHeld(name),
 		LogDropped: d.metrics.logDroppedBy(name), Changed: func(ch store.Changes) { ne.changes = ch.Tables }})
 	if err != nil {
@@ -544,6 +554,7 @@ func (d *Daemon) start(ctx context.Context, ne *entry, result string) {
 	}
 	d.metrics.loaded(ne.plugin)
 	d.metrics.reload(result)
+	d.kickCluster()
 	p := ne.plugin
 	attrs := []any{"plugin", p.Desc.Name, "file", ne.file, "version", p.Desc.Version, "sha256", short(p.SHA256),
 		"abi", p.Desc.ABIVersion, "interval", ne.interval, "load_time", p.LoadTime.Round(time.Millisecond)}
@@ -588,27 +599,93 @@ func (d *Daemon) forget(e *entry) {
 	d.mu.Unlock()
 }
 
+// partitionCount is how many partitions each tick of a plugin described
+// by desc goes through: its family's count on a partitioned database, 1
+// otherwise. A family this daemon has no count for is an error.
+func (d *Daemon) partitionCount(desc describe.Descriptor) (int, error) {
+	if desc.PartitionFamily == "" || d.st.Dialect() != store.Postgres {
+		return 1, nil
+	}
+	n, ok := d.cfg.Partitions[desc.PartitionFamily]
+	if !ok {
+		return 0, fmt.Errorf("partition family %q has no partition count here (known: %s; set one with --partitions %s=N)",
+			desc.PartitionFamily, strings.Join(slices.Sorted(maps.Keys(d.cfg.Partitions)), ", "), desc.PartitionFamily)
+	}
+	return n, nil
+}
+
 // tickFunc is the supervisor's tick for ne: one Runner.Tick at the clock's
-// now.
+// now, or for a partition-scoped plugin on a partitioned database one per
+// partition, in order; a partition that fails is logged with its number
+// and the others still tick.
 func (d *Daemon) tickFunc(ne *entry) func(context.Context, time.Time) (sched.Report, error) {
 	return func(ctx context.Context, now time.Time) (sched.Report, error) {
 		if d.tickHook != nil {
 			d.tickHook(ctx, ne.name())
 		}
+		if ne.partitions > 1 || d.member != nil {
+			return d.tickPartitions(ctx, ne, now)
+		}
 		pin := d.pin(ctx, ne)
 		rep, err := ne.runner.Tick(ctx, now.UnixMilli())
 		d.writeFixture(ctx, ne, pin, now.UnixMilli(), err)
-		d.record(ne, now, rep, err)
+		d.record(ne, now, 0, rep, err)
 		return sched.Report(rep), err
 	}
+}
+
+// tickPartitions ticks ne once for each of its partitions at now, records
+// each in the ledger, and sums their reports. In a cluster (PostgreSQL) it
+// ticks only the partitions whose lease this daemon holds, each fenced by
+// its lease. It fails if any partition failed, naming how many and the
+// first.
+func (d *Daemon) tickPartitions(ctx context.Context, ne *entry, now time.Time) (sched.Report, error) {
+	var (
+		sum         sched.Report
+		failed, ran int
+		first       error
+	)
+	for p := range ne.partitions {
+		if ctx.Err() != nil {
+			break // shutting down: the rest waits for the next daemon
+		}
+		var fence store.Fence
+		if d.member != nil {
+			lease, ok := d.member.Lease(ne.name(), p)
+			if !ok {
+				continue // another daemon's, or no one's yet
+			}
+			fence = d.fence(lease)
+			if d.partitionHook != nil {
+				d.partitionHook(ctx, ne.name(), p)
+			}
+		}
+		ran++
+		start := d.cfg.Clock.Now()
+		rep, err := ne.runner.TickPartition(ctx, now.UnixMilli(), p, fence)
+		d.record(ne, start, p, rep, err)
+		sum.Processed += rep.Processed
+		sum.Errors += rep.Errors
+		sum.More = sum.More || rep.More
+		if err != nil {
+			d.log.Warn("partition tick failed", "plugin", ne.name(), "partition", p, "err", err)
+			if failed++; first == nil {
+				first = fmt.Errorf("partition %d: %w", p, err)
+			}
+		}
+	}
+	if failed > 0 {
+		return sum, fmt.Errorf("%d of %d partitions failed; first %w", failed, ran, first)
+	}
+	return sum, ctx.Err()
 }
 
 // record queues a finished tick of ne for the tick ledger: the database
 // write happens on the ledger's own goroutine, so that a database busy
 // with other writers never stretches the plugin's tick.
-func (d *Daemon) record(ne *entry, start time.Time, rep host.Report, tickErr error) {
+func (d *Daemon) record(ne *entry, start time.Time, partition int, rep host.Report, tickErr error) {
 	d.metrics.rowsChanged(ne.name(), ne.changes)
-	t := store.Tick{Plugin: ne.name(), Start: start, End: d.cfg.Clock.Now(), Processed: rep.Processed, Errors: rep.Errors,
+	t := store.Tick{Plugin: ne.name(), Partition: partition, Start: start, End: d.cfg.Clock.Now(), Processed: rep.Processed, Errors: rep.Errors,
 		Version: ne.plugin.Desc.Version, SHA256: ne.plugin.SHA256, Daemon: d.cfg.DaemonID, Interval: ne.interval,
 		Changes: ne.changes}
 	if tickErr != nil {
@@ -737,6 +814,7 @@ func (d *Daemon) retire(latest, running *entry, msg, result string) <-chan struc
 func (d *Daemon) stopAndClose(ctx context.Context, e *entry, msg string) {
 	d.stopLoop(e)
 	d.unload(ctx, e)
+	d.kickCluster()
 	d.log.Info(msg, "plugin", e.name(), "file", e.file)
 }
 

@@ -92,6 +92,9 @@ type PluginStatus struct {
 	// load, if it never has).
 	Stale    bool       `json:"stale"`
 	NextTick *time.Time `json:"next_tick"` // null when disabled
+	// Partitions are, on PostgreSQL, the partitions of the plugin whose
+	// lease this daemon holds, so it ticks them; absent on SQLite.
+	Partitions []int `json:"partitions,omitempty"`
 }
 
 // ConfigStatus is one configuration key of a plugin and its value.
@@ -141,6 +144,7 @@ func (d *Daemon) Status(ctx context.Context) Status {
 	now := d.cfg.Clock.Now()
 	for _, e := range entries {
 		ps := pluginStatus(e, jobs)
+		ps.Partitions = d.heldPartitions(e.name())
 		if rec, ok := ledger[e.name()]; ok {
 			fromLedger(&ps, rec)
 		}
@@ -283,7 +287,7 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := d.st.Ping(ctx); err != nil {
-		return fmt.Errorf("database %s: %w", d.cfg.DBPath, err)
+		return fmt.Errorf("database %s: %w", d.st.Location(), err)
 	}
 	d.mu.Lock()
 	n := len(d.entries)

@@ -232,6 +232,21 @@ type Conn interface {
 	Close(ctx context.Context) error
 }
 
+// Fence checks, inside a plugin's write transaction and just before it
+// commits, that the tick may still write: that its cluster lease is still
+// held at the epoch it ran under (host/cluster). db is the store's handle
+// on the transaction (PostgreSQL: the plugin's *pgx.Conn). An error rolls
+// the transaction back and fails its commit.
+type Fence func(ctx context.Context, db any) error
+
+// Fencer is implemented by a Conn whose writes can be fenced
+// (PostgreSQL): every commit, and every statement run outside a
+// transaction, passes the fence first.
+type Fencer interface {
+	// SetFence sets the fence of the ticks that follow; nil removes it.
+	SetFence(f Fence)
+}
+
 // Changes is what one tick wrote.
 type Changes struct {
 	// Tables counts the rows inserted, updated and deleted, by table,

@@ -24,7 +24,8 @@ updated_at_ms = ?, next_reset_at_ms = ?
 WHERE partition_key = 0 AND budget_id = ?`
 )
 
-func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
+// tickSQLite is the reconciler on SQLite, where every row is in partition 0.
+func tickSQLite(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
 	var rep guest.Report
 	ids, err := dueBudgets(ctx, db, now)
 	if err != nil {

@@ -25,7 +25,8 @@ ON CONFLICT DO NOTHING`
 	deleteExpired = `DELETE FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ?`
 )
 
-func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
+// tickSQLite is the reconciler on SQLite, where every row is in partition 0.
+func tickSQLite(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
 	var rep guest.Report
 	var one int64
 	err := guest.Retry(ctx, func() error { return db.QueryRow(anyExpired, now).Scan(&one) })

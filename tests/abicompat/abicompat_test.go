@@ -5,6 +5,7 @@ package abicompat
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
+	"github.com/ffwasmhost/ffwasmhost/internal/pgtest"
 	"github.com/ffwasmhost/ffwasmhost/internal/reconcilertest"
 )
 
@@ -102,5 +105,38 @@ func TestABI10UnderAConfigFile(t *testing.T) {
 	}
 	if len(st.Plugins) != 1 || !st.Plugins[0].LoadedAt.Equal(loaded) {
 		t.Errorf("plugins = %+v, want the running version untouched", st.Plugins)
+	}
+}
+
+// TestABI10PluginsRefusedOnPostgres: a 1.0 plugin declares no dialects, so
+// it speaks SQLite only; on PostgreSQL it is refused before it runs, with
+// one line that says why.
+func TestABI10PluginsRefusedOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := plugintest.Engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	for _, file := range []string{"testdata/abi1.0/budget_reset_c.wasm", "testdata/abi1.0/worker_ttl_c.wasm"} {
+		p, err := eng.Load(ctx, file, host.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := host.NewRunner(ctx, st, p, host.RunnerOptions{})
+		if err == nil {
+			r.Close(ctx)
+			t.Errorf("%s runs on postgres", file)
+		}
+		want := "plugin " + p.Desc.Name + " speaks sqlite only (ABI 1.0, no dialects declared), database postgres://"
+		if msg := err.Error(); !errors.Is(err, host.ErrDialect) || !strings.Contains(msg, want) || strings.Contains(msg, "\n") {
+			t.Errorf("%s on postgres: %q, want one line with %q", file, msg, want)
+		}
+		p.Close(ctx)
 	}
 }

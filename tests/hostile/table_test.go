@@ -303,12 +303,16 @@ var corpus = []module{
 		outcome: noChange, never: []string{trapped}, daemon: "calls"},
 	{file: "tick_more_abuse", category: "log/report", attack: "tick_more (ABI 1.1) in _initialize and describe, a thousand times, then a trap",
 		outcome: tickFails, reasons: []string{trapped}, daemon: "calls"},
+	{file: "tick_info_abuse", category: "log/report", attack: "tick_partition and sql_dialect (ABI 1.4) in _initialize and describe, ten thousand times a tick",
+		outcome: noChange, reasons: []string{"tick_info ok"}, never: []string{trapped}, daemon: "calls"},
 
 	// Descriptor tricks.
 	{file: "describe_oob_ptr", category: "describe", attack: "describe points past memory",
 		outcome: refused, reasons: []string{"outside guest memory"}, daemon: "refused"},
 	{file: "describe_huge_len", category: "describe", attack: "describe returns a length of 2^32-1",
 		outcome: refused, reasons: []string{"limit"}, daemon: "refused"},
+	{file: "describe_dialect_bogus", category: "describe", attack: "dialects lists mysql (ABI 1.4)",
+		outcome: refused, reasons: []string{`dialect "mysql": want sqlite or postgres`}, daemon: "refused"},
 	{file: "describe_bad_json", category: "describe", attack: "describe returns invalid JSON",
 		outcome: refused, reasons: []string{"JSON"}, daemon: "refused"},
 	{file: "describe_name_budget_reset", category: "describe", attack: "claims the name budget_reset",

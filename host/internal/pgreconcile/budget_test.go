@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/ffwasmhost/ffwasmhost/host/internal/pgsandbox"
 )
 
 // The cases of plugins/budget_reset/reset_test.go, on FlowFabric's
@@ -196,17 +194,16 @@ func checkBudgets(t *testing.T, e *env, wantP []policy, wantU []usage) {
 }
 
 // tickBudgets runs budget_reset on partition part at now and ends the tick.
-func tickBudgets(t *testing.T, s *pgsandbox.Session, part int, now int64) Report {
+func tickBudgets(t *testing.T, s ticker, part int, now int64) Report {
 	t.Helper()
-	rep, _, err := BudgetReset(context.Background(), s, part, now)
+	rep, err := s.tick(t, part, now)
 	if err != nil {
 		t.Fatalf("tick partition %d at %d: %v", part, now, err)
 	}
-	endTick(t, s)
 	return rep
 }
 
-func checkBudgetTick(t *testing.T, s *pgsandbox.Session, now int64, want Report) {
+func checkBudgetTick(t *testing.T, s ticker, now int64, want Report) {
 	t.Helper()
 	if got := tickBudgets(t, s, p, now); got != want {
 		t.Errorf("tick at %d reported %+v, want %+v", now, got, want)
@@ -215,158 +212,160 @@ func checkBudgetTick(t *testing.T, s *pgsandbox.Session, now int64, want Report)
 
 func TestBudgetReset(t *testing.T) {
 	t.Parallel()
-	const now = 1_000_000
-	tests := []struct {
-		name     string
-		policies []policy
-		usages   []usage
-		want     Report
-		again    Report // the second tick at the same now
-		wantP    []policy
-		wantU    []usage
-	}{
-		{
-			name:     "due row is reset and rescheduled",
-			policies: []policy{budget("a", at(now-1), every(minute))},
-			usages:   []usage{spent("a", "model=x", 40), spent("a", "model=y", 2)},
-			want:     Report{Processed: 1},
-			wantP: []policy{{
-				Partition: p, ID: "a", JSON: every(minute), CreatedAt: 100, UpdatedAt: now,
-				ScopeType: "tenant", ScopeID: "t-a", EnforcementMode: "hard",
-				BreachCount: 3, SoftBreachCount: 7,
-				LastBreachAt: null, LastBreachDim: sql.NullString{},
-				NextResetAt: at(now + minute),
-			}},
-			wantU: []usage{
-				{Partition: p, ID: "a", Dims: "model=x", Value: 0, LastResetAt: at(now), UpdatedAt: now},
-				{Partition: p, ID: "a", Dims: "model=y", Value: 0, LastResetAt: at(now), UpdatedAt: now},
+	forEachImpl(t, func(t *testing.T, im impl) {
+		const now = 1_000_000
+		tests := []struct {
+			name     string
+			policies []policy
+			usages   []usage
+			want     Report
+			again    Report // the second tick at the same now
+			wantP    []policy
+			wantU    []usage
+		}{
+			{
+				name:     "due row is reset and rescheduled",
+				policies: []policy{budget("a", at(now-1), every(minute))},
+				usages:   []usage{spent("a", "model=x", 40), spent("a", "model=y", 2)},
+				want:     Report{Processed: 1},
+				wantP: []policy{{
+					Partition: p, ID: "a", JSON: every(minute), CreatedAt: 100, UpdatedAt: now,
+					ScopeType: "tenant", ScopeID: "t-a", EnforcementMode: "hard",
+					BreachCount: 3, SoftBreachCount: 7,
+					LastBreachAt: null, LastBreachDim: sql.NullString{},
+					NextResetAt: at(now + minute),
+				}},
+				wantU: []usage{
+					{Partition: p, ID: "a", Dims: "model=x", Value: 0, LastResetAt: at(now), UpdatedAt: now},
+					{Partition: p, ID: "a", Dims: "model=y", Value: 0, LastResetAt: at(now), UpdatedAt: now},
+				},
 			},
-		},
-		{
-			name:     "due exactly at now",
-			policies: []policy{budget("a", at(now), every(minute))},
-			usages:   []usage{spent("a", "d", 9)},
-			want:     Report{Processed: 1},
-			wantP:    []policy{afterReset(budget("a", at(now), every(minute)), now, at(now+minute))},
-			wantU:    []usage{usageAfterReset(spent("a", "d", 9), now)},
-		},
-		{
-			name:     "one interval in the future is not due",
-			policies: []policy{budget("a", at(now+minute), every(minute))},
-			usages:   []usage{spent("a", "d", 9)},
-			wantP:    []policy{budget("a", at(now+minute), every(minute))},
-			wantU:    []usage{spent("a", "d", 9)},
-		},
-		{
-			name:     "one millisecond in the future is not due",
-			policies: []policy{budget("a", at(now+1), every(minute))},
-			usages:   []usage{spent("a", "d", 9)},
-			wantP:    []policy{budget("a", at(now+1), every(minute))},
-			wantU:    []usage{spent("a", "d", 9)},
-		},
-		{
-			name:     "NULL schedule never fires",
-			policies: []policy{budget("a", null, every(minute))},
-			usages:   []usage{spent("a", "d", 9)},
-			wantP:    []policy{budget("a", null, every(minute))},
-			wantU:    []usage{spent("a", "d", 9)},
-		},
-		{
-			name:     "budget without usage rows is still rescheduled",
-			policies: []policy{budget("a", at(now-5), every(minute))},
-			want:     Report{Processed: 1},
-			wantP:    []policy{afterReset(budget("a", at(now-5), every(minute)), now, at(now+minute))},
-		},
-		{
-			name:     "overdue by many intervals is reset once and rescheduled from now",
-			policies: []policy{budget("a", at(now-100*minute-7), every(minute))},
-			usages:   []usage{spent("a", "d", 9)},
-			want:     Report{Processed: 1},
-			wantP:    []policy{afterReset(budget("a", at(now-100*minute-7), every(minute)), now, at(now+minute))},
-			wantU:    []usage{usageAfterReset(spent("a", "d", 9), now)},
-		},
-		{
-			name: "other partition keys are untouched",
-			policies: []policy{
-				budget("a", at(now-1), every(minute)),
-				inPartition(1, budget("a", at(now-1), every(minute))),
-				inPartition(8, budget("b", at(now-1), every(minute))),
-				inPartition(-3, budget("c", at(0), every(minute))),
-				inPartition(p+32, budget("d", at(0), every(minute))),
+			{
+				name:     "due exactly at now",
+				policies: []policy{budget("a", at(now), every(minute))},
+				usages:   []usage{spent("a", "d", 9)},
+				want:     Report{Processed: 1},
+				wantP:    []policy{afterReset(budget("a", at(now), every(minute)), now, at(now+minute))},
+				wantU:    []usage{usageAfterReset(spent("a", "d", 9), now)},
 			},
-			usages: []usage{
-				spent("a", "d", 9),
-				{Partition: 1, ID: "a", Dims: "d", Value: 11, UpdatedAt: 1},
-				{Partition: 8, ID: "b", Dims: "d", Value: 12, UpdatedAt: 1},
-				{Partition: 2, ID: "a", Dims: "d", Value: 13, UpdatedAt: 1},
+			{
+				name:     "one interval in the future is not due",
+				policies: []policy{budget("a", at(now+minute), every(minute))},
+				usages:   []usage{spent("a", "d", 9)},
+				wantP:    []policy{budget("a", at(now+minute), every(minute))},
+				wantU:    []usage{spent("a", "d", 9)},
 			},
-			want: Report{Processed: 1},
-			wantP: []policy{
-				inPartition(-3, budget("c", at(0), every(minute))),
-				afterReset(budget("a", at(now-1), every(minute)), now, at(now+minute)),
-				inPartition(1, budget("a", at(now-1), every(minute))),
-				inPartition(8, budget("b", at(now-1), every(minute))),
-				inPartition(p+32, budget("d", at(0), every(minute))),
+			{
+				name:     "one millisecond in the future is not due",
+				policies: []policy{budget("a", at(now+1), every(minute))},
+				usages:   []usage{spent("a", "d", 9)},
+				wantP:    []policy{budget("a", at(now+1), every(minute))},
+				wantU:    []usage{spent("a", "d", 9)},
 			},
-			wantU: []usage{
-				usageAfterReset(spent("a", "d", 9), now),
-				{Partition: 1, ID: "a", Dims: "d", Value: 11, UpdatedAt: 1},
-				{Partition: 8, ID: "b", Dims: "d", Value: 12, UpdatedAt: 1},
-				{Partition: 2, ID: "a", Dims: "d", Value: 13, UpdatedAt: 1},
+			{
+				name:     "NULL schedule never fires",
+				policies: []policy{budget("a", null, every(minute))},
+				usages:   []usage{spent("a", "d", 9)},
+				wantP:    []policy{budget("a", null, every(minute))},
+				wantU:    []usage{spent("a", "d", 9)},
 			},
-		},
-		{
-			name: "usage of other budgets is untouched",
-			policies: []policy{
-				budget("a", at(now-1), every(minute)),
-				budget("b", at(now+1), every(minute)),
+			{
+				name:     "budget without usage rows is still rescheduled",
+				policies: []policy{budget("a", at(now-5), every(minute))},
+				want:     Report{Processed: 1},
+				wantP:    []policy{afterReset(budget("a", at(now-5), every(minute)), now, at(now+minute))},
 			},
-			usages: []usage{spent("a", "d", 9), spent("b", "d", 8), spent("orphan", "d", 7)},
-			want:   Report{Processed: 1},
-			wantP: []policy{
-				afterReset(budget("a", at(now-1), every(minute)), now, at(now+minute)),
-				budget("b", at(now+1), every(minute)),
+			{
+				name:     "overdue by many intervals is reset once and rescheduled from now",
+				policies: []policy{budget("a", at(now-100*minute-7), every(minute))},
+				usages:   []usage{spent("a", "d", 9)},
+				want:     Report{Processed: 1},
+				wantP:    []policy{afterReset(budget("a", at(now-100*minute-7), every(minute)), now, at(now+minute))},
+				wantU:    []usage{usageAfterReset(spent("a", "d", 9), now)},
 			},
-			wantU: []usage{usageAfterReset(spent("a", "d", 9), now), spent("b", "d", 8), spent("orphan", "d", 7)},
-		},
-		{
-			// Postgres differs from SQLite on purpose: now + interval past
-			// bigint fails the budget, which stays due, rather than
-			// saturating.
-			name:     "interval too large to add to now fails the budget, which stays due",
-			policies: []policy{budget("a", at(now-1), every(math.MaxInt64))},
-			usages:   []usage{spent("a", "d", 9)},
-			want:     Report{Errors: 1},
-			again:    Report{Errors: 1},
-			wantP:    []policy{budget("a", at(now-1), every(math.MaxInt64))},
-			wantU:    []usage{spent("a", "d", 9)},
-		},
-		{
-			name: "each budget uses its own interval",
-			policies: []policy{
-				budget("a", at(now-1), every(1_000)),
-				budget("b", at(now-1), every(3_600_000)),
+			{
+				name: "other partition keys are untouched",
+				policies: []policy{
+					budget("a", at(now-1), every(minute)),
+					inPartition(1, budget("a", at(now-1), every(minute))),
+					inPartition(8, budget("b", at(now-1), every(minute))),
+					inPartition(-3, budget("c", at(0), every(minute))),
+					inPartition(p+32, budget("d", at(0), every(minute))),
+				},
+				usages: []usage{
+					spent("a", "d", 9),
+					{Partition: 1, ID: "a", Dims: "d", Value: 11, UpdatedAt: 1},
+					{Partition: 8, ID: "b", Dims: "d", Value: 12, UpdatedAt: 1},
+					{Partition: 2, ID: "a", Dims: "d", Value: 13, UpdatedAt: 1},
+				},
+				want: Report{Processed: 1},
+				wantP: []policy{
+					inPartition(-3, budget("c", at(0), every(minute))),
+					afterReset(budget("a", at(now-1), every(minute)), now, at(now+minute)),
+					inPartition(1, budget("a", at(now-1), every(minute))),
+					inPartition(8, budget("b", at(now-1), every(minute))),
+					inPartition(p+32, budget("d", at(0), every(minute))),
+				},
+				wantU: []usage{
+					usageAfterReset(spent("a", "d", 9), now),
+					{Partition: 1, ID: "a", Dims: "d", Value: 11, UpdatedAt: 1},
+					{Partition: 8, ID: "b", Dims: "d", Value: 12, UpdatedAt: 1},
+					{Partition: 2, ID: "a", Dims: "d", Value: 13, UpdatedAt: 1},
+				},
 			},
-			want: Report{Processed: 2},
-			wantP: []policy{
-				afterReset(budget("a", at(now-1), every(1_000)), now, at(now+1_000)),
-				afterReset(budget("b", at(now-1), every(3_600_000)), now, at(now+3_600_000)),
+			{
+				name: "usage of other budgets is untouched",
+				policies: []policy{
+					budget("a", at(now-1), every(minute)),
+					budget("b", at(now+1), every(minute)),
+				},
+				usages: []usage{spent("a", "d", 9), spent("b", "d", 8), spent("orphan", "d", 7)},
+				want:   Report{Processed: 1},
+				wantP: []policy{
+					afterReset(budget("a", at(now-1), every(minute)), now, at(now+minute)),
+					budget("b", at(now+1), every(minute)),
+				},
+				wantU: []usage{usageAfterReset(spent("a", "d", 9), now), spent("b", "d", 8), spent("orphan", "d", 7)},
 			},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t)
-			s := e.budgetSession(t)
-			seedBudgets(t, e, tt.policies, tt.usages)
-			checkBudgetTick(t, s, now, tt.want)
-			checkBudgets(t, e, tt.wantP, tt.wantU)
+			{
+				// Postgres differs from SQLite on purpose: now + interval past
+				// bigint fails the budget, which stays due, rather than
+				// saturating.
+				name:     "interval too large to add to now fails the budget, which stays due",
+				policies: []policy{budget("a", at(now-1), every(math.MaxInt64))},
+				usages:   []usage{spent("a", "d", 9)},
+				want:     Report{Errors: 1},
+				again:    Report{Errors: 1},
+				wantP:    []policy{budget("a", at(now-1), every(math.MaxInt64))},
+				wantU:    []usage{spent("a", "d", 9)},
+			},
+			{
+				name: "each budget uses its own interval",
+				policies: []policy{
+					budget("a", at(now-1), every(1_000)),
+					budget("b", at(now-1), every(3_600_000)),
+				},
+				want: Report{Processed: 2},
+				wantP: []policy{
+					afterReset(budget("a", at(now-1), every(1_000)), now, at(now+1_000)),
+					afterReset(budget("b", at(now-1), every(3_600_000)), now, at(now+3_600_000)),
+				},
+			},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t, im)
+				s := e.budgetTicker(t)
+				seedBudgets(t, e, tt.policies, tt.usages)
+				checkBudgetTick(t, s, now, tt.want)
+				checkBudgets(t, e, tt.wantP, tt.wantU)
 
-			checkBudgetTick(t, s, now, tt.again)
-			checkBudgets(t, e, tt.wantP, tt.wantU)
-		})
-	}
+				checkBudgetTick(t, s, now, tt.again)
+				checkBudgets(t, e, tt.wantP, tt.wantU)
+			})
+		}
+	})
 }
 
 // TestBudgetResetUnusableInterval: a due budget whose policy has no usable
@@ -375,89 +374,93 @@ func TestBudgetReset(t *testing.T) {
 // integer 1000, which is therefore an interval.
 func TestBudgetResetUnusableInterval(t *testing.T) {
 	t.Parallel()
-	const now = 2_000_000
-	tests := []struct {
-		name       string
-		policyJSON string
-		next       sql.NullInt64
-	}{
-		{"zero", `{"reset_interval_ms":0}`, null},
-		{"negative", `{"reset_interval_ms":-60000}`, null},
-		{"missing", `{"limits":{"tokens":10}}`, null},
-		{"empty object", `{}`, null},
-		{"fraction", `{"reset_interval_ms":1.5}`, null},
-		{"integral fraction", `{"reset_interval_ms":1.0}`, null},
-		{"string", `{"reset_interval_ms":"1000"}`, null},
-		{"JSON null", `{"reset_interval_ms":null}`, null},
-		{"too large for int64", `{"reset_interval_ms":9223372036854775808}`, null},
-		{"huge", `{"reset_interval_ms":1e20}`, null},
-		{"not an object", `[1000]`, null},
-		{"nested, not top level", `{"limits":{"reset_interval_ms":1000}}`, null},
-		{"exponent is an integer in jsonb", `{"reset_interval_ms":1e3}`, at(now + 1_000)},
-		{"duplicate keys: the last wins", `{"reset_interval_ms":5,"reset_interval_ms":2000}`, at(now + 2_000)},
-	}
-	e := newEnv(t)
-	s := e.budgetSession(t)
-	var ps, want []policy
-	var us, wantU []usage
-	for i, tt := range tests {
-		id := fmt.Sprintf("b%02d", i)
-		pl := budget(id, at(now-10), tt.policyJSON)
-		u := spent(id, "d", 5)
-		ps, us = append(ps, pl), append(us, u)
-		want, wantU = append(want, afterReset(pl, now, tt.next)), append(wantU, usageAfterReset(u, now))
-	}
-	seedBudgets(t, e, ps, us)
-	checkBudgetTick(t, s, now, Report{Processed: int64(len(tests))})
-	checkBudgets(t, e, want, wantU)
-	// NULL is never due, however late; the two with an interval are.
-	checkBudgetTick(t, s, now+1_000*minute, Report{Processed: 2})
+	forEachImpl(t, func(t *testing.T, im impl) {
+		const now = 2_000_000
+		tests := []struct {
+			name       string
+			policyJSON string
+			next       sql.NullInt64
+		}{
+			{"zero", `{"reset_interval_ms":0}`, null},
+			{"negative", `{"reset_interval_ms":-60000}`, null},
+			{"missing", `{"limits":{"tokens":10}}`, null},
+			{"empty object", `{}`, null},
+			{"fraction", `{"reset_interval_ms":1.5}`, null},
+			{"integral fraction", `{"reset_interval_ms":1.0}`, null},
+			{"string", `{"reset_interval_ms":"1000"}`, null},
+			{"JSON null", `{"reset_interval_ms":null}`, null},
+			{"too large for int64", `{"reset_interval_ms":9223372036854775808}`, null},
+			{"huge", `{"reset_interval_ms":1e20}`, null},
+			{"not an object", `[1000]`, null},
+			{"nested, not top level", `{"limits":{"reset_interval_ms":1000}}`, null},
+			{"exponent is an integer in jsonb", `{"reset_interval_ms":1e3}`, at(now + 1_000)},
+			{"duplicate keys: the last wins", `{"reset_interval_ms":5,"reset_interval_ms":2000}`, at(now + 2_000)},
+		}
+		e := newEnv(t, im)
+		s := e.budgetTicker(t)
+		var ps, want []policy
+		var us, wantU []usage
+		for i, tt := range tests {
+			id := fmt.Sprintf("b%02d", i)
+			pl := budget(id, at(now-10), tt.policyJSON)
+			u := spent(id, "d", 5)
+			ps, us = append(ps, pl), append(us, u)
+			want, wantU = append(want, afterReset(pl, now, tt.next)), append(wantU, usageAfterReset(u, now))
+		}
+		seedBudgets(t, e, ps, us)
+		checkBudgetTick(t, s, now, Report{Processed: int64(len(tests))})
+		checkBudgets(t, e, want, wantU)
+		// NULL is never due, however late; the two with an interval are.
+		checkBudgetTick(t, s, now+1_000*minute, Report{Processed: 2})
+	})
 }
 
 func TestBudgetResetBatchesOf20InDueOrder(t *testing.T) {
 	t.Parallel()
-	const (
-		now = 5_000_000
-		n   = 45
-	)
-	e := newEnv(t)
-	s := e.budgetSession(t)
-	dueAt := map[string]int64{}
-	var ps []policy
-	var us []usage
-	for i := range n {
-		id := fmt.Sprintf("b%02d", i)
-		dueAt[id] = now - n*1_000 + int64(i*7%n)*1_000
-		ps = append(ps, budget(id, at(dueAt[id]), every(minute)))
-		us = append(us, spent(id, "d", int64(i+1)))
-	}
-	seedBudgets(t, e, ps, us)
-	resetSet := func() []string {
-		var ids []string
-		for _, u := range usages(t, e) {
-			if u.Value == 0 {
-				ids = append(ids, u.ID)
+	forEachImpl(t, func(t *testing.T, im impl) {
+		const (
+			now = 5_000_000
+			n   = 45
+		)
+		e := newEnv(t, im)
+		s := e.budgetTicker(t)
+		dueAt := map[string]int64{}
+		var ps []policy
+		var us []usage
+		for i := range n {
+			id := fmt.Sprintf("b%02d", i)
+			dueAt[id] = now - n*1_000 + int64(i*7%n)*1_000
+			ps = append(ps, budget(id, at(dueAt[id]), every(minute)))
+			us = append(us, spent(id, "d", int64(i+1)))
+		}
+		seedBudgets(t, e, ps, us)
+		resetSet := func() []string {
+			var ids []string
+			for _, u := range usages(t, e) {
+				if u.Value == 0 {
+					ids = append(ids, u.ID)
+				}
+			}
+			return ids
+		}
+		earliest := func(k int) []string {
+			ids := make([]string, 0, n)
+			for id := range dueAt {
+				ids = append(ids, id)
+			}
+			slices.SortFunc(ids, func(a, b string) int { return int(dueAt[a] - dueAt[b]) })
+			ids = ids[:k]
+			slices.Sort(ids)
+			return ids
+		}
+		for i, want := range []int64{20, 20, 5, 0} {
+			checkBudgetTick(t, s, now, Report{Processed: want})
+			done := min(20*(i+1), n)
+			if got, want := resetSet(), earliest(done); !slices.Equal(got, want) {
+				t.Fatalf("after tick %d, reset budgets are\n %v\nwant the %d due first:\n %v", i+1, got, done, want)
 			}
 		}
-		return ids
-	}
-	earliest := func(k int) []string {
-		ids := make([]string, 0, n)
-		for id := range dueAt {
-			ids = append(ids, id)
-		}
-		slices.SortFunc(ids, func(a, b string) int { return int(dueAt[a] - dueAt[b]) })
-		ids = ids[:k]
-		slices.Sort(ids)
-		return ids
-	}
-	for i, want := range []int64{20, 20, 5, 0} {
-		checkBudgetTick(t, s, now, Report{Processed: want})
-		done := min(20*(i+1), n)
-		if got, want := resetSet(), earliest(done); !slices.Equal(got, want) {
-			t.Fatalf("after tick %d, reset budgets are\n %v\nwant the %d due first:\n %v", i+1, got, done, want)
-		}
-	}
+	})
 }
 
 // TestBudgetResetSkipsBudgetChangedAfterScan: the scan finds "first" and
@@ -466,43 +469,45 @@ func TestBudgetResetBatchesOf20InDueOrder(t *testing.T) {
 // no longer due, or gone.
 func TestBudgetResetSkipsBudgetChangedAfterScan(t *testing.T) {
 	t.Parallel()
-	const now = 3_000_000
-	tests := []struct {
-		name  string
-		act   string
-		wantP policy
-		gone  bool
-	}{
-		{"schedule advanced into the future",
-			`UPDATE ff_budget_policy SET next_reset_at_ms = 9000000 WHERE partition_key = 7 AND budget_id = 'second'`,
-			budget("second", at(9_000_000), every(minute)), false},
-		{"schedule cleared",
-			`UPDATE ff_budget_policy SET next_reset_at_ms = NULL WHERE partition_key = 7 AND budget_id = 'second'`,
-			budget("second", null, every(minute)), false},
-		{"policy deleted",
-			`DELETE FROM ff_budget_policy WHERE partition_key = 7 AND budget_id = 'second'`, policy{}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t)
-			s := e.budgetSession(t)
-			first := budget("first", at(now-20), every(minute))
-			second := budget("second", at(now-10), every(minute))
-			seedBudgets(t, e, []policy{first, second}, []usage{spent("first", "d", 1), spent("second", "d", 2)})
-			e.exec(t, `CREATE FUNCTION interfere() RETURNS trigger LANGUAGE plpgsql AS $$
+	forEachImpl(t, func(t *testing.T, im impl) {
+		const now = 3_000_000
+		tests := []struct {
+			name  string
+			act   string
+			wantP policy
+			gone  bool
+		}{
+			{"schedule advanced into the future",
+				`UPDATE ff_budget_policy SET next_reset_at_ms = 9000000 WHERE partition_key = 7 AND budget_id = 'second'`,
+				budget("second", at(9_000_000), every(minute)), false},
+			{"schedule cleared",
+				`UPDATE ff_budget_policy SET next_reset_at_ms = NULL WHERE partition_key = 7 AND budget_id = 'second'`,
+				budget("second", null, every(minute)), false},
+			{"policy deleted",
+				`DELETE FROM ff_budget_policy WHERE partition_key = 7 AND budget_id = 'second'`, policy{}, true},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t, im)
+				s := e.budgetTicker(t)
+				first := budget("first", at(now-20), every(minute))
+				second := budget("second", at(now-10), every(minute))
+				seedBudgets(t, e, []policy{first, second}, []usage{spent("first", "d", 1), spent("second", "d", 2)})
+				e.exec(t, `CREATE FUNCTION interfere() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN `+tt.act+`; RETURN NULL; END $$`)
-			e.exec(t, `CREATE TRIGGER interfere AFTER UPDATE ON ff_budget_usage FOR EACH ROW
+				e.exec(t, `CREATE TRIGGER interfere AFTER UPDATE ON ff_budget_usage FOR EACH ROW
 WHEN (NEW.partition_key = 7 AND NEW.budget_id = 'first') EXECUTE FUNCTION interfere()`)
 
-			checkBudgetTick(t, s, now, Report{Processed: 1})
-			wantP := []policy{afterReset(first, now, at(now+minute))}
-			if !tt.gone {
-				wantP = append(wantP, tt.wantP)
-			}
-			checkBudgets(t, e, wantP, []usage{usageAfterReset(spent("first", "d", 1), now), spent("second", "d", 2)})
-		})
-	}
+				checkBudgetTick(t, s, now, Report{Processed: 1})
+				wantP := []policy{afterReset(first, now, at(now+minute))}
+				if !tt.gone {
+					wantP = append(wantP, tt.wantP)
+				}
+				checkBudgets(t, e, wantP, []usage{usageAfterReset(spent("first", "d", 1), now), spent("second", "d", 2)})
+			})
+		}
+	})
 }
 
 // TestBudgetResetCountsFailuresAndGoesOn: a budget whose reset fails (a
@@ -510,38 +515,33 @@ WHEN (NEW.partition_key = 7 AND NEW.budget_id = 'first') EXECUTE FUNCTION interf
 // are reset.
 func TestBudgetResetCountsFailuresAndGoesOn(t *testing.T) {
 	t.Parallel()
-	const now = 4_000_000
-	e := newEnv(t)
-	s := e.budgetSession(t)
-	a := budget("a", at(now-30), every(minute))
-	bad := budget("bad", at(now-20), every(minute))
-	c := budget("c", at(now-10), every(minute))
-	ua, ubad, uc := spent("a", "d", 1), spent("bad", "d", 2), spent("c", "d", 3)
-	seedBudgets(t, e, []policy{a, bad, c}, []usage{ua, ubad, uc})
-	e.exec(t, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$`)
-	e.exec(t, `CREATE TRIGGER boom BEFORE UPDATE ON ff_budget_usage FOR EACH ROW
+	forEachImpl(t, func(t *testing.T, im impl) {
+		const now = 4_000_000
+		e := newEnv(t, im)
+		s := e.budgetTicker(t)
+		a := budget("a", at(now-30), every(minute))
+		bad := budget("bad", at(now-20), every(minute))
+		c := budget("c", at(now-10), every(minute))
+		ua, ubad, uc := spent("a", "d", 1), spent("bad", "d", 2), spent("c", "d", 3)
+		seedBudgets(t, e, []policy{a, bad, c}, []usage{ua, ubad, uc})
+		e.exec(t, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$`)
+		e.exec(t, `CREATE TRIGGER boom BEFORE UPDATE ON ff_budget_usage FOR EACH ROW
 WHEN (OLD.budget_id = 'bad') EXECUTE FUNCTION boom()`)
 
-	rep, failed, err := BudgetReset(context.Background(), s, p, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	endTick(t, s)
-	if rep != (Report{Processed: 2, Errors: 1}) || failed["bad"] == nil || !strings.Contains(failed["bad"].Error(), "boom") {
-		t.Errorf("tick reported %+v, failures %v", rep, failed)
-	}
-	wantP := []policy{afterReset(a, now, at(now+minute)), bad, afterReset(c, now, at(now+minute))}
-	wantU := []usage{usageAfterReset(ua, now), ubad, usageAfterReset(uc, now)}
-	checkBudgets(t, e, wantP, wantU)
+		checkBudgetTick(t, s, now, Report{Processed: 2, Errors: 1})
+		wantP := []policy{afterReset(a, now, at(now+minute)), bad, afterReset(c, now, at(now+minute))}
+		wantU := []usage{usageAfterReset(ua, now), ubad, usageAfterReset(uc, now)}
+		checkBudgets(t, e, wantP, wantU)
 
-	checkBudgetTick(t, s, now, Report{Errors: 1})
-	checkBudgets(t, e, wantP, wantU)
+		checkBudgetTick(t, s, now, Report{Errors: 1})
+		checkBudgets(t, e, wantP, wantU)
 
-	e.exec(t, `DROP TRIGGER boom ON ff_budget_usage`)
-	checkBudgetTick(t, s, now+1, Report{Processed: 1})
-	wantP[1] = afterReset(bad, now+1, at(now+1+minute))
-	wantU[1] = usageAfterReset(ubad, now+1)
-	checkBudgets(t, e, wantP, wantU)
+		e.exec(t, `DROP TRIGGER boom ON ff_budget_usage`)
+		checkBudgetTick(t, s, now+1, Report{Processed: 1})
+		wantP[1] = afterReset(bad, now+1, at(now+1+minute))
+		wantU[1] = usageAfterReset(ubad, now+1)
+		checkBudgets(t, e, wantP, wantU)
+	})
 }
 
 // TestBudgetResetWalksPartitions: FlowFabric's walk, partitions 0 to 31 in
@@ -549,32 +549,34 @@ WHEN (OLD.budget_id = 'bad') EXECUTE FUNCTION boom()`)
 // partition past 31 is never walked.
 func TestBudgetResetWalksPartitions(t *testing.T) {
 	t.Parallel()
-	const now = 6_000_000
-	e := newEnv(t)
-	s := e.budgetSession(t)
-	var ps, want []policy
-	for part := int64(0); part < 32; part++ {
-		for _, id := range []string{"x", "y"} {
-			pl := inPartition(part, budget(id, at(now-part), every(minute)))
-			ps = append(ps, pl)
-			want = append(want, afterReset(pl, now, at(now+minute)))
-		}
-	}
-	outside := inPartition(40, budget("x", at(0), every(minute)))
-	ps, want = append(ps, outside), append(want, outside)
-	seedBudgets(t, e, ps, nil)
-	for part := range 32 {
-		if got := tickBudgets(t, s, part, now); got != (Report{Processed: 2}) {
-			t.Errorf("partition %d reported %+v, want 2 processed", part, got)
-		}
-		// Partitions not walked yet are untouched.
-		for _, pl := range policies(t, e) {
-			if pl.Partition > int64(part) && pl.UpdatedAt != 200 {
-				t.Fatalf("after partition %d, partition %d's %s changed", part, pl.Partition, pl.ID)
+	forEachImpl(t, func(t *testing.T, im impl) {
+		const now = 6_000_000
+		e := newEnv(t, im)
+		s := e.budgetTicker(t)
+		var ps, want []policy
+		for part := int64(0); part < 32; part++ {
+			for _, id := range []string{"x", "y"} {
+				pl := inPartition(part, budget(id, at(now-part), every(minute)))
+				ps = append(ps, pl)
+				want = append(want, afterReset(pl, now, at(now+minute)))
 			}
 		}
-	}
-	checkBudgets(t, e, want, nil)
+		outside := inPartition(40, budget("x", at(0), every(minute)))
+		ps, want = append(ps, outside), append(want, outside)
+		seedBudgets(t, e, ps, nil)
+		for part := range 32 {
+			if got := tickBudgets(t, s, part, now); got != (Report{Processed: 2}) {
+				t.Errorf("partition %d reported %+v, want 2 processed", part, got)
+			}
+			// Partitions not walked yet are untouched.
+			for _, pl := range policies(t, e) {
+				if pl.Partition > int64(part) && pl.UpdatedAt != 200 {
+					t.Fatalf("after partition %d, partition %d's %s changed", part, pl.Partition, pl.ID)
+				}
+			}
+		}
+		checkBudgets(t, e, want, nil)
+	})
 }
 
 // TestBudgetResetConcurrentDaemons: two sessions tick the same partition
@@ -583,59 +585,58 @@ func TestBudgetResetWalksPartitions(t *testing.T) {
 // reset exactly once between them.
 func TestBudgetResetConcurrentDaemons(t *testing.T) {
 	t.Parallel()
-	const (
-		now = 7_000_000
-		n   = 60
-	)
-	e := newEnv(t)
-	a := e.budgetSession(t)
-	b := e.budgetSession(t)
-	var ps []policy
-	var us []usage
-	for i := range n {
-		id := fmt.Sprintf("b%02d", i)
-		ps = append(ps, budget(id, at(now-int64(i)), every(minute)))
-		us = append(us, spent(id, "d", 1), spent(id, "e", 2))
-	}
-	seedBudgets(t, e, ps, us)
-	var mu sync.Mutex
-	var total Report
-	var wg sync.WaitGroup
-	for _, s := range []*pgsandbox.Session{a, b} {
-		wg.Go(func() {
-			for range 4 {
-				rep, _, err := BudgetReset(context.Background(), s, p, now)
-				if err != nil {
-					t.Error(err)
-					return
+	forEachImpl(t, func(t *testing.T, im impl) {
+		const (
+			now = 7_000_000
+			n   = 60
+		)
+		e := newEnv(t, im)
+		a := e.budgetTicker(t)
+		b := e.budgetTicker(t)
+		var ps []policy
+		var us []usage
+		for i := range n {
+			id := fmt.Sprintf("b%02d", i)
+			ps = append(ps, budget(id, at(now-int64(i)), every(minute)))
+			us = append(us, spent(id, "d", 1), spent(id, "e", 2))
+		}
+		seedBudgets(t, e, ps, us)
+		var mu sync.Mutex
+		var total Report
+		var wg sync.WaitGroup
+		for _, s := range []ticker{a, b} {
+			wg.Go(func() {
+				for range 4 {
+					rep, err := s.tick(t, p, now)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					total.Processed += rep.Processed
+					total.Errors += rep.Errors
+					mu.Unlock()
 				}
-				if _, err := s.EndTick(context.Background()); err != nil {
-					t.Error(err)
-				}
-				mu.Lock()
-				total.Processed += rep.Processed
-				total.Errors += rep.Errors
-				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		// A budget both attempts of which failed would still be due: one more
+		// tick picks it up, so Processed counts every budget exactly once.
+		total.Processed += tickBudgets(t, a, p, now).Processed
+		if total.Processed != n {
+			t.Errorf("%d resets of %d budgets (%d errors on the way)", total.Processed, n, total.Errors)
+		}
+		for _, pl := range policies(t, e) {
+			if pl.UpdatedAt != now || pl.NextResetAt != at(now+minute) {
+				t.Errorf("budget %s: updated %d, next %v", pl.ID, pl.UpdatedAt, pl.NextResetAt)
 			}
-		})
-	}
-	wg.Wait()
-	// A budget both attempts of which failed would still be due: one more
-	// tick picks it up, so Processed counts every budget exactly once.
-	total.Processed += tickBudgets(t, a, p, now).Processed
-	if total.Processed != n {
-		t.Errorf("%d resets of %d budgets (%d errors on the way)", total.Processed, n, total.Errors)
-	}
-	for _, pl := range policies(t, e) {
-		if pl.UpdatedAt != now || pl.NextResetAt != at(now+minute) {
-			t.Errorf("budget %s: updated %d, next %v", pl.ID, pl.UpdatedAt, pl.NextResetAt)
 		}
-	}
-	for _, u := range usages(t, e) {
-		if u.Value != 0 || u.UpdatedAt != now {
-			t.Errorf("usage %s/%s: %d at %d", u.ID, u.Dims, u.Value, u.UpdatedAt)
+		for _, u := range usages(t, e) {
+			if u.Value != 0 || u.UpdatedAt != now {
+				t.Errorf("usage %s/%s: %d at %d", u.ID, u.Dims, u.Value, u.UpdatedAt)
+			}
 		}
-	}
+	})
 }
 
 func TestResetInterval(t *testing.T) {

@@ -2,6 +2,7 @@ package pgreconcile
 
 import (
 	"context"
+	"errors"
 	"os"
 	"slices"
 	"testing"
@@ -9,7 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/internal/pgsandbox"
+	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
 	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/internal/pgtest"
 )
@@ -22,12 +25,13 @@ type env struct {
 	dsn   string
 	admin *pgxpool.Pool
 	roles pgsandbox.Roles
+	impl  impl
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, im impl) *env {
 	t.Helper()
 	tmpl := pgtest.Template(t, "migrated", func(ctx context.Context, dsn string) error {
-		s, err := postgres.Open(ctx, dsn)
+		s, err := postgres.Open(ctx, dsn, postgres.Options{})
 		if err != nil {
 			return err
 		}
@@ -40,7 +44,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return &env{dsn: dsn, admin: pool, roles: pgsandbox.Roles{Prefix: pgtest.RolePrefix(t)}}
+	return &env{dsn: dsn, admin: pool, roles: pgsandbox.Roles{Prefix: pgtest.RolePrefix(t)}, impl: im}
 }
 
 // session opens the plugin's session as its role, with the plugin's
@@ -98,4 +102,106 @@ func sortedCopy[T any](xs []T, cmp func(a, b T) int) []T {
 	out := slices.Clone(xs)
 	slices.SortFunc(out, cmp)
 	return out
+}
+
+// impl is one implementation of the reconcilers that the case tables run:
+// the reference in this package, or the plugins' wasm builds on the host's
+// PostgreSQL store.
+type impl string
+
+const (
+	reference impl = "reference"
+	wasm      impl = "wasm"
+)
+
+// forEachImpl runs fn as a subtest for the reference and for the wasm
+// plugins, each on environments of its own.
+func forEachImpl(t *testing.T, fn func(t *testing.T, im impl)) {
+	t.Helper()
+	for _, im := range []impl{reference, wasm} {
+		t.Run(string(im), func(t *testing.T) {
+			t.Parallel()
+			fn(t, im)
+		})
+	}
+}
+
+// ticker runs one partition's tick of a reconciler at now and ends it as
+// the runtime does.
+type ticker interface {
+	tick(t *testing.T, part int, now int64) (Report, error)
+}
+
+// sessionTicker is the reference on the plugin's own session.
+type sessionTicker struct {
+	s  *pgsandbox.Session
+	fn func(ctx context.Context, c Conn, part int, now int64) (Report, error)
+}
+
+func (r sessionTicker) tick(t *testing.T, part int, now int64) (Report, error) {
+	t.Helper()
+	rep, err := r.fn(context.Background(), r.s, part, now)
+	left, eerr := r.s.EndTick(context.Background())
+	if left {
+		eerr = errors.Join(eerr, errors.New("the tick left a transaction open"))
+	}
+	return rep, errors.Join(err, eerr)
+}
+
+// runnerTicker is a plugin's wasm build, run by the host's runtime on its
+// PostgreSQL store: tick_partition says part, sql_dialect postgres.
+type runnerTicker struct{ r *host.Runner }
+
+func (r runnerTicker) tick(t *testing.T, part int, now int64) (Report, error) {
+	t.Helper()
+	rep, err := r.r.TickPartition(context.Background(), now, part, nil)
+	return Report{Processed: rep.Processed, Errors: rep.Errors}, err
+}
+
+// budgetTicker is budget_reset as e's implementation runs it.
+func (e *env) budgetTicker(t *testing.T) ticker {
+	t.Helper()
+	if e.impl == wasm {
+		return e.runner(t, "../../../plugins/budget_reset")
+	}
+	return sessionTicker{e.budgetSession(t), func(ctx context.Context, c Conn, part int, now int64) (Report, error) {
+		rep, _, err := BudgetReset(ctx, c, part, now)
+		return rep, err
+	}}
+}
+
+// workerTicker is worker_ttl as e's implementation runs it.
+func (e *env) workerTicker(t *testing.T) ticker {
+	t.Helper()
+	if e.impl == wasm {
+		return e.runner(t, "../../../plugins/worker_ttl")
+	}
+	return sessionTicker{e.workerSession(t), WorkerTTL}
+}
+
+// runner loads the plugin package pkg's wasm build on a PostgreSQL store
+// of e's database, with e's role prefix, as the daemon does.
+func (e *env) runner(t *testing.T, pkg string) runnerTicker {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := plugintest.Engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := eng.Load(ctx, plugintest.Build(t, pkg), host.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(ctx) })
+	st, err := postgres.Open(ctx, e.dsn, postgres.Options{RolePrefix: e.roles.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r, err := host.NewRunner(ctx, st, p, host.RunnerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(ctx) })
+	return runnerTicker{r}
 }

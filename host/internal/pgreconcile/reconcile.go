@@ -3,10 +3,11 @@
 // partition per call, the SQL a plugin sends (text and wire-encoded
 // arguments through the calls a plugin makes), the retries it makes.
 //
-// The plugins are wasm; once the ABI tells a plugin its dialect and
-// partition, their Postgres paths are this package's SQL and control flow.
-// Its tests run it through a pgsandbox.Session, as a plugin's calls reach
-// one, against the cases of the SQLite plugins' tests.
+// The plugins' PostgreSQL paths (plugins/budget_reset, plugins/worker_ttl)
+// send this package's statements (internal/pgreconcilesql) with its control
+// flow. Its tests run every case table twice: through a pgsandbox.Session,
+// as a plugin's calls reach one, and with the plugins' wasm builds on the
+// host's PostgreSQL store, one partition per tick.
 //
 // Differences from the SQLite reconcilers, as FlowFabric's Postgres
 // backend has them:
@@ -23,18 +24,19 @@
 //     reader, given jsonb's text, sees it), 1.0 is not an integer;
 //   - worker_ttl is one statement: the delete, the events and the count.
 //
-// It is test reference code beside the plugins, speaking pgx directly: it
-// must not import the plugin runtime, and the runtime must not import it.
+// It is test reference code beside the plugins: it must not import the
+// plugin runtime (its tests do, to run the plugins), and the runtime must
+// not import it.
 package pgreconcile
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
+	"github.com/ffwasmhost/ffwasmhost/internal/pgreconcilesql"
 )
 
 // Conn is a plugin's connection as the runtime serves its host calls: the
@@ -55,7 +57,7 @@ type Report struct {
 }
 
 // BatchSize is how many due budgets one partition's tick resets at most.
-const BatchSize = 20
+const BatchSize = pgreconcilesql.BatchSize
 
 // Backoff is the wait before each retry of a busy call: three attempts in
 // all, as the guest SDK and FlowFabric do.
@@ -64,40 +66,13 @@ var Backoff = []time.Duration{5 * time.Millisecond, 10 * time.Millisecond}
 // resultLimit is the largest result the reconcilers ask for.
 const resultLimit = 1 << 20
 
-// The statements, with PostgreSQL's $n parameters. Every argument is bound
-// as the wire value's own type: ints as bigint.
+// The statements, shared with the plugins (internal/pgreconcilesql).
 const (
-	// BudgetSelectDue: $1 partition, $2 now, $3 batch size.
-	BudgetSelectDue = `SELECT budget_id FROM ff_budget_policy
-WHERE partition_key = $1 AND next_reset_at_ms IS NOT NULL AND next_reset_at_ms <= $2
-ORDER BY next_reset_at_ms ASC LIMIT $3`
-	// BudgetSelectOne re-reads and locks one budget: $1 partition, $2 id.
-	// reset_interval_ms comes back as its jsonb text (NULL if missing).
-	BudgetSelectOne = `SELECT policy_json->'reset_interval_ms', next_reset_at_ms FROM ff_budget_policy
-WHERE partition_key = $1 AND budget_id = $2 FOR NO KEY UPDATE`
-	// BudgetResetUsage: $1 now, $2 partition, $3 id.
-	BudgetResetUsage = `UPDATE ff_budget_usage SET current_value = 0, last_reset_at_ms = $1, updated_at_ms = $1
-WHERE partition_key = $2 AND budget_id = $3`
-	// BudgetResetPolicy: $1 now, $2 interval (0: no next reset), $3
-	// partition, $4 id. now + interval past bigint fails (22003).
-	BudgetResetPolicy = `UPDATE ff_budget_policy SET last_breach_at_ms = NULL, last_breach_dim = NULL,
-updated_at_ms = $1, next_reset_at_ms = CASE WHEN $2 > 0 THEN $1 + $2 END
-WHERE partition_key = $3 AND budget_id = $4`
-	// WorkerSweep deletes partition $1's workers whose heartbeat expired
-	// before $2 (now), records a ttl_swept event for each (keeping an
-	// identical event that exists), and returns how many it deleted: one
-	// statement, so it needs no transaction. The row count of the INSERT
-	// would miss the workers whose event existed, hence the count.
-	WorkerSweep = `WITH swept AS (
-  DELETE FROM ff_worker_registry
-  WHERE partition_key = $1 AND last_heartbeat_ms + liveness_ttl_ms < $2
-  RETURNING partition_key, namespace, worker_instance_id
-), recorded AS (
-  INSERT INTO ff_worker_registry_event (partition_key, namespace, worker_instance_id, event_kind, event_at_ms, reason)
-  SELECT partition_key, namespace, worker_instance_id, 'ttl_swept', $2, NULL FROM swept
-  ON CONFLICT DO NOTHING
-)
-SELECT count(*) FROM swept`
+	BudgetSelectDue   = pgreconcilesql.BudgetSelectDue
+	BudgetSelectOne   = pgreconcilesql.BudgetSelectOne
+	BudgetResetUsage  = pgreconcilesql.BudgetResetUsage
+	BudgetResetPolicy = pgreconcilesql.BudgetResetPolicy
+	WorkerSweep       = pgreconcilesql.WorkerSweep
 )
 
 // callError is a failed call as a plugin sees it: a status and a message.
@@ -273,11 +248,7 @@ func ResetInterval(v any) int64 {
 	if !ok {
 		return 0
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
+	return pgreconcilesql.ResetInterval(s)
 }
 
 // WorkerTTL sweeps partition's workers whose heartbeat expired before now,

@@ -15,7 +15,20 @@ type Plugin struct {
 	NoTick    bool        // leave scan_tick out
 	TickParam byte        // scan_tick's parameter type; 0 means i64
 	InitTrap  bool        // export an _initialize that traps
+
+	// ByPartition (ABI 1.4) makes scan_tick report tick_partition() as its
+	// processed count instead of Processed, and fail (return 1) in
+	// partition FailPartition; -1 fails none.
+	ByPartition   bool
+	FailPartition int32
 }
+
+// Opcodes Plugin uses beyond wasmenc's.
+const (
+	opSelect        = 0x1B
+	opI32Eq         = 0x46
+	opI64ExtendI32S = 0xAC
+)
 
 // DescAt is where Plugin places its descriptor.
 const DescAt = 1024
@@ -32,6 +45,7 @@ func (p Plugin) Encode() []byte {
 			{Results: []byte{I64}}, // 1: () -> i64
 			{Params: []byte{tickParam}, Results: []byte{I32}}, // 2: scan_tick
 			{Params: []byte{I64, I64}},                        // 3: tick_report
+			{Results: []byte{I32}},                            // 4: () -> i32
 		},
 		Memories: [][]byte{{0x00, 1}},
 		Exports:  []Export{{Name: "memory", Kind: KindMemory}},
@@ -40,6 +54,10 @@ func (p Plugin) Encode() []byte {
 	imports := []Import{{Module: "ffhost", Name: "tick_report", Kind: KindFunc, Desc: AppendU32(nil, 3)}}
 	if p.More {
 		imports = append(imports, Import{Module: "ffhost", Name: "tick_more", Kind: KindFunc, Desc: AppendU32(nil, 0)})
+	}
+	partFn := uint32(len(imports))
+	if p.ByPartition {
+		imports = append(imports, Import{Module: "ffhost", Name: "tick_partition", Kind: KindFunc, Desc: AppendU32(nil, 4)})
 	}
 	for _, im := range p.Imports {
 		imports = append(imports, Import{Module: im[0], Name: im[1], Kind: KindFunc, Desc: AppendU32(nil, 0)})
@@ -56,10 +74,18 @@ func (p Plugin) Encode() []byte {
 	next++
 	if !p.NoTick {
 		code := Code(I64Const(p.Processed), I64Const(0), Op(OpCall, 0))
+		if p.ByPartition {
+			code = Code(Op(OpCall, partFn), Op(opI64ExtendI32S), I64Const(0), Op(OpCall, 0))
+		}
 		if p.More {
 			code = Code(code, Op(OpCall, 1))
 		}
-		m.Funcs = append(m.Funcs, Func{Code: Code(code, I32Const(p.Status), Op(OpEnd))})
+		status := I32Const(p.Status)
+		if p.ByPartition {
+			// select(1, Status, tick_partition() == FailPartition)
+			status = Code(I32Const(1), status, Op(OpCall, partFn), I32Const(p.FailPartition), Op(opI32Eq), Op(opSelect))
+		}
+		m.Funcs = append(m.Funcs, Func{Code: Code(code, status, Op(OpEnd))})
 		m.TypeOf = append(m.TypeOf, 2)
 		m.Exports = append(m.Exports, Export{Name: "scan_tick", Kind: KindFunc, Index: next})
 		next++

@@ -41,6 +41,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.checkExisting(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if v, err := s.SchemaVersion(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	} else if v > LatestSchemaVersion {
+		return fmt.Errorf("migrate: host schema version %d, this ffwasmhost knows up to %d: %w (upgrade ffwasmhost)",
+			v, LatestSchemaVersion, ErrSchemaTooNew)
+	}
 	for _, t := range reconcilerTables {
 		if err := s.inLockedTx(ctx, func(tx pgx.Tx) error { return createTable(ctx, tx, t) }); err != nil {
 			return fmt.Errorf("migrate: create table %s: %w", t.name, err)
@@ -174,6 +180,10 @@ func applyHostMigrations(ctx context.Context, tx pgx.Tx) error {
 	}
 	return nil
 }
+
+// ErrSchemaTooNew is wrapped by Migrate when the database's host schema is
+// newer than this binary's.
+var ErrSchemaTooNew = errors.New("database schema is newer than this ffwasmhost")
 
 // ErrNoSchema is returned by a current schema that does not exist: an
 // empty or wrong search_path.

@@ -196,4 +196,12 @@ $fence$`,
 			`REVOKE ALL ON FUNCTION ffwasmhost_fence(text, integer, bigint, timestamptz) FROM PUBLIC`,
 		}
 	},
+}, {
+	version:     2,
+	description: "the tick ledger",
+	stmts:       func(string) []string { return []string{ledgerTableSQL} },
 }}
+
+// LatestSchemaVersion is the host schema version Migrate brings a database
+// to: the number of host migrations.
+var LatestSchemaVersion = len(hostMigrations)

@@ -23,11 +23,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ffwasmhost/ffwasmhost/host/internal/pgsandbox"
+	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
 
 // Store is the host's handle on a PostgreSQL database.
@@ -35,20 +40,47 @@ type Store struct {
 	pool  *pgxpool.Pool
 	dsn   string
 	where string // "database D on HOST:PORT", for messages
+	opts  Options
+	roles pgsandbox.Roles
+}
+
+// Options configure a Store. The zero value is the default.
+type Options struct {
+	// RolePrefix is the prefix of the plugins' role names (default
+	// ffwasmhost_plugin_). Roles are global to a PostgreSQL cluster: two
+	// deployments on one cluster need two prefixes.
+	RolePrefix string
+	// LockTimeout is how long a plugin's statement waits for a row lock
+	// before it fails busy. Default pgsandbox.DefaultLockTimeout.
+	LockTimeout time.Duration
+	// IdleInTransactionTimeout, if positive, ends a plugin's connection
+	// that sits idle inside a transaction for longer (a paused daemon),
+	// releasing its row locks. Keep it below the lease TTL.
+	IdleInTransactionTimeout time.Duration
+}
+
+// IsURL reports whether s names a PostgreSQL database: a postgres:// or
+// postgresql:// URL, which Open takes.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // Open opens a pool on the database at dsn, a postgres:// or
 // postgresql:// URL, and checks that it answers. An error names the host
 // and the database on one line.
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if !IsURL(dsn) {
 		return nil, errors.New("open postgres database: want a postgres:// or postgresql:// URL")
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres database: %w", oneLine(err))
 	}
-	s := &Store{dsn: dsn, where: Where(cfg.ConnConfig.Config)}
+	s := &Store{dsn: dsn, where: Where(cfg.ConnConfig.Config), opts: opts,
+		roles: pgsandbox.Roles{Prefix: opts.RolePrefix}}
+	if _, err := s.roles.Name("p"); err != nil {
+		return nil, fmt.Errorf("open postgres %s: %w", s.where, err)
+	}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", s.where, oneLine(err))
 	}
@@ -110,5 +142,40 @@ func (s *Store) DSN() string { return s.dsn }
 // String describes the database as "database D on HOST:PORT".
 func (s *Store) String() string { return s.where }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Dialect returns store.Postgres.
+func (s *Store) Dialect() store.Dialect { return store.Postgres }
+
+// Location names the database in messages: its URL without the password.
+func (s *Store) Location() string { return withoutPassword(s.dsn) }
+
+// withoutPassword returns the URL dsn with its password removed.
+func withoutPassword(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres %s: %w", s.where, oneLine(err))
+	}
+	return nil
+}
+
+// Close closes the pool. Plugin connections are closed first, by their
+// runners.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}

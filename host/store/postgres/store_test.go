@@ -15,11 +15,11 @@ import (
 
 func open(t *testing.T, dsn string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), dsn)
+	s, err := Open(context.Background(), dsn, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -41,7 +41,7 @@ func TestOpenErrorsNameHostAndDatabase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := Open(context.Background(), tt.dsn)
+			s, err := Open(context.Background(), tt.dsn, Options{})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open succeeded")
