@@ -2,11 +2,15 @@ package host
 
 import (
 	"context"
+	"errors"
 
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
 )
+
+// errNoConfig answers config_get outside scan_tick.
+var errNoConfig = errors.New("config_get is only available during scan_tick")
 
 // maxConfigKeyBytes bounds a key passed to config_get: longer keys cannot
 // be declared.

@@ -1,7 +1,6 @@
 package host
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -189,5 +188,3 @@ func readSecret(path string) (string, error) {
 	}
 	return s, nil
 }
-
-var errNoConfig = errors.New("config_get is only available during scan_tick")

@@ -1,6 +1,8 @@
 package describe_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -13,8 +15,14 @@ func TestConfigKeysValidate(t *testing.T) {
 	}
 	many := make([]describe.ConfigKey, describe.MaxConfigKeys+1)
 	for i := range many {
-		many[i] = key("k"+strings.Repeat("x", i), "int", "1")
+		many[i] = key(fmt.Sprintf("k%d", i), "int", "1")
 	}
+	long := make([]describe.ConfigKey, 16) // 16 * (2 + 248 + 6) = 4096 bytes, then 8 more
+	for i := range long {
+		long[i] = key(fmt.Sprintf("k%c", 'a'+i), "string", strings.Repeat("x", 248))
+		long[i].Doc = "a line"
+	}
+	long[15].Default += strings.Repeat("y", 8)
 	tests := []struct {
 		name    string
 		abi     string
@@ -33,7 +41,9 @@ func TestConfigKeysValidate(t *testing.T) {
 		{"bad bool default", "1.3", []describe.ConfigKey{key("a", "bool", "yes")}, `"yes" is not true or false`},
 		{"negative duration", "1.3", []describe.ConfigKey{key("a", "duration", "-1s")}, `"-1s" is not a duration`},
 		{"multi-line doc", "1.3", []describe.ConfigKey{{Name: "a", Type: "string", Doc: "one\ntwo"}}, "config key a doc must be one line"},
-		{"too many", "1.3", many, "65 config keys, limit 64"},
+		{"too many", "1.3", many, fmt.Sprintf("%d config keys, limit %d", describe.MaxConfigKeys+1, describe.MaxConfigKeys)},
+		{"too much text", "1.3", long, "config keys' names, defaults and docs are 4104 bytes together, limit 4096"},
+		{"long default", "1.3", []describe.ConfigKey{key("a", "string", strings.Repeat("x", 257))}, "default is 257 bytes, limit 256"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,5 +79,37 @@ func TestCanonicalConfigValue(t *testing.T) {
 		if _, err := describe.CanonicalConfigValue(tt.typ, tt.in); err == nil {
 			t.Errorf("CanonicalConfigValue(%s, %.20q) succeeded", tt.typ, tt.in)
 		}
+	}
+}
+
+// TestDescriptorWithConfigFitsTheLimit: the largest descriptor Validate
+// accepts, config keys included, made of characters json.Marshal escapes,
+// stays under MaxSize.
+func TestDescriptorWithConfigFitsTheLimit(t *testing.T) {
+	tables := make([]string, 128)
+	for i := range tables {
+		tables[i] = fmt.Sprintf("t%03d", i) + strings.Repeat("_", 124)
+	}
+	keys := make([]describe.ConfigKey, describe.MaxConfigKeys)
+	for i := range keys { // 32 * (3 + 125 + 0) = 4096 bytes of text
+		keys[i] = describe.ConfigKey{Name: fmt.Sprintf("k%02d", i), Type: "string", Default: strings.Repeat("<", 125)}
+	}
+	d := describe.Descriptor{
+		Name: strings.Repeat("z", 64), ABIVersion: "1.999999999", Version: strings.Repeat("<", 128),
+		DefaultIntervalMS: describe.MaxIntervalMS, Reads: tables[:64], Writes: tables[64:],
+		Description: strings.Repeat("&", 1024), Config: keys,
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > describe.MaxSize {
+		t.Errorf("largest valid descriptor with config keys marshals to %d bytes, over %d", len(b), describe.MaxSize)
+	}
+	if _, err := describe.Parse(b); err != nil {
+		t.Errorf("it does not parse back: %v", err)
 	}
 }

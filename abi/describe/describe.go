@@ -97,8 +97,8 @@ type ConfigKey struct {
 	// Type is one of ConfigString, ConfigInt, ConfigBool, ConfigDuration.
 	Type string `json:"type"`
 	// Default is the value when the operator sets none, as text of Type
-	// (see CanonicalConfigValue); "" for a string key means empty, and is
-	// not allowed for the other types.
+	// (see CanonicalConfigValue), at most 256 bytes; "" for a string key
+	// means empty, and is not allowed for the other types.
 	Default string `json:"default"`
 	// Doc is one line for operators, at most 256 bytes.
 	Doc string `json:"doc"`
@@ -115,12 +115,13 @@ const (
 // Config bounds.
 const (
 	// MaxConfigKeys bounds the keys one descriptor declares.
-	MaxConfigKeys = 64
+	MaxConfigKeys = 32
 	// MaxConfigValueBytes bounds one configuration value, a secret read
 	// from a file included.
 	MaxConfigValueBytes = 64 << 10
-	maxConfigDefault    = 1024 // bytes of a key's Default
+	maxConfigDefault    = 256  // bytes of a key's Default
 	maxConfigDoc        = 256  // bytes of a key's Doc
+	maxConfigText       = 4096 // bytes of every key's Name, Default and Doc together
 )
 
 // ConfigMinor is the first ABI minor with configuration keys.
@@ -222,7 +223,8 @@ const MaxSize = 64 << 10
 const MaxIntervalMS = 365 * 24 * 3600 * 1000
 
 // Field bounds. They keep the JSON encoding of any valid Descriptor, even
-// with every character escaped, well under MaxSize.
+// with every character escaped, under MaxSize: under half of it without
+// config keys, whose names, defaults and docs hold 4 KiB together.
 const (
 	maxVersionLen     = 128  // bytes of Version
 	maxDescriptionLen = 1024 // bytes of Description
@@ -383,7 +385,9 @@ func (d Descriptor) validateConfig() error {
 		return fmt.Errorf("describe: %d config keys, limit %d", len(d.Config), MaxConfigKeys)
 	}
 	seen := map[string]bool{}
+	text := 0
 	for _, k := range d.Config {
+		text += len(k.Name) + len(k.Default) + len(k.Doc)
 		if !nameRE.MatchString(k.Name) {
 			return fmt.Errorf("describe: config key %q must match %s", cut(k.Name), nameRE)
 		}
@@ -400,6 +404,9 @@ func (d Descriptor) validateConfig() error {
 		if _, err := CanonicalConfigValue(k.Type, k.Default); err != nil {
 			return fmt.Errorf("describe: config key %s: default: %w", k.Name, err)
 		}
+	}
+	if text > maxConfigText {
+		return fmt.Errorf("describe: config keys' names, defaults and docs are %d bytes together, limit %d", text, maxConfigText)
 	}
 	return nil
 }

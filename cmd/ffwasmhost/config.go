@@ -151,8 +151,9 @@ func (a *app) logger(o *runOpts, set map[string]bool, file *config.Config) *slog
 
 // reloadConfig reads the configuration file again and puts it in force;
 // a file that fails to parse or check is refused with one line, and the
-// configuration in force stays.
-func (a *app) reloadConfig(ctx context.Context, d *daemon.Daemon, o *runOpts, set map[string]bool, log *slog.Logger, why string) {
+// configuration in force stays. It returns the file now in force.
+func (a *app) reloadConfig(ctx context.Context, d *daemon.Daemon, o *runOpts, set map[string]bool, log *slog.Logger,
+	old *config.Config, why string) *config.Config {
 	file, err := a.loadConfig(o, set)
 	if err == nil {
 		var c daemon.Config
@@ -163,5 +164,15 @@ func (a *app) reloadConfig(ctx context.Context, d *daemon.Daemon, o *runOpts, se
 	}
 	if err != nil {
 		log.Error("configuration refused; the one in force keeps running", "reason", why, "err", strings.Join(strings.Fields(err.Error()), " "))
+		return old
 	}
+	if file != nil && old != nil && (!sameValue(file.LogFormat, old.LogFormat) || !sameValue(file.LogLevel, old.LogLevel)) {
+		log.Warn("configuration changes that take effect only at restart", "settings", "log-format, log-level")
+	}
+	return file
+}
+
+// sameValue reports whether a and b are both nil or point to equal values.
+func sameValue[T comparable](a, b *T) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }

@@ -64,3 +64,36 @@ func TestConfigCheckConfigKeys(t *testing.T) {
 }
 
 func regexpMatch(s, pattern string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// TestTickWithConfig: tick --config hands the plugin the file's values, as
+// run does, and refuses values the plugin does not declare.
+func TestTickWithConfig(t *testing.T) {
+	dir, conf := echoDir(t, "[plugin.config_echo.config]\ngreeting = { env = \"ECHO_GREETING\" }\n")
+	db := filepath.Join(t.TempDir(), "ff.db")
+	cache := filepath.Join(t.TempDir(), "cache")
+	env := map[string]string{"ECHO_GREETING": "bonjour"}
+	a, _, stderr := testApp(env)
+	if code := a.main([]string{"migrate", "--db", db}); code != exitOK {
+		t.Fatalf("migrate: %s", stderr)
+	}
+	a, stdout, stderr := testApp(env)
+	if code := a.main([]string{"tick", "--db", db, "--plugins", dir, "--cache-dir", cache, "--config", conf, "config_echo"}); code != exitOK {
+		t.Fatalf("tick: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr.String(), "msg=bonjour") || !strings.Contains(stdout.String(), `"processed":1`) {
+		t.Errorf("tick with the file's value: stdout %s stderr %s", stdout, stderr)
+	}
+	a, _, stderr = testApp(env)
+	if code := a.main([]string{"tick", "--db", db, "--plugins", dir, "--cache-dir", cache, "config_echo"}); code != exitOK ||
+		!strings.Contains(stderr.String(), "msg=hello") {
+		t.Errorf("tick without a file: exit %d, stderr %s; want the default hello", code, stderr)
+	}
+	if err := os.WriteFile(conf, []byte("[plugin.config_echo]\ngrant = {}\n[plugin.config_echo.config]\ngreting = \"x\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, _, stderr = testApp(env)
+	if code := a.main([]string{"tick", "--db", db, "--plugins", dir, "--cache-dir", cache, "--config", conf, "config_echo"}); code != exitFail ||
+		!strings.Contains(stderr.String(), "config of plugin config_echo: unknown key greting (declared: greeting, batch)") {
+		t.Errorf("tick with an unknown key: exit %d, stderr %s", code, stderr)
+	}
+}

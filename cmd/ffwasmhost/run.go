@@ -152,10 +152,10 @@ func (a *app) cmdRun(args []string) int {
 				continue
 			}
 			log.Info("SIGHUP: reloading the configuration and rescanning the plugin directory", "config", file.Path, "dir", cfg.PluginDir)
-			a.reloadConfig(ctx, d, o, set, log, "SIGHUP")
+			file = a.reloadConfig(ctx, d, o, set, log, file, "SIGHUP")
 		case <-changed:
 			log.Info("configuration file changed; reloading it", "config", file.Path)
-			a.reloadConfig(ctx, d, o, set, log, "file changed")
+			file = a.reloadConfig(ctx, d, o, set, log, file, "file changed")
 		}
 	}
 	stop() // a second signal now kills the process at once

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/config"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
 	"github.com/ffwasmhost/ffwasmhost/host/oneshot"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
@@ -17,6 +19,7 @@ import (
 
 type tickOpts struct {
 	pg                    *pgFlags
+	config                *string
 	db, plugins, cacheDir *string
 	now                   nowFlag
 	untilIdle, dryRun     *bool
@@ -31,6 +34,7 @@ type tickOpts struct {
 func (a *app) tickFlags() (*flag.FlagSet, *tickOpts) {
 	fs := newFlagSet("tick")
 	o := &tickOpts{}
+	o.config = fs.String("config", a.envOr(envConfig, ""), "configuration `FILE`: the plugin's grant and config values apply as in run (env "+envConfig+")")
 	o.db = fs.String("db", a.envOr(envDB, "./"+daemon.DefaultDBPath), "SQLite database file, or a postgres:// URL; must exist (env "+envDB+")")
 	o.pg = addPGFlags(a, fs)
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory (env "+envPluginsDir+")")
@@ -67,6 +71,23 @@ func (a *app) cmdTick(args []string) int {
 		a.failf("tick: --max-diff-rows %d: want a positive number of rows", *o.maxDiffRows)
 		return exitUsage
 	}
+	var grant *host.Grant
+	var values map[string]host.ConfigValue
+	if *o.config != "" {
+		file, err := config.Load(*o.config)
+		if err != nil {
+			a.failf("tick: %v", err)
+			return exitUsage
+		}
+		p := file.Plugin[pos[0]]
+		grant = p.Grant
+		for k, v := range p.Values {
+			if values == nil {
+				values = map[string]host.ConfigValue{}
+			}
+			values[k] = host.ConfigValue{Literal: v.Literal, Env: v.Env, File: v.File}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := o.log.logger(a.stderr)
@@ -91,6 +112,9 @@ func (a *app) cmdTick(args []string) int {
 		Force:       *o.force,
 		Diff:        o.diff.format != "",
 		MaxDiffRows: *o.maxDiffRows,
+		Grant:       grant,
+		Config:      values,
+		LookupEnv:   a.lookupEnv,
 		Logger:      log,
 	})
 	var tickErr *oneshot.TickError

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -425,8 +426,9 @@ func (d *Daemon) await(ctx context.Context, done <-chan struct{}) bool {
 	return false
 }
 
-// warnUnknownIntervals logs the interval overrides that name no loaded
-// plugin, most likely a typo.
+// warnUnknownIntervals logs the interval overrides, grants and config
+// values that name no running plugin: most likely a typo, or a plugin
+// refused (logged already).
 func (d *Daemon) warnUnknownIntervals() {
 	d.mu.Lock()
 	names := map[string]bool{}
@@ -434,10 +436,20 @@ func (d *Daemon) warnUnknownIntervals() {
 		names[e.name()] = true
 	}
 	d.mu.Unlock()
-	intervals := d.settings().intervals
-	for _, name := range sortedKeys(intervals) {
+	live := d.settings()
+	for _, name := range sortedKeys(live.intervals) {
 		if !names[name] {
-			d.log.Warn("interval set for a plugin that is not loaded", "plugin", name, "interval", intervals[name])
+			d.log.Warn("interval set for a plugin that is not loaded", "plugin", name, "interval", live.intervals[name])
+		}
+	}
+	for _, name := range sortedKeys(live.grants) {
+		if !names[name] {
+			d.log.Warn("grant set for a plugin that is not running", "plugin", name)
+		}
+	}
+	for _, name := range sortedKeys(live.pluginConfig) {
+		if !names[name] {
+			d.log.Warn("config values set for a plugin that is not running", "plugin", name)
 		}
 	}
 }
@@ -449,8 +461,10 @@ func (d *Daemon) warnUnknownIntervals() {
 // settings changed is loaded again and swapped in between ticks, one that
 // its new grant no longer covers is stopped after its current tick, and
 // every refused file is tried again (so a widened grant lets a refused
-// plugin load). Changes to the other fields are logged as taking effect
-// only at restart.
+// plugin load), and a plugin with secrets is loaded again, so that they are
+// read again (a rotated secret takes effect; one that can no longer be read
+// leaves the running version running). Changes to the other fields are
+// logged as taking effect only at restart.
 func (d *Daemon) Reconfigure(ctx context.Context, cfg Config) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -462,9 +476,26 @@ func (d *Daemon) Reconfigure(ctx context.Context, cfg Config) error {
 	d.live.Store(newSettings(cfg))
 	d.log.Info("configuration reloaded")
 	if d.phase.Load() == phaseRunning {
+		d.rereadSecrets()
 		d.Rescan(ctx)
+		d.warnUnknownIntervals()
 	}
 	return nil
+}
+
+// rereadSecrets makes the next scan load again every plugin version that
+// read a secret, by forgetting the settings it was loaded with.
+func (d *Daemon) rereadSecrets() {
+	d.scanMu.Lock() // scans read entry.settings
+	defer d.scanMu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for file := range d.entries {
+		e := d.latest(file)
+		if slices.ContainsFunc(e.config, func(c host.ConfigEntry) bool { return c.Secret != "" }) {
+			e.settings = ""
+		}
+	}
 }
 
 func mapValues[K comparable, V any](m map[K]V) []V {

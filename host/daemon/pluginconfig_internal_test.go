@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
@@ -102,4 +103,51 @@ func TestPluginConfigRefusedAtFirstLoad(t *testing.T) {
 	if _, ok := f.plugin("config_echo"); ok {
 		t.Error("config_echo runs without its secret")
 	}
+}
+
+// TestReconfigureRereadsSecrets: a reload reads secrets again, so a
+// rotated one takes effect; one that can no longer be read leaves the
+// running version with the old value.
+func TestReconfigureRereadsSecrets(t *testing.T) {
+	var mu sync.Mutex
+	secret, set := "first-secret", true
+	f := newFixture(t, Config{
+		PluginConfig: map[string]map[string]host.ConfigValue{"config_echo": {"greeting": {Env: "ECHO_GREETING"}}},
+		Grants:       map[string]host.Grant{"ghost": {}},
+		LookupEnv: func(k string) (string, bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			return secret, set && k == "ECHO_GREETING"
+		},
+	})
+	f.write("config_echo.wasm", readEcho(t))
+	f.open()
+	f.waitFor("the first secret", func() bool { return strings.Contains(f.log.String(), "msg=first-secret") })
+	if !strings.Contains(f.log.String(), `msg="grant set for a plugin that is not running" plugin=ghost`) {
+		t.Errorf("no warning for the grant of a plugin that is not running:\n%s", f.log)
+	}
+
+	mu.Lock()
+	secret = "second-secret"
+	mu.Unlock()
+	if err := f.reconfigure(func(*Config) {}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the rotated secret", func() bool { return strings.Contains(f.log.String(), "msg=second-secret") })
+
+	mu.Lock()
+	set = false
+	mu.Unlock()
+	ps, _ := f.plugin("config_echo")
+	if err := f.reconfigure(func(*Config) {}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.invalid("config_echo.wasm"); !strings.Contains(got, "environment variable ECHO_GREETING is not set") {
+		t.Errorf("refusal = %q", got)
+	}
+	now, ok := f.plugin("config_echo")
+	if !ok || !now.LoadedAt.Equal(ps.LoadedAt) {
+		t.Errorf("the running version changed: %+v", now)
+	}
+	f.waitTicks("config_echo", "", ps.Ticks+1)
 }

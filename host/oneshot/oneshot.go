@@ -58,6 +58,15 @@ type Options struct {
 	// the lock for the run, as a daemon does, so a plugin's ticks never
 	// overlap, and refuses (ErrDaemonActive) while a daemon holds it.
 	Force bool
+	// Grant, if set, is the operator's grant for the plugin: a plugin that
+	// declares a table beyond it is refused, as the daemon refuses it.
+	Grant *host.Grant
+	// Config are the operator's configuration values for the plugin's
+	// keys (host.ResolveConfig); the keys it declares and Config lacks get
+	// their defaults. LookupEnv reads the secrets they name; default
+	// os.LookupEnv.
+	Config    map[string]host.ConfigValue
+	LookupEnv func(string) (string, bool)
 	// Logger receives the plugin's log. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -184,6 +193,19 @@ func Tick(ctx context.Context, st store.Store, eng *host.Engine, opts Options) (
 	}
 	defer p.Close(context.WithoutCancel(ctx))
 	sum.PluginSHA256 = p.SHA256
+	if opts.Grant != nil {
+		if err := host.CheckGrant(p.Desc, *opts.Grant); err != nil {
+			return sum, err
+		}
+	}
+	lookupEnv := opts.LookupEnv
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	cfg, err := host.ResolveConfig(p.Desc, opts.Config, lookupEnv)
+	if err != nil {
+		return sum, err
+	}
 	// The plugin's migrations, as the daemon applies them when it loads
 	// it; a dry run only says which are pending.
 	if opts.DryRun {
@@ -204,7 +226,7 @@ func Tick(ctx context.Context, st store.Store, eng *host.Engine, opts Options) (
 	}
 	var last store.Changes
 	r, err := host.NewRunner(ctx, st, p, host.RunnerOptions{DryRun: opts.DryRun, Diff: opts.Diff, MaxDiffRows: opts.MaxDiffRows,
-		Changed: func(ch store.Changes) { last = ch }})
+		Config: host.ConfigValues(cfg), Changed: func(ch store.Changes) { last = ch }})
 	if err != nil {
 		return sum, err
 	}

@@ -172,6 +172,10 @@ type Options struct {
 	Logger *slog.Logger        // plugin and host logs; default: discarded
 	Denied func(store.Denial)  // see host.RunnerOptions.Denied
 	Setup  func(*sql.DB) error // runs after the host's schema, before the plugin loads and its migrations run
+	// Config are values for the plugin's config keys (ABI 1.3), as the
+	// daemon's configuration file gives them; refused as the daemon
+	// refuses them (host.ResolveConfig). Secrets read os.LookupEnv.
+	Config map[string]host.ConfigValue
 }
 
 // Harness is one plugin bound to a fresh, migrated database in a temporary
@@ -253,10 +257,15 @@ func Open(wasmPath string, o Options) (_ *Harness, err error) {
 		return nil, err
 	}
 	h.closers = append(h.closers, func() { h.Plugin.Close(ctx) })
+	cfg, err := host.ResolveConfig(h.Plugin.Desc, o.Config, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
 	if h.Migrations, err = host.ApplyMigrations(ctx, db, h.Plugin.Desc); err != nil {
 		return nil, err
 	}
-	h.Runner, err = host.NewRunner(ctx, db, h.Plugin, host.RunnerOptions{DryRun: o.DryRun, Denied: o.Denied})
+	h.Runner, err = host.NewRunner(ctx, db, h.Plugin, host.RunnerOptions{DryRun: o.DryRun, Denied: o.Denied,
+		Config: host.ConfigValues(cfg)})
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,6 @@ func TestABI10UnderAConfigFile(t *testing.T) {
 	if len(st.Plugins) != 1 || st.Plugins[0].Name != "budget_reset_c" || st.Plugins[0].ABI != "1.0" || len(st.Plugins[0].Config) != 0 {
 		t.Fatalf("plugins = %+v, invalid = %+v; want the 1.0 budget_reset, granted, without config keys", st.Plugins, st.Invalid)
 	}
-	loaded := st.Plugins[0].LoadedAt
 	// Narrower than it declares: refused, so the grant above is what let it load.
 	narrow := cfg
 	narrow.Grants = map[string]host.Grant{"budget_reset_c": {Write: []string{"ff_budget_policy"}}}
@@ -94,7 +93,7 @@ func TestABI10UnderAConfigFile(t *testing.T) {
 	if len(st.Plugins) != 1 {
 		t.Fatalf("the grant widened again: plugins %+v, invalid %+v", st.Plugins, st.Invalid)
 	}
-	loaded = st.Plugins[0].LoadedAt
+	loaded := st.Plugins[0].LoadedAt
 	cfg.PluginConfig = map[string]map[string]host.ConfigValue{"budget_reset_c": {"batch": {Literal: int64(5)}}}
 	if err := d.Reconfigure(ctx, cfg); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -23,7 +24,8 @@ func writeConfig(t *testing.T, path, text string) {
 // TestGrantRefusesThenLoadsOnConfigChange: under a grant of
 // ff_budget_policy only, budget_reset is refused naming ff_budget_usage;
 // granting ff_budget_usage in the file makes it load without a restart; a
-// broken file is then refused and the configuration in force stays.
+// broken file is then refused and the configuration in force stays;
+// narrowing the grant again stops it; SIGHUP reloads the file.
 func TestGrantRefusesThenLoadsOnConfigChange(t *testing.T) {
 	t.Parallel()
 	dir := copyPlugins(t, "budget_reset")
@@ -70,6 +72,22 @@ grant = { write = ["ff_budget_policy", "ff_budget_usage"] }
 	}
 	before, _ := p.plugin("budget_reset")
 	p.waitTicks("budget_reset", "", before.Ticks+1)
+
+	// Narrowing the grant in the file stops the running plugin; SIGHUP
+	// reloads the file too, and keeps it stopped.
+	writeConfig(t, conf, "[plugin.budget_reset]\ninterval = \"200ms\"\ngrant = { write = [\"ff_budget_policy\"] }\n")
+	p.waitFor("the narrowed grant to stop budget_reset", func() bool { _, ok := p.plugin("budget_reset"); return !ok })
+	reloads := strings.Count(p.log.String(), "configuration reloaded")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("SIGHUP to reload the file", func() bool {
+		return strings.Count(p.log.String(), "configuration reloaded") > reloads &&
+			strings.Contains(p.log.String(), "SIGHUP: reloading the configuration")
+	})
+	if _, ok := p.plugin("budget_reset"); ok {
+		t.Error("budget_reset runs after SIGHUP under a grant narrower than it declares")
+	}
 	if code := p.stop(); code != 0 {
 		t.Errorf("exit status = %d", code)
 	}
@@ -117,6 +135,18 @@ enabled = false
 		if r.code != tc.code || r.stdout != strings.Join(tc.stdout, "\n")+"\n" {
 			t.Errorf("%s: exit %d, stdout:\n%s\nwant exit %d, stdout:\n%s", tc.name, r.code, r.stdout, tc.code, strings.Join(tc.stdout, "\n"))
 		}
+	}
+	// tick applies the file's grant as run does.
+	db := dbPath(t)
+	if r := ffwasmhost(t, nil, "migrate", "--db", db); r.code != 0 {
+		t.Fatalf("migrate: %s", r.stderr)
+	}
+	r := ffwasmhost(t, nil, "tick", "--db", db, "--plugins", pluginDir, "--cache-dir", cacheDir, "--config", narrow, "budget_reset")
+	if r.code != 1 || !strings.Contains(r.stderr, "plugin budget_reset declares tables beyond its grant: ff_budget_usage (write)") {
+		t.Errorf("tick under a narrower grant: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := ffwasmhost(t, nil, "tick", "--db", db, "--plugins", pluginDir, "--cache-dir", cacheDir, "--config", good, "budget_reset"); r.code != 0 {
+		t.Errorf("tick under its grant: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if r := ffwasmhost(t, nil, "config", "check"); r.code != 2 || !strings.Contains(r.stderr, "want check FILE") {
 		t.Errorf("config check without FILE: exit %d, stderr %q", r.code, r.stderr)
