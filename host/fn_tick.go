@@ -15,9 +15,7 @@ var fnTickReport = hostFunc{
 	params: []api.ValueType{i64, i64},
 	names:  []string{"processed", "errors"},
 	fn: func(ctx context.Context, _ api.Module, stack []uint64) {
-		if st := stateFrom(ctx); st != nil {
-			st.rep.Processed, st.rep.Errors = max(int64(stack[0]), 0), max(int64(stack[1]), 0)
-		}
+		tickReportCore(stateFrom(ctx), int64(stack[0]), int64(stack[1]))
 	},
 }
 
@@ -27,9 +25,7 @@ var fnTickReport = hostFunc{
 var fnTickMore = hostFunc{
 	name: abi.FnTickMore,
 	fn: func(ctx context.Context, _ api.Module, _ []uint64) {
-		if st := stateFrom(ctx); st != nil {
-			st.rep.More = true
-		}
+		tickMoreCore(stateFrom(ctx))
 	},
 }
 
@@ -40,14 +36,6 @@ var fnTickError = hostFunc{
 	params: []api.ValueType{i32, i32},
 	names:  []string{"msg_ptr", "msg_len"},
 	fn: func(ctx context.Context, m api.Module, stack []uint64) {
-		st := stateFrom(ctx)
-		if st == nil {
-			return
-		}
-		msg, ok := readString(m.Memory(), api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), st.limits.MaxOutputBytes)
-		if !ok {
-			msg = "tick_error called with a pointer outside guest memory"
-		}
-		st.tickErr = msg
+		tickErrorCore(stateFrom(ctx), m.Memory(), api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	},
 }

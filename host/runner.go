@@ -52,7 +52,7 @@ type Runner struct {
 	log  *slog.Logger
 
 	mu     sync.Mutex
-	inst   *instance
+	inst   guest
 	st     callState
 	closed bool
 
@@ -185,7 +185,7 @@ func (r *Runner) Tick(ctx context.Context, nowMS int64) (Report, error) {
 		}
 		err = errors.Join(err, connErr)
 	}
-	if err != nil || r.inst.tripped.Load() { // tripped: the deadline hit as the tick ended
+	if err != nil || r.inst.spent() { // tripped: the deadline hit as the tick ended
 		r.inst.close(ctx)
 		r.inst = nil
 	}
@@ -242,5 +242,5 @@ func (r *Runner) MemoryBytes() uint64 {
 	if r.inst == nil {
 		return 0
 	}
-	return uint64(r.inst.mod.Memory().Size())
+	return r.inst.memoryBytes()
 }

@@ -51,10 +51,10 @@ func (a *app) cmdPlugins(args []string) int {
 		return exitFail
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tFILE\tSHA256\tABI\tVERSION\tINTERVAL\tREADS\tWRITES")
+	fmt.Fprintln(tw, "NAME\tKIND\tFILE\tSHA256\tABI\tVERSION\tINTERVAL\tREADS\tWRITES")
 	for _, p := range plugins {
 		d := p.Desc
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, p.File, p.SHA256[:12], d.ABIVersion, d.Version,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, p.Kind, p.File, p.SHA256[:12], d.ABIVersion, d.Version,
 			intervalString(d.DefaultIntervalMS), tables(d.Reads), tables(d.Writes))
 		p.Close(ctx)
 	}
@@ -116,7 +116,7 @@ func (a *app) cmdValidate(args []string) int {
 			a.failf("%v", err)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "ok %s %s\n", p.Desc.Name, f)
+		fmt.Fprintf(a.stdout, "ok %s %s %s\n", p.Desc.Name, p.Kind, f)
 		p.Close(ctx)
 	}
 	if failed > 0 {

@@ -234,7 +234,7 @@ func TestValidateAndPlugins(t *testing.T) {
 	t.Parallel()
 	br, wt := filepath.Join(pluginDir, "budget_reset.wasm"), filepath.Join(pluginDir, "worker_ttl.wasm")
 	res := ffwasmhost(t, nil, "validate", "--cache-dir", cacheDir, br, wt)
-	want := "ok budget_reset " + br + "\nok worker_ttl " + wt + "\n"
+	want := "ok budget_reset ffhost " + br + "\nok worker_ttl ffhost " + wt + "\n"
 	if res.code != 0 || res.stdout != want || res.stderr != "" {
 		t.Errorf("validate = %d %q %q, want %q", res.code, res.stdout, res.stderr, want)
 	}
@@ -243,7 +243,7 @@ func TestValidateAndPlugins(t *testing.T) {
 	broken := filepath.Join(dir, "broken.wasm")
 	deploy(t, dir, "broken.wasm", []byte("\x00asm\x01\x00\x00\x00\x01\x7f"))
 	res = ffwasmhost(t, nil, "validate", "--cache-dir", cacheDir, br, broken)
-	if res.code != 1 || res.stdout != "ok budget_reset "+br+"\n" || !strings.Contains(res.stderr, "broken.wasm") {
+	if res.code != 1 || res.stdout != "ok budget_reset ffhost "+br+"\n" || !strings.Contains(res.stderr, "broken.wasm") {
 		t.Errorf("validate with a broken file = %d %q %q", res.code, res.stdout, res.stderr)
 	}
 	assertOneLine(t, res.stderr)
