@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/describe"
@@ -76,12 +78,12 @@ func checkExtismImports(imports []loopcheck.Import) error {
 }
 
 // loadExtism compiles an Extism plugin: code is the module after the
-// rewrite. The guest is stopped at the end of a call's context by wazero
-// closing it (WithCloseOnContextDone, which also covers Extism's kernel);
-// the rewrite still bounds the compile, clamps the memory and makes a
-// spinning guest yield to Go regularly, so the goroutine that closes it
-// gets to run. Its interrupt flag stays unused: the SDK does not expose the
-// guest's globals.
+// rewrite (host/internal/loopcheck), so the guest is stopped as an ffhost
+// guest is, by its interrupt flag. The SDK does not expose the guest's
+// instance; a function listener on its entry points (extismEntry) hands it
+// to the call. wazero's WithCloseOnContextDone would serve too, but it
+// starts a goroutine for every call into wasm, and an Extism guest calls
+// into the kernel for every byte it moves.
 func (e *Engine) loadExtism(ctx context.Context, code []byte, imports []loopcheck.Import, hasStart bool, lim Limits) (*extism.CompiledPlugin, error) {
 	if hasStart {
 		return nil, errors.New("has a start section; an Extism plugin initializes in _initialize")
@@ -91,8 +93,7 @@ func (e *Engine) loadExtism(ctx context.Context, code []byte, imports []loopchec
 	}
 	rcfg := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(e.cache).
-		WithMemoryLimitPages(lim.memoryPages()).
-		WithCloseOnContextDone(true)
+		WithMemoryLimitPages(lim.memoryPages())
 	manifest := extism.Manifest{
 		Wasm: []extism.Wasm{extism.WasmData{Data: code, Name: "main"}},
 		Memory: &extism.ManifestMemory{
@@ -117,7 +118,8 @@ func (e *Engine) loadExtism(ctx context.Context, code []byte, imports []loopchec
 					r.err = fmt.Errorf("the compiler panicked: %v", p)
 				}
 			}()
-			r.cp, r.err = extism.NewCompiledPlugin(context.WithoutCancel(ctx), manifest,
+			lctx := experimental.WithFunctionListenerFactory(context.WithoutCancel(ctx), extismEntryListener{})
+			r.cp, r.err = extism.NewCompiledPlugin(lctx, manifest,
 				extism.PluginConfig{RuntimeConfig: rcfg, EnableWasi: true}, extismHostFuncs)
 		}()
 		select {
@@ -150,6 +152,74 @@ type extismInstance struct {
 	stderr *headBuffer
 	log    *slog.Logger
 	dead   bool // a call failed: the instance must not run again
+
+	// kernel holds Extism's kernel functions the host functions call,
+	// made once: the SDK's own helpers make a new wazero function, and
+	// with it a new stack, every call.
+	kernel struct {
+		mod           api.Module
+		length, alloc api.Function
+		stack         [1]uint64
+	}
+
+	mu      sync.Mutex
+	flag    api.MutableGlobal // the guest's interrupt flag, once an entry point ran
+	tripped bool              // the flag is, or is to be, set
+}
+
+// extismEntryKey carries the extismInstance of a call to its entry
+// listener.
+type extismEntryKey struct{}
+
+// extismEntryListener listens to the guest's entry points only (describe,
+// scan_tick, _initialize): before each it gives the call's extismInstance
+// the guest's interrupt flag.
+type extismEntryListener struct{}
+
+func (extismEntryListener) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	for _, name := range def.ExportNames() {
+		switch name {
+		case abi.ExportDescribe, abi.ExportScanTick, abi.ExportInitialize:
+			return extismEntryListener{}
+		}
+	}
+	return nil
+}
+
+func (extismEntryListener) Before(ctx context.Context, mod api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+	i, _ := ctx.Value(extismEntryKey{}).(*extismInstance)
+	if i == nil {
+		return
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.flag == nil {
+		i.flag, _ = mod.ExportedGlobal(loopcheck.GlobalName).(api.MutableGlobal)
+		if i.flag != nil && i.tripped {
+			i.flag.Set(1)
+		}
+	}
+}
+
+func (extismEntryListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+
+func (extismEntryListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
+
+// trip stops the guest at its next check: it sets the interrupt flag, or
+// has the entry listener set it as soon as it has it.
+func (i *extismInstance) trip() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.tripped = true
+	if i.flag != nil {
+		i.flag.Set(1)
+	}
+}
+
+func (i *extismInstance) isTripped() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.tripped
 }
 
 func (p *Plugin) newExtismInstance(ctx context.Context) (*extismInstance, error) {
@@ -184,14 +254,19 @@ func (i *extismInstance) run(ctx context.Context, name string, input []byte) (rc
 	if err := ctx.Err(); err != nil {
 		return 0, nil, "", ctxError(err)
 	}
-	rc, out, err = i.pl.CallWithContext(ctx, name, input)
+	stop := context.AfterFunc(ctx, i.trip)
+	rc, out, err = i.pl.CallWithContext(context.WithValue(ctx, extismEntryKey{}, i), name, input)
+	stop()
+	if i.isTripped() {
+		i.dead = true
+		if err != nil {
+			return 0, nil, "", ctxError(ctx.Err())
+		}
+	}
 	if err == nil {
 		return rc, out, "", nil
 	}
 	i.dead = true
-	if cerr := ctx.Err(); cerr != nil {
-		return 0, nil, "", ctxError(cerr)
-	}
 	if msg := i.pl.GetErrorWithContext(context.WithoutCancel(ctx)); msg != "" && msg == err.Error() {
 		return rc, out, firstLine(msg), nil
 	}
@@ -310,6 +385,36 @@ func extismTx(op func(store.Conn, context.Context) error) extism.HostFunctionSta
 	}
 }
 
+// kernelCall calls Extism's kernel function name (length or alloc) with
+// one argument, through the calling instance's cached function when the
+// call's context has it, else through the SDK.
+func kernelCall(ctx context.Context, cp *extism.CurrentPlugin, name string, arg uint64) (uint64, error) {
+	i, _ := ctx.Value(extismEntryKey{}).(*extismInstance)
+	mod, _ := ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
+	if i == nil || mod == nil {
+		if name == "alloc" {
+			return cp.AllocWithContext(ctx, arg)
+		}
+		return cp.LengthWithContext(ctx, arg)
+	}
+	k := &i.kernel
+	if k.mod != mod {
+		k.mod, k.length, k.alloc = mod, mod.ExportedFunction("length"), mod.ExportedFunction("alloc")
+		if k.length == nil || k.alloc == nil {
+			return 0, errors.New("the Extism kernel exports no length or alloc")
+		}
+	}
+	fn := k.length
+	if name == "alloc" {
+		fn = k.alloc
+	}
+	k.stack[0] = arg
+	if err := fn.CallWithStack(ctx, k.stack[:]); err != nil {
+		return 0, err
+	}
+	return k.stack[0], nil
+}
+
 // extismBlock returns where the Extism memory block at off lies. Offset 0
 // is the empty block. ok is false when off is not the start of a block
 // Extism's kernel knows.
@@ -320,7 +425,7 @@ func extismBlock(ctx context.Context, cp *extism.CurrentPlugin, off uint64) (ptr
 	if off > math.MaxUint32 {
 		return 0, 0, false
 	}
-	size, err := cp.LengthWithContext(ctx, off)
+	size, err := kernelCall(ctx, cp, "length", off)
 	if err != nil || size == 0 || size > math.MaxUint32 {
 		return 0, 0, false
 	}
@@ -343,7 +448,7 @@ func extismBlockOrBad(ctx context.Context, cp *extism.CurrentPlugin, off uint64)
 // limit) fails the call, and with it the tick.
 func extismReply(ctx context.Context, cp *extism.CurrentPlugin, s abi.Status, payload []byte) uint64 {
 	n := uint64(len(payload)) + 1
-	off, err := cp.AllocWithContext(ctx, n)
+	off, err := kernelCall(ctx, cp, "alloc", n)
 	if err == nil && off == 0 {
 		err = errors.New("out of memory")
 	}
