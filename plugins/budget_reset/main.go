@@ -4,20 +4,10 @@
 package main
 
 import (
-	"time"
-
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/internal/budgetreset"
 )
 
-func init() {
-	guest.Register(guest.Plugin{
-		Name:            "budget_reset",
-		Version:         "1.0.0",
-		Description:     "Resets budget usage whose reset window has lapsed and reschedules the next reset.",
-		DefaultInterval: 15 * time.Second,
-		Writes:          []string{"ff_budget_policy", "ff_budget_usage"},
-		Tick:            tick,
-	})
-}
+func init() { guest.Register(budgetreset.Plugin) }
 
 func main() {}

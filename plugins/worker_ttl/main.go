@@ -4,20 +4,10 @@
 package main
 
 import (
-	"time"
-
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/internal/workerttl"
 )
 
-func init() {
-	guest.Register(guest.Plugin{
-		Name:            "worker_ttl",
-		Version:         "1.0.0",
-		Description:     "Deletes workers whose heartbeat is older than their liveness TTL and records a ttl_swept event for each.",
-		DefaultInterval: 30 * time.Second,
-		Writes:          []string{"ff_worker_registry", "ff_worker_registry_event"},
-		Tick:            tick,
-	})
-}
+func init() { guest.Register(workerttl.Plugin) }
 
 func main() {}
