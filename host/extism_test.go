@@ -57,82 +57,10 @@ func TestExtismPluginStatementDenied(t *testing.T) {
 	fxWantErr(t, err, nil, "ext_ticks")
 }
 
-// TestExtismHostile runs the hostile Extism modules: each fails at load or
-// at its tick with one clear line, and the engine keeps working after.
-func TestExtismHostile(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	lim := host.Limits{TickTimeout: 300 * time.Millisecond, MemoryBytes: 8 << 20}
-	for _, tc := range []struct {
-		file    string
-		load    []string // the load fails with these
-		tick    []string // or the first tick does
-		timeout bool
-	}{
-		{file: "extism_loop.wasm", tick: []string{"tick timeout after 300ms"}, timeout: true},
-		{file: "extism_recursion.wasm", tick: []string{}}, // a trap or the timeout, whichever first
-		{file: "extism_bad_offsets.wasm", tick: []string{"is not an Extism memory block"}},
-		{file: "extism_huge_output.wasm", load: []string{"describe: 4194304 bytes, limit"}},
-		{file: "extism_describe_sql.wasm", tick: nil},
-		{file: "extism_unknown_import.wasm", load: []string{"imports extism:host/user.ff_spawn_shell, which the host does not provide"}},
-		{file: "extism_http.wasm", load: []string{"extism:host/env.http_request", "no network"}},
-		{file: "extism_memory_bomb.wasm", tick: []string{"plugin trapped"}},
-		{file: "extism_slow_call.wasm", tick: []string{"tick timeout after 300ms"}, timeout: true},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			t.Parallel()
-			p, err := fxEngine(t).Load(ctx, filepath.Join("testdata", "wat", tc.file), lim)
-			if tc.load != nil {
-				t.Logf("load: %v", err)
-				fxWantErr(t, err, nil, append(tc.load, tc.file)...)
-				if strings.Contains(err.Error(), "\n") {
-					t.Errorf("error of %d lines: %q", strings.Count(err.Error(), "\n")+1, err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close(ctx)
-			s := fxOpen(t, sqlite.Options{})
-			r, err := host.NewRunner(ctx, s.DB, p, host.RunnerOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close(ctx)
-			start := time.Now()
-			_, err = r.Tick(ctx, 1)
-			if tc.tick == nil {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var targets []error
-			if tc.timeout {
-				targets = []error{host.ErrTimeout}
-				if d := time.Since(start); d > fxSlowBound {
-					t.Errorf("a 300ms tick timeout took %v to stop the plugin", d)
-				}
-			}
-			t.Logf("tick: %v", err)
-			fxWantErr(t, err, targets, tc.tick...)
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error of %d lines: %q", strings.Count(err.Error(), "\n")+1, err)
-			}
-		})
-	}
-	// The engine still loads and runs a good plugin.
-	s := fxOpen(t, sqlite.Options{}, "CREATE TABLE ext_ticks (now_ms INTEGER NOT NULL)")
-	r := fxRunner(t, s.DB, "extism_good.wasm", host.Limits{}, host.RunnerOptions{})
-	if _, err := r.Tick(ctx, 5); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestExtismTimeoutsWhileEveryPSpins is TestTimeoutsWhileEveryPSpins for
 // Extism plugins: more spinning guests than Ps, each stopped at its tick
-// timeout.
+// timeout. The hostile Extism modules, each with what must happen to it,
+// are in tests/hostile.
 func TestExtismTimeoutsWhileEveryPSpins(t *testing.T) {
 	// Not parallel: it changes GOMAXPROCS for the whole process.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))

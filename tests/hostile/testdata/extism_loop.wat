@@ -1,6 +1,6 @@
-;; extism_recursion: scan_tick recurses without end. The call stack limit
-;; or the tick timeout must stop it.
-;; Built with: wat2wasm extism_recursion.wat -o extism_recursion.wasm
+;; extism_loop: scan_tick spins in `loop br 0` forever. The tick timeout
+;; must stop it.
+;; Built with: wat2wasm extism_loop.wat -o extism_loop.wasm
 (module
   (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
   (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
@@ -30,13 +30,11 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $copy)))
     (local.get $off))
-  (data (i32.const 1024) "{\22name\22:\22extism_recursion\22,\22abi_version\22:\221.0\22,\22version\22:\220.0.1\22,\22default_interval_ms\22:1000,\22reads\22:[],\22writes\22:[]}")
+  (data (i32.const 1024) "{\22name\22:\22extism_loop\22,\22abi_version\22:\221.0\22,\22version\22:\220.0.1\22,\22default_interval_ms\22:1000,\22reads\22:[],\22writes\22:[]}")
   (func (export "describe") (result i32)
-    (call $output_set (call $block (i32.const 1024) (i32.const 115)) (i64.const 115))
+    (call $output_set (call $block (i32.const 1024) (i32.const 110)) (i64.const 110))
     (i32.const 0))
-  (func $down (param i64) (result i64)
-    (call $down (i64.add (local.get 0) (i64.const 1))))
   (func (export "scan_tick") (result i32)
-    (drop (call $down (i64.const 0)))
+    (loop $spin (br $spin))
     (i32.const 0))
 )
