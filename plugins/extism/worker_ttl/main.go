@@ -13,6 +13,9 @@ import (
 func init() {
 	p := workerttl.Plugin
 	p.Name += "_extism"
+	// Like the C and Rust ports: loaded beside the Go plugin, it runs only
+	// when the operator gives it an interval.
+	p.DefaultInterval = 0
 	guest.Register(p)
 }
 
