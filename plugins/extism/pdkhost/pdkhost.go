@@ -90,12 +90,14 @@ func result(off uint64) (abi.Status, []byte) {
 	return s, payload
 }
 
+//lint:ignore U1000 the host calls it: go:wasmexport, which staticcheck does not see
 //go:wasmexport describe
 func describe() int32 {
 	pdk.Output(guest.Describe())
 	return 0
 }
 
+//lint:ignore U1000 the host calls it: go:wasmexport, which staticcheck does not see
 //go:wasmexport scan_tick
 func scanTick() int32 {
 	now, err := abi.ExtismTickNow(pdk.Input())
