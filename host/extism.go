@@ -101,11 +101,15 @@ func (e *Engine) loadExtism(ctx context.Context, code []byte, imports []loopchec
 			MaxVarBytes: int64(lim.MaxOutputBytes),
 		},
 	}
+	// As compileWithin: the SDK compiles without watching a context, so
+	// it runs on a goroutine the load stops waiting for at the deadline;
+	// an abandoned compile closes what it made.
 	type result struct {
 		cp  *extism.CompiledPlugin
 		err error
 	}
 	done := make(chan result, 1)
+	abandoned := make(chan struct{})
 	cctx, cancel := context.WithTimeout(ctx, e.loadTimeout)
 	defer cancel()
 	e.compiles.Add(1)
@@ -123,11 +127,12 @@ func (e *Engine) loadExtism(ctx context.Context, code []byte, imports []loopchec
 				extism.PluginConfig{RuntimeConfig: rcfg, EnableWasi: true}, extismHostFuncs)
 		}()
 		select {
-		case done <- r:
-		case <-cctx.Done():
+		case <-abandoned:
 			if r.cp != nil {
 				r.cp.Close(context.Background())
 			}
+		default:
+			done <- r
 		}
 	}()
 	select {
@@ -137,6 +142,14 @@ func (e *Engine) loadExtism(ctx context.Context, code []byte, imports []loopchec
 		}
 		return r.cp, nil
 	case <-cctx.Done():
+		close(abandoned)
+		select { // the compile may have finished meanwhile
+		case r := <-done:
+			if r.cp != nil {
+				r.cp.Close(context.Background())
+			}
+		default:
+		}
 		if errors.Is(cctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("compile: not done within the load deadline of %v", e.loadTimeout)
 		}
