@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +12,8 @@ import (
 
 // TestExtismPlugins runs the Extism builds of both reconcilers in a real
 // daemon: validate and plugins name their kind, /v1/plugins shows it, they
-// reset and sweep what the Go builds do, and the daemon drains on SIGTERM.
+// reset and sweep what the Go builds do, a new version is hot-reloaded,
+// and the daemon drains on SIGTERM.
 func TestExtismPlugins(t *testing.T) {
 	t.Parallel()
 	br, wt := filepath.Join(extismDir, "budget_reset_extism.wasm"), filepath.Join(extismDir, "worker_ttl_extism.wasm")
@@ -26,11 +28,24 @@ func TestExtismPlugins(t *testing.T) {
 		t.Errorf("plugins = %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 
+	dir := filepath.Join(t.TempDir(), "plugins")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v1 := map[string][]byte{}
+	for _, f := range []string{br, wt} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1[filepath.Base(f)] = b
+		deploy(t, dir, filepath.Base(f), b)
+	}
 	path := dbPath(t)
 	db := openDB(t, path)
 	now := time.Now().UnixMilli()
 	testutil.SeedDue(t, db, now, 45, 10)
-	p := startDaemon(t, nil, "--db", path, "--plugins", extismDir, "--cache-dir", cacheDir,
+	p := startDaemon(t, nil, "--db", path, "--plugins", dir, "--cache-dir", cacheDir,
 		"--interval", "budget_reset_extism=200ms", "--interval", "worker_ttl_extism=200ms")
 	p.waitFor("every due budget reset and expired worker swept", func() bool {
 		return testutil.Count(t, db, `SELECT count(*) FROM ff_budget_policy WHERE next_reset_at_ms <= ?`, now) == 0 &&
@@ -47,6 +62,12 @@ func TestExtismPlugins(t *testing.T) {
 	}
 	if v := p.metric(`ffwasmhost_processed_total{plugin="budget_reset_extism"}`); v != 45 {
 		t.Errorf("processed_total budget_reset_extism = %v, want 45", v)
+	}
+	v2 := withCustomSection(v1["budget_reset_extism.wasm"], "v2")
+	deploy(t, dir, "budget_reset_extism.wasm", v2)
+	p.waitTicks("budget_reset_extism", sha(v2), 1)
+	if v := p.metric(`ffwasmhost_reloads_total{result="replaced"}`); v != 1 {
+		t.Errorf(`reloads_total{result="replaced"} = %v, want 1`, v)
 	}
 	if code := p.stop(); code != 0 {
 		t.Fatalf("exit status after SIGTERM = %d, want 0", code)
