@@ -91,6 +91,7 @@ func (e *Engine) loadExtism(ctx context.Context, code []byte, imports []loopchec
 	if err := checkExtismImports(imports); err != nil {
 		return nil, err
 	}
+	extismLogLevel.Do(func() { extism.SetLogLevel(extism.LogLevelInfo) })
 	rcfg := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(e.cache).
 		WithMemoryLimitPages(lim.memoryPages())
@@ -164,7 +165,8 @@ type extismInstance struct {
 	pl     *extism.Plugin
 	stderr *headBuffer
 	log    *slog.Logger
-	dead   bool // a call failed: the instance must not run again
+	dead   bool       // a call failed: the instance must not run again
+	cur    *callState // the running call's, for Extism's log functions
 
 	// kernel holds Extism's kernel functions the host functions call,
 	// made once: the SDK's own helpers make a new wazero function, and
@@ -246,14 +248,33 @@ func (p *Plugin) newExtismInstance(ctx context.Context) (*extismInstance, error)
 	if err != nil {
 		return nil, fmt.Errorf("start instance: %w", describeTrap(err, errOut))
 	}
-	pl.SetLogger(func(extism.LogLevel, string) {}) // Extism's own log_* functions: see ABI.md
 	for _, name := range []string{abi.ExportDescribe, abi.ExportScanTick} {
 		if !pl.FunctionExists(name) {
 			pl.Close(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("missing export %q (the Extism profile requires describe and scan_tick)", name)
 		}
 	}
-	return &extismInstance{pl: pl, stderr: errOut, log: p.log}, nil
+	i := &extismInstance{pl: pl, stderr: errOut, log: p.log}
+	pl.SetLogger(i.extismLog)
+	return i, nil
+}
+
+// extismLogLevel is the least level of Extism's own log functions
+// (log_info, ...) the host writes: a setting of the SDK for the whole
+// process. Below it are the SDK's own debug lines.
+var extismLogLevel sync.Once
+
+// extismLog writes a line of Extism's own log functions as ff_log would,
+// under the same limits.
+func (i *extismInstance) extismLog(level extism.LogLevel, msg string) {
+	lvl := abi.LevelInfo
+	switch level {
+	case extism.LogLevelWarn:
+		lvl = abi.LevelWarn
+	case extism.LogLevelError:
+		lvl = abi.LevelError
+	}
+	logText(context.Background(), i.cur, lvl, msg)
 }
 
 // run calls the export name with input. A call the guest failed with
@@ -268,7 +289,9 @@ func (i *extismInstance) run(ctx context.Context, name string, input []byte) (rc
 		return 0, nil, "", ctxError(err)
 	}
 	stop := context.AfterFunc(ctx, i.trip)
+	i.cur = stateFrom(ctx)
 	rc, out, err = i.pl.CallWithContext(context.WithValue(ctx, extismEntryKey{}, i), name, input)
+	i.cur = nil
 	stop()
 	if i.isTripped() {
 		i.dead = true

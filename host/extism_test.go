@@ -16,7 +16,8 @@ import (
 
 // TestExtismPluginTicks loads a hand-written Extism plugin: it is of kind
 // extism, its statement reaches the database with the tick's now_ms, its
-// log line and report reach the host, and its instance is reused.
+// log lines (ff_log and Extism's log_warn) and report reach the host, and
+// its instance is reused.
 func TestExtismPluginTicks(t *testing.T) {
 	t.Parallel()
 	s := fxOpen(t, sqlite.Options{}, "CREATE TABLE ext_ticks (now_ms INTEGER NOT NULL)")
@@ -36,9 +37,12 @@ func TestExtismPluginTicks(t *testing.T) {
 	if got := fxDump(t, s.DB.SQL); !strings.Contains(got, "1700000000123") || !strings.Contains(got, "1700000001456") {
 		t.Errorf("ext_ticks holds\n%s\nwant both ticks' now_ms", got)
 	}
-	// TestExtismHostile's ticks of the same plugin may log too.
-	if lines := fxEngineLog().fxLines("plugin=extism_good", "extism tick"); len(lines) < 2 {
-		t.Errorf("%d log lines from the plugin, want 2", len(lines))
+	if lines := fxEngineLog().fxLines("plugin=extism_good", "extism tick"); len(lines) != 2 {
+		t.Errorf("%d ff_log lines from the plugin, want 2", len(lines))
+	}
+	// Extism's own log_warn, as one line.
+	if lines := fxEngineLog().fxLines("plugin=extism_good", "level=WARN", `"extism warn forged line"`); len(lines) != 2 {
+		t.Errorf("%d log_warn lines from the plugin, want 2:\n%s", len(lines), fxEngineLog())
 	}
 	if r.MemoryBytes() == 0 {
 		t.Error("MemoryBytes is 0 with a live instance")

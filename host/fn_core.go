@@ -60,16 +60,40 @@ func txCore(ctx context.Context, st *callState, op func(store.Conn, context.Cont
 // logCore serves log: one line of n bytes at ptr in mem, at a slog level
 // (clamped to debug..error), counted against MaxLogLines and the log rate.
 func logCore(ctx context.Context, st *callState, level int32, mem api.Memory, ptr, n uint32) {
-	if st == nil {
+	if !st.countLine() {
 		return
 	}
-	lvl := slog.Level(max(min(level, abi.LevelError), abi.LevelDebug))
+	msg, ok := readString(mem, ptr, n, st.limits.MaxOutputBytes)
+	st.emit(ctx, level, msg, ok)
+}
+
+// logText is logCore for a message the host already holds (Extism's own
+// log functions).
+func logText(ctx context.Context, st *callState, level int32, msg string) {
+	if !st.countLine() {
+		return
+	}
+	st.emit(ctx, level, oneLine(msg, st.limits.MaxOutputBytes), true)
+}
+
+// countLine counts a log line against MaxLogLines and reports whether it
+// may be written.
+func (st *callState) countLine() bool {
+	if st == nil {
+		return false
+	}
 	if st.logLines >= st.limits.MaxLogLines {
 		st.dropped++
-		return
+		return false
 	}
 	st.logLines++
-	msg, ok := readString(mem, ptr, n, st.limits.MaxOutputBytes)
+	return true
+}
+
+// emit writes a counted line, unless the log rate drops it; !ok means
+// the guest's pointer was outside its memory.
+func (st *callState) emit(ctx context.Context, level int32, msg string, ok bool) {
+	lvl := slog.Level(max(min(level, abi.LevelError), abi.LevelDebug))
 	if !ok {
 		msg = "plugin log call with a pointer outside its memory"
 	}

@@ -25,16 +25,29 @@ var fnLog = hostFunc{
 }
 
 // readString reads at most limit bytes of (ptr, n) from guest memory as one
-// line: newlines become spaces, so a plugin cannot forge log lines.
+// line (oneLine).
 func readString(mem api.Memory, ptr, n, limit uint32) (string, bool) {
-	cut := n > limit
 	b, ok := mem.Read(ptr, min(n, limit))
 	if !ok {
 		return "", false
 	}
-	s := strings.ReplaceAll(strings.ReplaceAll(string(b), "\r", " "), "\n", " ")
-	if cut {
+	s := oneLine(string(b), limit)
+	if n > limit {
 		s += "…(cut)"
 	}
 	return s, true
+}
+
+// oneLine returns s cut at limit bytes, with newlines made spaces, so a
+// plugin cannot forge log lines.
+func oneLine(s string, limit uint32) string {
+	cut := uint32(len(s)) > limit
+	if cut {
+		s = s[:limit]
+	}
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r", " "), "\n", " ")
+	if cut {
+		s += "…(cut)"
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 ;; extism_good: the smallest Extism plugin of the host's tests. describe
 ;; declares ext_ticks; scan_tick inserts its now_ms there with ff_sql_exec
-;; (the argument encoded by hand: count 1, tag int, 8 bytes), logs a line,
+;; (the argument encoded by hand: count 1, tag int, 8 bytes), logs a line
+;; with ff_log and one, with a newline in it, with Extism's log_warn,
 ;; reports one row processed, and fails with the host's message if the
 ;; statement does.
 ;; Built with: wat2wasm extism_good.wat -o extism_good.wasm
@@ -15,6 +16,7 @@
   (import "extism:host/user" "ff_log" (func $ff_log (param i32 i64)))
   (import "extism:host/user" "ff_tick_report" (func $ff_tick_report (param i64 i64)))
   (import "extism:host/user" "ff_tick_error" (func $ff_tick_error (param i64)))
+  (import "extism:host/env" "log_warn" (func $log_warn (param i64)))
   (memory (export "memory") 1)
   ;; $block copies len bytes at ptr in this module's memory into a new
   ;; Extism memory block and returns its offset: 8 bytes a kernel call,
@@ -40,6 +42,7 @@
   (data (i32.const 1024) "{\22name\22:\22extism_good\22,\22abi_version\22:\221.0\22,\22version\22:\220.0.1\22,\22default_interval_ms\22:1000,\22reads\22:[],\22writes\22:[\22ext_ticks\22]}")
   (data (i32.const 2048) "INSERT INTO ext_ticks(now_ms) VALUES (?)")
   (data (i32.const 3072) "extism tick")
+  (data (i32.const 3200) "extism warn\0aforged line")
   (data (i32.const 4096) "\01\00\00\00\01")
   (func (export "describe") (result i32)
     (call $output_set (call $block (i32.const 1024) (i32.const 121)) (i64.const 121))
@@ -53,6 +56,7 @@
         (call $ff_tick_error (local.get $r))
         (return (i32.const 1))))
     (call $ff_log (i32.const 0) (call $block (i32.const 3072) (i32.const 11)))
+    (call $log_warn (call $block (i32.const 3200) (i32.const 23)))
     (call $ff_tick_report (i64.const 1) (i64.const 0))
     (i32.const 0))
 )
