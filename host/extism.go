@@ -177,9 +177,10 @@ type extismInstance struct {
 		stack         [1]uint64
 	}
 
-	mu      sync.Mutex
-	flag    api.MutableGlobal // the guest's interrupt flag, once an entry point ran
-	tripped bool              // the flag is, or is to be, set
+	mu       sync.Mutex
+	flag     api.MutableGlobal // the guest's interrupt flag, once an entry point ran
+	guestMem api.Memory        // the guest's memory, once an entry point ran
+	tripped  bool              // the flag is, or is to be, set
 }
 
 // extismEntryKey carries the extismInstance of a call to its entry
@@ -209,6 +210,7 @@ func (extismEntryListener) Before(ctx context.Context, mod api.Module, _ api.Fun
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.flag == nil {
+		i.guestMem = mod.Memory()
 		i.flag, _ = mod.ExportedGlobal(loopcheck.GlobalName).(api.MutableGlobal)
 		if i.flag != nil && i.tripped {
 			i.flag.Set(1)
@@ -344,10 +346,17 @@ func (i *extismInstance) call(ctx context.Context, nowMS int64) (int32, error) {
 
 func (i *extismInstance) spent() bool { return i.dead }
 
-// memoryBytes is the size of Extism's kernel memory, where the plugin's
-// input, output and host call blocks live; the SDK does not expose the
-// guest's own.
-func (i *extismInstance) memoryBytes() uint64 { return uint64(i.pl.Memory().Size()) }
+// memoryBytes is the size of the guest's memory and of Extism's kernel
+// memory, where the plugin's input, output and host call blocks live.
+func (i *extismInstance) memoryBytes() uint64 {
+	n := uint64(i.pl.Memory().Size())
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.guestMem != nil {
+		n += uint64(i.guestMem.Size())
+	}
+	return n
+}
 
 func (i *extismInstance) close(ctx context.Context) {
 	i.dead = true
