@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 
 	extism "github.com/extism/go-sdk"
@@ -218,7 +219,27 @@ func (extismEntryListener) Before(ctx context.Context, mod api.Module, _ api.Fun
 	}
 }
 
-func (extismEntryListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+// After drops what scan_tick output: the profile ignores it, and the SDK
+// would copy all of it, up to the plugin's memory limit, into the host's
+// heap after every tick. (The kernel's output_set ignores offset 0: the
+// output becomes an empty range of a 1-byte block.)
+func (extismEntryListener) After(ctx context.Context, _ api.Module, def api.FunctionDefinition, _ []uint64) {
+	if !slices.Contains(def.ExportNames(), abi.ExportScanTick) {
+		return
+	}
+	kernel, _ := ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
+	if kernel == nil {
+		return
+	}
+	alloc, set := kernel.ExportedFunction("alloc"), kernel.ExportedFunction("output_set")
+	if alloc == nil || set == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if r, err := alloc.Call(ctx, 1); err == nil && r[0] != 0 {
+		_, _ = set.Call(ctx, r[0], 0)
+	}
+}
 
 func (extismEntryListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
 

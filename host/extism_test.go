@@ -89,3 +89,27 @@ func TestExtismTimeoutsWhileEveryPSpins(t *testing.T) {
 		t.Errorf("%d spinning Extism ticks with a 300ms timeout on 2 Ps took %v to stop", n, d)
 	}
 }
+
+// TestExtismTickOutputNotCopied: scan_tick's output, which the profile
+// ignores, is dropped before the SDK would copy it into the host's heap.
+// Not parallel: it counts the process's allocations.
+func TestExtismTickOutputNotCopied(t *testing.T) {
+	s := fxOpen(t, sqlite.Options{})
+	r := fxRunner(t, s.DB, "extism_tick_output.wasm", host.Limits{}, host.RunnerOptions{})
+	ctx := context.Background()
+	if _, err := r.Tick(ctx, 1); err != nil { // the instance's first call
+		t.Fatal(err)
+	}
+	const ticks = 5
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range ticks {
+		if rep, err := r.Tick(ctx, int64(2+i)); err != nil || rep.Processed != 1 {
+			t.Fatalf("tick: %+v %v", rep, err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / ticks; per > 1<<20 {
+		t.Errorf("a tick allocated %d bytes in the host: the 4 MiB output was copied", per)
+	}
+}
