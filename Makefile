@@ -8,7 +8,7 @@ BIN      := build/ffwasmhost
 DB       ?= ff.db
 WASMFLAGS := -buildmode=c-shared -trimpath -ldflags='-s -w'
 
-.PHONY: all build plugins c-plugins rust-plugins c-wasm rust-wasm test vet fmt-check lint tidy-check check bench abicompare run clean
+.PHONY: all build plugins c-plugins rust-plugins extism-plugins c-wasm rust-wasm test vet fmt-check lint tidy-check check bench abicompare run clean
 
 # go_deps lists the Go files of every package of this module that the
 # packages $(2) import, for GOOS=$(1): a target rebuilds when any changes.
@@ -25,13 +25,30 @@ $(BIN): $(call go_deps,$(shell $(GO) env GOOS),./cmd/ffwasmhost) go.mod go.sum
 
 # Every Go plugins/NAME/ becomes build/plugins/NAME.wasm; plugins/c/NAME.c
 # becomes build/plugins/NAME_c.wasm and plugins/rust/NAME/ becomes
-# build/plugins/NAME_rust.wasm, each when its toolchain is present.
-plugins: $(WASM) c-plugins rust-plugins
+# build/plugins/NAME_rust.wasm, each when its toolchain is present;
+# plugins/extism/NAME/ becomes build/plugins/NAME_extism.wasm.
+plugins: $(WASM) c-plugins rust-plugins extism-plugins
 
 # Each depends on every package of the module a Go plugin imports.
 $(WASM): build/plugins/%.wasm: $(call go_deps,wasip1,./plugins/...) go.mod go.sum
 	@mkdir -p build/plugins
 	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASMFLAGS) -o $@.tmp ./plugins/$*
+	@mv $@.tmp $@
+
+# Extism plugins: plugins/extism is a Go module of its own, on go-pdk; each
+# plugins/extism/NAME/ registers a reconciler of internal/ and is built
+# with the tag ffextism, which makes abi/guest speak the Extism profile
+# (abi/ABI.md section 13) through plugins/extism/pdkhost.
+EXTISM_PLUGINS := $(sort $(patsubst plugins/extism/%/main.go,%,$(wildcard plugins/extism/*/main.go)))
+EXTISM_WASM    := $(EXTISM_PLUGINS:%=build/plugins/%_extism.wasm)
+
+extism-plugins: $(EXTISM_WASM)
+	@:
+
+$(EXTISM_WASM): build/plugins/%_extism.wasm: $(call go_deps,wasip1,./plugins/...) $(wildcard plugins/extism/*/*.go) \
+		plugins/extism/go.mod plugins/extism/go.sum go.mod go.sum
+	@mkdir -p build/plugins
+	cd plugins/extism && GOOS=wasip1 GOARCH=wasm $(GO) build -tags ffextism $(WASMFLAGS) -o ../../$@.tmp ./$*
 	@mv $@.tmp $@
 
 # C plugins: clang 14+ with lld, wasi-libc and the wasm32 compiler-rt
@@ -96,6 +113,8 @@ vet:
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./abi/...
 	GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null ./plugins/...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags ffextism ./abi/guest/
+	cd plugins/extism && GOOS=wasip1 GOARCH=wasm $(GO) vet -tags ffextism ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -113,6 +132,8 @@ STATICCHECK ?= staticcheck
 lint:
 	$(STATICCHECK) ./...
 	GOOS=wasip1 GOARCH=wasm $(STATICCHECK) -tests=false ./abi/... ./plugins/... ./tests/bench/plugins/...
+	GOOS=wasip1 GOARCH=wasm $(STATICCHECK) -tests=false -tags ffextism ./abi/guest/
+	cd plugins/extism && GOOS=wasip1 GOARCH=wasm $(STATICCHECK) -tags ffextism ./...
 
 # go mod tidy must leave go.mod and go.sum as they are.
 tidy-check:

@@ -13,6 +13,11 @@
 //     logs and reports, reusing one wasm instance across ticks.
 //   - Limits bound what a plugin may use: memory, time, output, logs, and
 //     the size of the module itself.
+//   - A plugin is of one of two kinds (Kind): an ffhost module, which
+//     imports the ffhost host module, or an Extism module (extism.go),
+//     which imports Extism's kernel and runs through the Extism Go SDK.
+//     Both kinds share the host functions' cores (fn_core.go), the
+//     limits, the Runner and everything above it.
 //
 // It owns the wasm side and nothing else. It must not import a store
 // implementation (host/store/sqlite, host/store/postgres), the scheduler

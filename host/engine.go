@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -140,13 +141,16 @@ type Plugin struct {
 	Limits Limits
 	// LoadTime is how long compiling and validating took.
 	LoadTime time.Duration
+	// Kind is how the file reaches the host: KindFFHost or KindExtism.
+	Kind Kind
 
-	rt  wazero.Runtime
-	mod wazero.CompiledModule
+	rt  wazero.Runtime         // KindFFHost
+	mod wazero.CompiledModule  // KindFFHost
+	xp  *extism.CompiledPlugin // KindExtism
 	log *slog.Logger
 
 	mu    sync.Mutex
-	spare *instance // made for describe, handed to the first Runner
+	spare guest // made for describe, handed to the first Runner
 }
 
 // Name returns the plugin's declared name.
@@ -157,6 +161,9 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	p.spare = nil
 	p.mu.Unlock()
+	if p.xp != nil {
+		return p.xp.Close(ctx)
+	}
 	return p.rt.Close(ctx)
 }
 
@@ -227,6 +234,18 @@ func (e *Engine) load(ctx context.Context, file string, wasm []byte, lim Limits)
 		return nil, fmt.Errorf("read module: %w", err)
 	}
 	sum := sha256.Sum256(wasm)
+	imports, hasStart, err := loopcheck.Imports(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("read module: %w", err)
+	}
+	if kindOf(imports) == KindExtism {
+		xp, err := e.loadExtism(ctx, code, imports, hasStart, lim)
+		if err != nil {
+			return nil, err
+		}
+		p = &Plugin{File: file, SHA256: hex.EncodeToString(sum[:]), Limits: lim, Kind: KindExtism, xp: xp}
+		return e.describePlugin(ctx, p)
+	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(e.cache).
 		WithMemoryLimitPages(lim.memoryPages()).
@@ -256,22 +275,39 @@ func (e *Engine) load(ctx context.Context, file string, wasm []byte, lim Limits)
 	if err := checkExports(mod); err != nil {
 		return nil, err
 	}
-	p = &Plugin{File: file, SHA256: hex.EncodeToString(sum[:]), Limits: lim, rt: rt, mod: mod}
-	p.log = e.log.With("plugin", filepath.Base(file))
+	p = &Plugin{File: file, SHA256: hex.EncodeToString(sum[:]), Limits: lim, Kind: KindFFHost, rt: rt, mod: mod}
+	return e.describePlugin(ctx, p)
+}
+
+// describePlugin starts p's first instance and calls describe, under the
+// load deadline; the instance is kept for the first Runner. On failure it
+// closes an Extism plugin (load closes an ffhost plugin's runtime).
+func (e *Engine) describePlugin(ctx context.Context, p *Plugin) (_ *Plugin, err error) {
+	defer func() {
+		if err != nil && p.xp != nil {
+			p.xp.Close(ctx)
+		}
+	}()
+	p.log = e.log.With("plugin", filepath.Base(p.File))
 	lctx, cancel := context.WithTimeout(ctx, e.loadTimeout)
 	defer cancel()
-	inst, err := p.newInstance(lctx)
+	inst, err := p.newGuest(lctx)
 	if err != nil {
 		return nil, e.loadDeadline(lctx, err)
 	}
-	desc, err := inst.describe(lctx, lim.MaxOutputBytes)
+	desc, err := inst.describe(lctx, p.Limits.MaxOutputBytes)
 	if err != nil {
 		inst.close(ctx)
 		return nil, e.loadDeadline(lctx, err)
 	}
 	p.Desc = desc
 	p.log = e.log.With("plugin", desc.Name)
-	inst.log = p.log
+	switch i := inst.(type) {
+	case *instance:
+		i.log = p.log
+	case *extismInstance:
+		i.log = p.log
+	}
 	p.spare = inst
 	return p, nil
 }

@@ -31,26 +31,29 @@ var fnConfigGet = hostFunc{
 		keyPtr, keyLen := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 		outPtr, outCap := api.DecodeU32(stack[2]), api.DecodeU32(stack[3])
 		st := stateFrom(ctx)
-		if st == nil || st.conn == nil {
-			stack[0] = invalidState(mem, outPtr, outCap, st, errNoConfig.Error())
-			return
-		}
-		if keyLen > maxConfigKeyBytes {
-			stack[0] = st.fail(mem, outPtr, outCap, abi.StatusInvalid, "config key over 64 bytes")
-			return
-		}
-		key, ok := mem.Read(keyPtr, keyLen)
-		if !ok {
-			stack[0] = st.fail(mem, outPtr, outCap, abi.StatusInvalid, "config key pointer and length are outside guest memory")
-			return
-		}
-		v, ok := st.config[string(key)]
-		if !ok {
-			stack[0] = st.fail(mem, outPtr, outCap, abi.StatusInvalid, "config key "+quoteKey(key)+" is not declared by the plugin")
-			return
-		}
-		stack[0] = st.reply(mem, outPtr, outCap, abi.StatusOK, []byte(v))
+		s, payload := configCore(st, keyLen, func() ([]byte, bool) { return mem.Read(keyPtr, keyLen) })
+		stack[0] = replyTo(st, mem, outPtr, outCap, s, payload)
 	},
+}
+
+// configCore is config_get for both plugin kinds: read returns the key
+// from the guest's memory, false if it lies outside.
+func configCore(st *callState, keyLen uint32, read func() ([]byte, bool)) (abi.Status, []byte) {
+	if st == nil || st.conn == nil {
+		return abi.StatusInvalid, []byte(errNoConfig.Error())
+	}
+	if keyLen > maxConfigKeyBytes {
+		return abi.StatusInvalid, []byte("config key over 64 bytes")
+	}
+	key, ok := read()
+	if !ok {
+		return abi.StatusInvalid, []byte("config key pointer and length are outside guest memory")
+	}
+	v, ok := st.config[string(key)]
+	if !ok {
+		return abi.StatusInvalid, []byte("config key " + quoteKey(key) + " is not declared by the plugin")
+	}
+	return abi.StatusOK, []byte(v)
 }
 
 // quoteKey quotes a key for an error message; it is at most 64 bytes.

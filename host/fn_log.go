@@ -2,9 +2,7 @@ package host
 
 import (
 	"context"
-	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -22,44 +20,34 @@ var fnLog = hostFunc{
 	names:   []string{"level", "msg_ptr", "msg_len"},
 	results: nil,
 	fn: func(ctx context.Context, m api.Module, stack []uint64) {
-		st := stateFrom(ctx)
-		if st == nil {
-			return
-		}
-		level := slog.Level(max(min(api.DecodeI32(stack[0]), abi.LevelError), abi.LevelDebug))
-		if st.logLines >= st.limits.MaxLogLines {
-			st.dropped++
-			return
-		}
-		st.logLines++
-		msg, ok := readString(m.Memory(), api.DecodeU32(stack[1]), api.DecodeU32(stack[2]), st.limits.MaxOutputBytes)
-		if !ok {
-			msg = "plugin log call with a pointer outside its memory"
-			level = slog.LevelWarn
-		}
-		if st.logRate != nil && !st.logRate.allow(time.Now(), len(msg)) {
-			st.rateDropped++
-			return
-		}
-		if !ok {
-			st.log.Warn(msg)
-			return
-		}
-		st.log.Log(ctx, level, msg, "source", "plugin")
+		logCore(ctx, stateFrom(ctx), api.DecodeI32(stack[0]), m.Memory(), api.DecodeU32(stack[1]), api.DecodeU32(stack[2]))
 	},
 }
 
 // readString reads at most limit bytes of (ptr, n) from guest memory as one
-// line: newlines become spaces, so a plugin cannot forge log lines.
+// line (oneLine).
 func readString(mem api.Memory, ptr, n, limit uint32) (string, bool) {
-	cut := n > limit
 	b, ok := mem.Read(ptr, min(n, limit))
 	if !ok {
 		return "", false
 	}
-	s := strings.ReplaceAll(strings.ReplaceAll(string(b), "\r", " "), "\n", " ")
-	if cut {
+	s := oneLine(string(b), limit)
+	if n > limit {
 		s += "…(cut)"
 	}
 	return s, true
+}
+
+// oneLine returns s cut at limit bytes, with newlines made spaces, so a
+// plugin cannot forge log lines.
+func oneLine(s string, limit uint32) string {
+	cut := uint32(len(s)) > limit
+	if cut {
+		s = s[:limit]
+	}
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r", " "), "\n", " ")
+	if cut {
+		s += "…(cut)"
+	}
+	return s
 }

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -37,42 +36,24 @@ func sqlCall(ctx context.Context, m api.Module, stack []uint64, query bool) uint
 	argsPtr, argsLen := api.DecodeU32(stack[2]), api.DecodeU32(stack[3])
 	outPtr, outCap := api.DecodeU32(stack[4]), api.DecodeU32(stack[5])
 	st := stateFrom(ctx)
-	if st == nil || st.conn == nil {
-		return invalidState(mem, outPtr, outCap, st, "SQL is only available during scan_tick")
-	}
-	if total := uint64(sqlLen) + uint64(argsLen); total > uint64(st.limits.MaxCallBytes) {
-		return st.fail(mem, outPtr, outCap, abi.StatusInvalid,
-			fmt.Sprintf("call of %d bytes exceeds the %d-byte limit", total, st.limits.MaxCallBytes))
-	}
-	text, ok := mem.Read(sqlPtr, sqlLen)
-	if !ok {
-		return st.fail(mem, outPtr, outCap, abi.StatusInvalid, "sql pointer and length are outside guest memory")
-	}
-	args, ok := mem.Read(argsPtr, argsLen)
-	if !ok {
-		return st.fail(mem, outPtr, outCap, abi.StatusInvalid, "args pointer and length are outside guest memory")
-	}
-	var (
-		payload []byte
-		err     error
-	)
-	if query {
-		st.buf, err = st.conn.Query(ctx, st.buf[:0], text, args, st.limits.MaxResultBytes)
-	} else {
-		st.buf, err = st.conn.Exec(ctx, st.buf[:0], text, args)
-	}
-	if err != nil {
-		s, msg := st.conn.Explain(err)
-		return st.fail(mem, outPtr, outCap, s, msg)
-	}
-	payload = st.buf
-	return st.reply(mem, outPtr, outCap, abi.StatusOK, payload)
+	s, payload := sqlCore(ctx, st, query, sqlLen, argsLen, func() ([]byte, []byte, string) {
+		text, ok := mem.Read(sqlPtr, sqlLen)
+		if !ok {
+			return nil, nil, "sql pointer and length are outside guest memory"
+		}
+		args, ok := mem.Read(argsPtr, argsLen)
+		if !ok {
+			return nil, nil, "args pointer and length are outside guest memory"
+		}
+		return text, args, ""
+	})
+	return replyTo(st, mem, outPtr, outCap, s, payload)
 }
 
-// invalidState answers a call made when it cannot be served.
-func invalidState(mem api.Memory, outPtr, outCap uint32, st *callState, msg string) uint64 {
+// replyTo is st.reply, for a call that may come when no state is set.
+func replyTo(st *callState, mem api.Memory, outPtr, outCap uint32, s abi.Status, payload []byte) uint64 {
 	if st == nil {
 		st = &callState{}
 	}
-	return st.fail(mem, outPtr, outCap, abi.StatusInvalid, msg)
+	return st.reply(mem, outPtr, outCap, s, payload)
 }

@@ -15,9 +15,7 @@ var fnTickReport = hostFunc{
 	params: []api.ValueType{i64, i64},
 	names:  []string{"processed", "errors"},
 	fn: func(ctx context.Context, _ api.Module, stack []uint64) {
-		if st := stateFrom(ctx); st != nil {
-			st.rep.Processed, st.rep.Errors = max(int64(stack[0]), 0), max(int64(stack[1]), 0)
-		}
+		tickReportCore(stateFrom(ctx), int64(stack[0]), int64(stack[1]))
 	},
 }
 
@@ -27,9 +25,7 @@ var fnTickReport = hostFunc{
 var fnTickMore = hostFunc{
 	name: abi.FnTickMore,
 	fn: func(ctx context.Context, _ api.Module, _ []uint64) {
-		if st := stateFrom(ctx); st != nil {
-			st.rep.More = true
-		}
+		tickMoreCore(stateFrom(ctx))
 	},
 }
 
@@ -40,15 +36,7 @@ var fnTickError = hostFunc{
 	params: []api.ValueType{i32, i32},
 	names:  []string{"msg_ptr", "msg_len"},
 	fn: func(ctx context.Context, m api.Module, stack []uint64) {
-		st := stateFrom(ctx)
-		if st == nil {
-			return
-		}
-		msg, ok := readString(m.Memory(), api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), st.limits.MaxOutputBytes)
-		if !ok {
-			msg = "tick_error called with a pointer outside guest memory"
-		}
-		st.tickErr = msg
+		tickErrorCore(stateFrom(ctx), m.Memory(), api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	},
 }
 
@@ -60,12 +48,16 @@ var fnTickPartition = hostFunc{
 	name:    abi.FnTickPartition,
 	results: []api.ValueType{i32},
 	fn: func(ctx context.Context, _ api.Module, stack []uint64) {
-		v := int32(-1)
-		if st := stateFrom(ctx); st != nil && st.conn != nil {
-			v = st.partition
-		}
-		stack[0] = api.EncodeI32(v)
+		stack[0] = api.EncodeI32(tickPartitionCore(stateFrom(ctx)))
 	},
+}
+
+// tickPartitionCore is tick_partition for both plugin kinds.
+func tickPartitionCore(st *callState) int32 {
+	if st == nil || st.conn == nil {
+		return -1
+	}
+	return st.partition
 }
 
 // fnSQLDialect: sql_dialect() -> i32 (ABI 1.4). The SQL the plugin's
@@ -75,10 +67,14 @@ var fnSQLDialect = hostFunc{
 	name:    abi.FnSQLDialect,
 	results: []api.ValueType{i32},
 	fn: func(ctx context.Context, _ api.Module, stack []uint64) {
-		v := int32(-1)
-		if st := stateFrom(ctx); st != nil && st.conn != nil {
-			v = st.dialect
-		}
-		stack[0] = api.EncodeI32(v)
+		stack[0] = api.EncodeI32(sqlDialectCore(stateFrom(ctx)))
 	},
+}
+
+// sqlDialectCore is sql_dialect for both plugin kinds.
+func sqlDialectCore(st *callState) int32 {
+	if st == nil || st.conn == nil {
+		return -1
+	}
+	return st.dialect
 }

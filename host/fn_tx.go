@@ -29,19 +29,9 @@ func txFunc(name string, op func(store.Conn, context.Context) error) hostFunc {
 	return hostFunc{
 		name: name, params: txParams, names: txNames, results: []api.ValueType{i64},
 		fn: func(ctx context.Context, m api.Module, stack []uint64) {
-			mem := m.Memory()
-			outPtr, outCap := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 			st := stateFrom(ctx)
-			if st == nil || st.conn == nil {
-				stack[0] = invalidState(mem, outPtr, outCap, st, "transactions are only available during scan_tick")
-				return
-			}
-			if err := op(st.conn, ctx); err != nil {
-				s, msg := st.conn.Explain(err)
-				stack[0] = st.fail(mem, outPtr, outCap, s, msg)
-				return
-			}
-			stack[0] = st.reply(mem, outPtr, outCap, abi.StatusOK, nil)
+			s, payload := txCore(ctx, st, op)
+			stack[0] = replyTo(st, m.Memory(), api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), s, payload)
 		},
 	}
 }

@@ -97,11 +97,6 @@ func (st *callState) reply(mem api.Memory, outPtr, outCap uint32, s abi.Status, 
 	return abi.Pack(s, n)
 }
 
-// fail replies with an error class and message.
-func (st *callState) fail(mem api.Memory, outPtr, outCap uint32, s abi.Status, msg string) uint64 {
-	return st.reply(mem, outPtr, outCap, s, []byte(msg))
-}
-
 // fnFetch: fetch(out_ptr i32, out_cap i32) -> i32. Copies the result kept by
 // the previous call and returns its length, or -1 if none is kept or it
 // does not fit.

@@ -20,6 +20,27 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host/internal/loopcheck"
 )
 
+// guest is one live instance of a plugin, of either kind.
+type guest interface {
+	// describe calls describe and parses its descriptor.
+	describe(ctx context.Context, maxBytes uint32) (describe.Descriptor, error)
+	// call runs scan_tick(nowMS) and returns its status.
+	call(ctx context.Context, nowMS int64) (int32, error)
+	// spent reports that the instance must not run again.
+	spent() bool
+	// memoryBytes is the size of the instance's memory.
+	memoryBytes() uint64
+	close(ctx context.Context)
+}
+
+// newGuest starts a fresh instance of p.
+func (p *Plugin) newGuest(ctx context.Context) (guest, error) {
+	if p.Kind == KindExtism {
+		return p.newExtismInstance(ctx)
+	}
+	return p.newInstance(ctx)
+}
+
 // instance is one live wasm instance of a plugin. Instances are reused
 // across ticks and discarded after any trap, timeout or failed tick.
 type instance struct {
@@ -122,19 +143,23 @@ func sliceSleep(ns int64) { time.Sleep(min(time.Duration(ns), maxSleepSlice)) }
 const maxSleepSlice = 10 * time.Millisecond
 
 // takeInstance returns the spare instance made at load, or a new one.
-func (p *Plugin) takeInstance(ctx context.Context) (*instance, error) {
+func (p *Plugin) takeInstance(ctx context.Context) (guest, error) {
 	p.mu.Lock()
 	inst := p.spare
 	p.spare = nil
 	p.mu.Unlock()
-	if inst != nil && !inst.tripped.Load() {
+	if inst != nil && !inst.spent() {
 		return inst, nil
 	}
 	if inst != nil {
 		inst.close(ctx)
 	}
-	return p.newInstance(ctx)
+	return p.newGuest(ctx)
 }
+
+func (i *instance) spent() bool { return i.tripped.Load() }
+
+func (i *instance) memoryBytes() uint64 { return uint64(i.mod.Memory().Size()) }
 
 func (i *instance) close(ctx context.Context) {
 	if err := i.mod.Close(context.WithoutCancel(ctx)); err != nil {

@@ -59,7 +59,7 @@ type Runner struct {
 	dialect int32 // abi.DialectSQLite or abi.DialectPostgres
 
 	mu     sync.Mutex
-	inst   *instance
+	inst   guest
 	st     callState
 	closed bool
 
@@ -235,7 +235,7 @@ func (r *Runner) TickPartition(ctx context.Context, nowMS int64, partition int, 
 		}
 		err = errors.Join(err, connErr)
 	}
-	if err != nil || r.inst.tripped.Load() { // tripped: the deadline hit as the tick ended
+	if err != nil || r.inst.spent() { // tripped: the deadline hit as the tick ended
 		r.inst.close(ctx)
 		r.inst = nil
 	}
@@ -292,5 +292,5 @@ func (r *Runner) MemoryBytes() uint64 {
 	if r.inst == nil {
 		return 0
 	}
-	return uint64(r.inst.mod.Memory().Size())
+	return r.inst.memoryBytes()
 }

@@ -43,6 +43,12 @@
 // the host and its instance start. A plugin that wants database/sql or
 // log/slog imports abi/guest/stdlib, which adapts this package to them.
 //
+// Built with the tag ffextism, the package speaks the Extism profile of the
+// ABI (ABI.md section 13) instead: an Extism PDK supplies its host calls
+// (SetTransport) and exports describe and scan_tick (Describe, ScanTick);
+// plugins/extism/pdkhost does so on go-pdk. A plugin's code is the same
+// for both.
+//
 // Outside wasm the package compiles, so plugin packages vet and test on the
 // host, but every database call fails with ErrNotInHost.
 package guest

@@ -73,14 +73,14 @@ func (a *app) cmdPlugins(args []string) int {
 		defer db.Close()
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	head := "NAME\tFILE\tSHA256\tABI\tVERSION\tINTERVAL\tREADS\tWRITES\tOWNS"
+	head := "NAME\tKIND\tFILE\tSHA256\tABI\tVERSION\tINTERVAL\tREADS\tWRITES\tOWNS"
 	if db != nil {
 		head += "\tMIGRATIONS"
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range plugins {
 		d := p.Desc
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", d.Name, p.File, p.SHA256[:12], d.ABIVersion, d.Version,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", d.Name, p.Kind, p.File, p.SHA256[:12], d.ABIVersion, d.Version,
 			intervalString(d.DefaultIntervalMS), tables(d.Reads), tables(d.Writes), tables(d.Owns))
 		if db != nil {
 			fmt.Fprintf(tw, "\t%s", migrationState(ctx, db, p))
@@ -210,7 +210,7 @@ func (a *app) cmdValidate(args []string) int {
 			a.failf("validate %s: %v", f, err)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "ok %s %s\n", p.Desc.Name, f)
+		fmt.Fprintf(a.stdout, "ok %s %s %s\n", p.Desc.Name, p.Kind, f)
 		for _, m := range pending {
 			fmt.Fprintf(a.stdout, "pending %s %d %s\n", p.Desc.Name, m.ID, m.Name)
 		}

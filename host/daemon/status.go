@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/sched"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
 )
@@ -53,6 +54,7 @@ type PluginStatus struct {
 	Name        string   `json:"name"`
 	File        string   `json:"file"`
 	SHA256      string   `json:"sha256"`
+	Kind        host.Kind `json:"kind"` // "ffhost" or "extism"
 	ABI         string   `json:"abi"`
 	Version     string   `json:"version"`
 	Description string   `json:"description"`
@@ -169,6 +171,7 @@ func pluginStatus(e *entry, jobs map[string]sched.JobStatus) PluginStatus {
 		Name:        desc.Name,
 		File:        e.file,
 		SHA256:      e.plugin.SHA256,
+		Kind:        e.plugin.Kind,
 		ABI:         desc.ABIVersion,
 		Version:     desc.Version,
 		Description: desc.Description,

@@ -1,6 +1,7 @@
 // Package reconcilertest is the test suite of the two reconcilers,
 // budget_reset and worker_ttl, for every build of them: the Go plugins in
-// plugins/budget_reset and plugins/worker_ttl, and their C and Rust ports.
+// plugins/budget_reset and plugins/worker_ttl, their C and Rust ports, and
+// their Extism builds (plugins/extism).
 //
 // Each entry point takes the path of a built .wasm file, runs every case
 // through the host harness (host/plugintest) against fresh databases at

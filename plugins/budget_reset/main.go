@@ -4,33 +4,10 @@
 package main
 
 import (
-	"context"
-	"time"
-
-	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
+	"github.com/ffwasmhost/ffwasmhost/internal/budgetreset"
 )
 
-func init() {
-	guest.Register(guest.Plugin{
-		Name:            "budget_reset",
-		Version:         "1.0.0",
-		Description:     "Resets budget usage whose reset window has lapsed and reschedules the next reset.",
-		DefaultInterval: 15 * time.Second,
-		Writes:          []string{"ff_budget_policy", "ff_budget_usage"},
-		Dialects:        []string{"sqlite", "postgres"},
-		PartitionFamily: "budget",
-		Tick:            tick,
-	})
-}
-
-// tick runs the SQLite reconciler, or on PostgreSQL the one of the
-// partition the host ticks.
-func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
-	if guest.Dialect() == abi.DialectPostgres {
-		return tickPostgres(ctx, db, int64(guest.Partition()), now)
-	}
-	return tickSQLite(ctx, db, now)
-}
+func init() { guest.Register(budgetreset.Plugin) }
 
 func main() {}

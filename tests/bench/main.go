@@ -44,10 +44,11 @@ var (
 	flagRoundTrips = flag.Int("roundtrips", 100_000, "statements per run of the round-trip scenario")
 	flagQuick      = flag.Bool("quick", false, "a tenth of the data and fewer ticks: for trying the tool, not for figures")
 	flagCPUProfile = flag.String("cpuprofile", "", "write a CPU profile of scenarios 1-4 here; wasm runs carry the label side=wasm (go tool pprof -tagfocus=side=wasm FILE)")
-	flagOnly       = flag.String("only", "", "comma-separated scenarios to run (drain,sweep,idle,roundtrip,load,instance,rss,idlescale,backlog); default all")
+	flagOnly       = flag.String("only", "", "comma-separated scenarios to run (drain,sweep,idle,roundtrip,load,instance,rss,perplugin,idlescale,backlog); default all")
 	flagRender     = flag.String("render", "", "re-render the table, results.md and the chart from this results.json instead of measuring")
 	flagChildRSS   = flag.Bool("child-rss", false, "internal: run as the resident-memory child")
 	flagChildArgs  = flag.String("child-args", "", "internal: JSON arguments of the resident-memory child")
+	flagChildPer   = flag.Bool("child-perplugin", false, "internal: run as the per-plugin memory child")
 )
 
 func main() {
@@ -56,6 +57,12 @@ func main() {
 	if *flagChildRSS {
 		if err := rssChild(*flagChildArgs); err != nil {
 			log.Fatalf("rss child: %v", err)
+		}
+		return
+	}
+	if *flagChildPer {
+		if err := perPluginChild(*flagChildArgs); err != nil {
+			log.Fatalf("per-plugin child: %v", err)
 		}
 		return
 	}
@@ -214,6 +221,11 @@ func run() error {
 	if b.want("rss") {
 		if err := b.rss(); err != nil {
 			return fmt.Errorf("rss: %w", err)
+		}
+	}
+	if b.want("perplugin") {
+		if err := b.perPlugin(); err != nil {
+			return fmt.Errorf("per-plugin memory: %w", err)
 		}
 	}
 	if b.want("idlescale") {

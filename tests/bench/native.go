@@ -2,7 +2,7 @@ package main
 
 // Native Go implementations of the two reconcilers, used only by the
 // benchmark as the baseline. The SQL text is copied verbatim from
-// plugins/budget_reset/reset.go and plugins/worker_ttl/sweep.go, and the
+// internal/budgetreset/budgetreset.go and internal/workerttl/workerttl.go, and the
 // transaction shape is the same: one BEGIN IMMEDIATE transaction per budget
 // (re-read, reset usage, reschedule), one transaction for the whole sweep,
 // busy retried three times (5 ms, then 10 ms) as abi/guest.Retry does.
@@ -33,7 +33,7 @@ import (
 
 const budgetBatch = 20
 
-// SQL of plugins/budget_reset/reset.go.
+// SQL of internal/budgetreset/budgetreset.go.
 const (
 	selectDue = `SELECT budget_id FROM ff_budget_policy
 WHERE partition_key = 0 AND next_reset_at_ms IS NOT NULL AND next_reset_at_ms <= ?
@@ -47,7 +47,7 @@ updated_at_ms = ?, next_reset_at_ms = ?
 WHERE partition_key = 0 AND budget_id = ?`
 )
 
-// SQL of plugins/worker_ttl/sweep.go.
+// SQL of internal/workerttl/workerttl.go.
 const (
 	insertEvents = `INSERT INTO ff_worker_registry_event
 (namespace, worker_instance_id, event_kind, event_at_ms, reason)
@@ -229,7 +229,7 @@ func withTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	})
 }
 
-// --- budget_reset, as plugins/budget_reset/reset.go ---
+// --- budget_reset, as internal/budgetreset/budgetreset.go ---
 
 func nativeBudgetTick(ctx context.Context, c *nativeConn, now int64) (Report, error) {
 	var rep Report
@@ -302,7 +302,7 @@ func nativeResetOne(ctx context.Context, c *nativeConn, tx *sql.Tx, id string, n
 	return true, nil
 }
 
-// --- worker_ttl, as plugins/worker_ttl/sweep.go ---
+// --- worker_ttl, as internal/workerttl/workerttl.go ---
 
 func nativeSweepTick(ctx context.Context, c *nativeConn, now int64) (Report, error) {
 	var rep Report

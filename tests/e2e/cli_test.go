@@ -235,7 +235,7 @@ func TestValidateAndPlugins(t *testing.T) {
 	t.Parallel()
 	br, wt := filepath.Join(pluginDir, "budget_reset.wasm"), filepath.Join(pluginDir, "worker_ttl.wasm")
 	res := ffwasmhost(t, nil, "validate", "--cache-dir", cacheDir, br, wt)
-	want := "ok budget_reset " + br + "\nok worker_ttl " + wt + "\n"
+	want := "ok budget_reset ffhost " + br + "\nok worker_ttl ffhost " + wt + "\n"
 	if res.code != 0 || res.stdout != want || res.stderr != "" {
 		t.Errorf("validate = %d %q %q, want %q", res.code, res.stdout, res.stderr, want)
 	}
@@ -244,7 +244,7 @@ func TestValidateAndPlugins(t *testing.T) {
 	broken := filepath.Join(dir, "broken.wasm")
 	deploy(t, dir, "broken.wasm", []byte("\x00asm\x01\x00\x00\x00\x01\x7f"))
 	res = ffwasmhost(t, nil, "validate", "--cache-dir", cacheDir, br, broken)
-	if res.code != 1 || res.stdout != "ok budget_reset "+br+"\n" || !strings.Contains(res.stderr, "broken.wasm") {
+	if res.code != 1 || res.stdout != "ok budget_reset ffhost "+br+"\n" || !strings.Contains(res.stderr, "broken.wasm") {
 		t.Errorf("validate with a broken file = %d %q %q", res.code, res.stdout, res.stderr)
 	}
 	assertOneLine(t, res.stderr)
@@ -261,12 +261,12 @@ func TestValidateAndPlugins(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") {
 		t.Fatalf("plugins table:\n%s", res.stdout)
 	}
-	for _, h := range []string{"FILE", "SHA256", "ABI", "VERSION", "INTERVAL", "READS", "WRITES"} {
+	for _, h := range []string{"KIND", "FILE", "SHA256", "ABI", "VERSION", "INTERVAL", "READS", "WRITES"} {
 		if !strings.Contains(lines[0], h) {
 			t.Errorf("header lacks %s: %q", h, lines[0])
 		}
 	}
-	row := regexp.MustCompile(`^budget_reset\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+` + regexp.QuoteMeta(abi.Version) + `\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage$`)
+	row := regexp.MustCompile(`^budget_reset\s+ffhost\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+` + regexp.QuoteMeta(abi.Version) + `\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage$`)
 	if !row.MatchString(lines[1]) {
 		t.Errorf("budget_reset row = %q", lines[1])
 	}

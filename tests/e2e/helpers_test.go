@@ -112,6 +112,7 @@ func (p *daemonProc) get(path string) (int, string) {
 type pluginStatus struct {
 	Name       string     `json:"name"`
 	SHA256     string     `json:"sha256"`
+	Kind       string     `json:"kind"`
 	IntervalMS int64      `json:"interval_ms"`
 	Enabled    bool       `json:"enabled"`
 	Ticks      int64      `json:"ticks"`

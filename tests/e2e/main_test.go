@@ -24,6 +24,9 @@ var (
 	// pluginDir holds budget_reset.wasm and worker_ttl.wasm. Tests that
 	// change a directory copy the files into one of their own.
 	pluginDir string
+	// extismDir holds budget_reset_extism.wasm and worker_ttl_extism.wasm,
+	// the Extism builds of the two.
+	extismDir string
 	// cacheDir is the compilation cache every process shares, so each
 	// plugin is compiled once per machine rather than once per process.
 	cacheDir string
@@ -67,6 +70,14 @@ func setup(m *testing.M) (int, error) {
 	for _, p := range []string{"budget_reset", "worker_ttl"} {
 		out := filepath.Join(pluginDir, p+".wasm")
 		if err := goBuild(root, wasmEnv, "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "./plugins/"+p); err != nil {
+			return 0, err
+		}
+	}
+	// The Extism builds of both (plugins/extism, a module of its own).
+	extismDir = filepath.Join(tmp, "extism")
+	for _, p := range []string{"budget_reset", "worker_ttl"} {
+		out := filepath.Join(extismDir, p+"_extism.wasm")
+		if err := goBuild(filepath.Join(root, "plugins", "extism"), wasmEnv, "-tags", "ffextism", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "./"+p); err != nil {
 			return 0, err
 		}
 	}

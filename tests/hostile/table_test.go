@@ -108,6 +108,33 @@ const (
 
 // corpus is the expectation table: one row per module in testdata.
 var corpus = []module{
+	// Extism plugins (abi/ABI.md section 13): the same attacks through
+	// Extism's kernel and the host functions of extism:host/user.
+	{file: "extism_loop", category: "extism", attack: "an Extism plugin spinning in `loop br 0` in scan_tick",
+		outcome: tickFails, reasons: []string{timeout500}, daemon: "extism-time"},
+	// Under load the 500 ms deadline may come before the stack runs out:
+	// either stops it cleanly.
+	{file: "extism_recursion", category: "extism", attack: "an Extism plugin recursing until the stack runs out, or the deadline comes",
+		outcome: tickFails, reasons: []string{"tick failed"}, never: []string{"panic"}, daemon: "extism-time"},
+	{file: "extism_slow_call", category: "extism", attack: "an ff_sql_query that outlasts the deadline, then return 0",
+		outcome: tickFails, reasons: []string{timeout500}, daemon: "extism-time"},
+	{file: "extism_memory_bomb", category: "extism", attack: "allocates 1 MiB Extism blocks until the kernel's memory is full, then traps",
+		outcome: tickFails, reasons: []string{trapped}, daemon: "extism-memory", maxRSS: 400 * mib},
+	{file: "extism_bad_offsets", category: "extism", attack: "ff_sql_exec and ff_log with offsets that are no Extism block: past memory, inside a block, 2^64-1",
+		outcome: tickFails, reasons: []string{"is not an Extism memory block"}, never: []string{unexpected}, daemon: "extism"},
+	{file: "extism_describe_sql", category: "extism", attack: "ff_sql_exec from describe, where no database is open",
+		outcome: noChange, never: []string{trapped}, daemon: "extism"},
+	{file: "extism_huge_output", category: "extism", attack: "describe outputs 4 MiB of Extism memory",
+		outcome: refused, reasons: []string{"describe: 4194304 bytes, limit"}, daemon: "extism"},
+	{file: "extism_unknown_import", category: "extism", attack: "imports extism:host/user ff_spawn_shell",
+		outcome: refused, reasons: []string{"ff_spawn_shell", "which the host does not provide"}, daemon: "extism"},
+	{file: "extism_http", category: "extism", attack: "imports Extism's http_request",
+		outcome: refused, reasons: []string{"http_request", "no network"}, daemon: "extism"},
+	{file: "extism_ffhost_mix", category: "extism", attack: "an Extism plugin importing ffhost's sql_exec too",
+		outcome: refused, reasons: []string{"ffhost.sql_exec", "not ffhost"}, daemon: "extism"},
+	{file: "extism_bad_signature", category: "extism", attack: "imports ff_sql_exec with i32 offsets",
+		outcome: refused, reasons: []string{"ff_sql_exec"}, daemon: "extism"},
+
 	// Injected-global tampering: code that is invalid as written and valid
 	// once the host's loop-check rewrite has appended its interrupt flag
 	// and yield budget. The host must judge the module as written.

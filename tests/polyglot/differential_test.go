@@ -224,7 +224,7 @@ BEGIN SELECT RAISE(ABORT, 'boom'); END`)
 			}
 		},
 	}
-	compareBuilds(t, goWasm, budgetResetPorts, w)
+	compareBuilds(t, goWasm, append(budgetResetPorts, budgetResetExtism), w)
 }
 
 // TestWorkerTTLSameAsGo: a random registry, swept at several times with
@@ -260,7 +260,7 @@ event_at_ms, reason) VALUES (?,?,?,?,?)`, ns, id, "ttl_swept", int64(now)+pick[i
 			}
 		},
 	}
-	compareBuilds(t, goWasm, workerTTLPorts, w)
+	compareBuilds(t, goWasm, append(workerTTLPorts, workerTTLExtism), w)
 }
 
 // newLogger is a logger that keeps plugin lines in lines.

@@ -4,10 +4,11 @@
 // random workload through the Go, C and Rust builds with byte-identical
 // tables, the SDKs' error, fetch and busy-retry paths against a scripted
 // host, the CLI and a real daemon, and plugins written from ABI.md's raw
-// imports alone.
+// imports alone. The Extism builds of the reconcilers (plugins/extism) run
+// the shared suite and the random workloads too.
 //
 // The tests build what they run with the same commands as `make plugins`
-// (buildC, buildRust), into a directory of their own. A language whose
+// (buildC, buildRust, buildExtism), into a directory of their own. A language whose
 // toolchain is missing is skipped with one line saying what to install.
 package polyglot
 
@@ -225,9 +226,25 @@ func buildRust(t testing.TB, name, src string) string {
 	})
 }
 
+// buildExtism builds the Extism plugin plugins/extism/name (its own Go
+// module, on go-pdk) into name_extism.wasm, as `make plugins` does, and
+// returns its path.
+func buildExtism(t testing.TB, name string) string {
+	t.Helper()
+	return once(t, name+"_extism.wasm", func(out string) error {
+		cmd := exec.Command("go", "build", "-tags", "ffextism", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "./"+name)
+		cmd.Dir = filepath.Join(root, "plugins", "extism")
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s_extism: %w\n%s", name, err, b)
+		}
+		return nil
+	})
+}
+
 // port is one non-Go build of a reconciler.
 type port struct {
-	lang  string // "C" or "Rust"
+	lang  string // "C", "Rust" or "Extism"
 	name  string // its descriptor name and file name
 	build func(testing.TB) string
 }
@@ -248,6 +265,15 @@ var (
 			return buildRust(t, "worker_ttl_rust", "plugins/rust/worker_ttl/lib.rs")
 		}},
 	}
+)
+
+// budgetResetExtism and workerTTLExtism are the Extism builds of each
+// reconciler: the Go code with go-pdk as its transport. They run the
+// shared suite and the differential workloads; the C and Rust ports' ABI
+// checks (raw exports, scripted host) do not apply to them.
+var (
+	budgetResetExtism = port{"Extism", "budget_reset_extism", func(t testing.TB) string { return buildExtism(t, "budget_reset") }}
+	workerTTLExtism   = port{"Extism", "worker_ttl_extism", func(t testing.TB) string { return buildExtism(t, "worker_ttl") }}
 )
 
 // readFile returns the contents of a file under the repository's root.

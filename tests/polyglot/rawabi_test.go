@@ -15,14 +15,21 @@ import (
 // after ABI.md's "Appendix: raw imports" heading.
 func appendixBlock(t testing.TB, lang string) string {
 	t.Helper()
+	return docBlock(t, "## Appendix: raw imports", lang)
+}
+
+// docBlock returns the first code block in lang after the heading of
+// ABI.md.
+func docBlock(t testing.TB, heading, lang string) string {
+	t.Helper()
 	doc := string(readFile(t, "abi/ABI.md"))
-	_, rest, ok := strings.Cut(doc, "\n## Appendix: raw imports\n")
+	_, rest, ok := strings.Cut(doc, "\n"+heading+"\n")
 	if !ok {
-		t.Fatal(`ABI.md has no "Appendix: raw imports"`)
+		t.Fatalf("ABI.md has no %q", heading)
 	}
 	_, rest, ok = strings.Cut(rest, "\n```"+lang+"\n")
 	if !ok {
-		t.Fatalf("ABI.md's raw imports appendix has no %s block", lang)
+		t.Fatalf("ABI.md's %q has no %s block", heading, lang)
 	}
 	block, _, ok := strings.Cut(rest, "\n```\n")
 	if !ok {
@@ -73,14 +80,32 @@ func buildRawRust(t testing.TB) string {
 	})
 }
 
+// buildRawExtism builds testdata/raw_worker_ttl_extism.rs, an Extism
+// plugin, on the Rust block of ABI.md section 13.7 alone.
+func buildRawExtism(t testing.TB) string {
+	t.Helper()
+	needRust(t)
+	return once(t, "raw_worker_ttl_extism.wasm", func(out string) error {
+		src := filepath.Join(buildDir, "raw_worker_ttl_extism.rs")
+		text := docBlock(t, "### 13.7 Raw imports", "rust") + "\n" + string(readFile(t, "tests/polyglot/testdata/raw_worker_ttl_extism.rs"))
+		if err := os.WriteFile(src, []byte(text), 0o644); err != nil {
+			return err
+		}
+		_, err := run(rustcPath, append(rustFlags(), "--crate-type", "cdylib", "-o", out, src)...)
+		return err
+	})
+}
+
 // TestFromABIAlone: a worker_ttl written from ABI.md's raw imports alone,
 // with none of this repository's code, in C and in Rust (the latter
 // without an _initialize, so its exports run wrapped in the module's
 // constructors and destructors), loads with the host's import checks
-// and passes the worker_ttl suite.
+// and passes the worker_ttl suite; and one in Rust as an Extism plugin,
+// from section 13 alone, without a PDK.
 func TestFromABIAlone(t *testing.T) {
 	t.Run("C", func(t *testing.T) { reconcilertest.WorkerTTLRows(t, buildRawC(t, false)) })
 	t.Run("Rust", func(t *testing.T) { reconcilertest.WorkerTTLRows(t, buildRawRust(t)) })
+	t.Run("Extism/Rust", func(t *testing.T) { reconcilertest.WorkerTTLRows(t, buildRawExtism(t)) })
 }
 
 // TestConstructors: a C reactor's constructors run once, from

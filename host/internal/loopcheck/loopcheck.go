@@ -317,6 +317,8 @@ type module struct {
 	tables   []table  // imported and defined
 	hasStart bool
 	start    uint32 // the start function's index
+	// funcImports are the functions imported, in order.
+	funcImports []Import
 	// declared are the functions that code may name in ref.func: those
 	// exported or named in an element segment or a global's initializer.
 	// The rewrite's export of the start function must not declare it.
@@ -501,6 +503,7 @@ func (m *module) readImports(sec []byte, functionsOnly bool) error {
 		case externFunc: // type index
 			m.funcs = append(m.funcs, r.u32())
 			m.imported++
+			m.funcImports = append(m.funcImports, Import{Module: mod, Name: name})
 		case 0x01: // table
 			return m.tableType(r, false)
 		case 0x02: // memory: limits

@@ -1,10 +1,27 @@
-package main
+// Package workerttl is the worker_ttl reconciler: it sweeps workers whose
+// liveness TTL has expired. docs/reconcilers.md, at the repository's root,
+// is the contract it keeps. The Go plugin (plugins/worker_ttl) and the
+// Extism one (plugins/extism/worker_ttl) register Plugin.
+package workerttl
 
 import (
 	"context"
+	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
 )
+
+// Plugin is worker_ttl's registration.
+var Plugin = guest.Plugin{
+	Name:            "worker_ttl",
+	Version:         "1.0.0",
+	Description:     "Deletes workers whose heartbeat is older than their liveness TTL and records a ttl_swept event for each.",
+	DefaultInterval: 30 * time.Second,
+	Writes:          []string{"ff_worker_registry", "ff_worker_registry_event"},
+	Dialects:        []string{"sqlite", "postgres"},
+	PartitionFamily: "worker_registry",
+	Tick:            tick,
+}
 
 // The sweep is two set-based statements in one transaction, so it costs the
 // same two host calls for one expired worker or a hundred thousand. The

@@ -1,12 +1,29 @@
-package main
+// Package budgetreset is the budget_reset reconciler: it resets budgets
+// whose reset window has lapsed. docs/reconcilers.md, at the repository's
+// root, is the contract it keeps. The Go plugin (plugins/budget_reset)
+// and the Extism one (plugins/extism/budget_reset) register Plugin.
+package budgetreset
 
 import (
 	"context"
 	"math"
+	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
 	"github.com/ffwasmhost/ffwasmhost/internal/policyjson"
 )
+
+// Plugin is budget_reset's registration.
+var Plugin = guest.Plugin{
+	Name:            "budget_reset",
+	Version:         "1.0.0",
+	Description:     "Resets budget usage whose reset window has lapsed and reschedules the next reset.",
+	DefaultInterval: 15 * time.Second,
+	Writes:          []string{"ff_budget_policy", "ff_budget_usage"},
+	Dialects:        []string{"sqlite", "postgres"},
+	PartitionFamily: "budget",
+	Tick:            tick,
+}
 
 // batchSize is how many due budgets one tick resets at most.
 const batchSize = 20

@@ -1,8 +1,9 @@
-package main
+package budgetreset
 
 import (
 	"context"
 
+	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
 	sql "github.com/ffwasmhost/ffwasmhost/internal/pgreconcilesql"
 )
@@ -79,4 +80,13 @@ func resetOnePostgres(db *guest.Conn, partition int64, id string, now int64) (bo
 		return false, guest.Wrap("reschedule budget "+id, err)
 	}
 	return true, nil
+}
+
+// tick runs the SQLite reconciler, or on PostgreSQL the one of the
+// partition the host ticks.
+func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
+	if guest.Dialect() == abi.DialectPostgres {
+		return tickPostgres(ctx, db, int64(guest.Partition()), now)
+	}
+	return tickSQLite(ctx, db, now)
 }

@@ -1,8 +1,9 @@
-package main
+package workerttl
 
 import (
 	"context"
 
+	"github.com/ffwasmhost/ffwasmhost/abi"
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
 	sql "github.com/ffwasmhost/ffwasmhost/internal/pgreconcilesql"
 )
@@ -20,4 +21,13 @@ func tickPostgres(ctx context.Context, db *guest.Conn, partition, now int64) (gu
 		return guest.Report{}, guest.Wrap("sweep expired workers", err)
 	}
 	return rep, nil
+}
+
+// tick runs the SQLite reconciler, or on PostgreSQL the one of the
+// partition the host ticks.
+func tick(ctx context.Context, db *guest.Conn, now int64) (guest.Report, error) {
+	if guest.Dialect() == abi.DialectPostgres {
+		return tickPostgres(ctx, db, int64(guest.Partition()), now)
+	}
+	return tickSQLite(ctx, db, now)
 }

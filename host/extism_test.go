@@ -1,0 +1,115 @@
+package host_test
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ffwasmhost/ffwasmhost/host"
+	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
+	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
+)
+
+// TestExtismPluginTicks loads a hand-written Extism plugin: it is of kind
+// extism, its statement reaches the database with the tick's now_ms, its
+// log lines (ff_log and Extism's log_warn) and report reach the host, and
+// its instance is reused.
+func TestExtismPluginTicks(t *testing.T) {
+	t.Parallel()
+	s := fxOpen(t, sqlite.Options{}, "CREATE TABLE ext_ticks (now_ms INTEGER NOT NULL)")
+	r := fxRunner(t, s.DB, "extism_good.wasm", host.Limits{}, host.RunnerOptions{})
+	if k := r.Plugin().Kind; k != host.KindExtism {
+		t.Fatalf("kind %q, want %q", k, host.KindExtism)
+	}
+	for _, now := range []int64{1_700_000_000_123, 1_700_000_001_456} {
+		rep, err := r.Tick(context.Background(), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Processed != 1 || rep.Errors != 0 {
+			t.Errorf("report %+v, want 1 processed", rep)
+		}
+	}
+	if got := fxDump(t, s.DB.SQL); !strings.Contains(got, "1700000000123") || !strings.Contains(got, "1700000001456") {
+		t.Errorf("ext_ticks holds\n%s\nwant both ticks' now_ms", got)
+	}
+	if lines := fxEngineLog().fxLines("plugin=extism_good", "extism tick"); len(lines) != 2 {
+		t.Errorf("%d ff_log lines from the plugin, want 2", len(lines))
+	}
+	// Extism's own log_warn, as one line.
+	if lines := fxEngineLog().fxLines("plugin=extism_good", "level=WARN", `"extism warn forged line"`); len(lines) != 2 {
+		t.Errorf("%d log_warn lines from the plugin, want 2:\n%s", len(lines), fxEngineLog())
+	}
+	// The guest's one page and the kernel's memory.
+	if n := r.MemoryBytes(); n <= 64<<10 {
+		t.Errorf("MemoryBytes = %d with a live instance, want the guest's page and the kernel's memory", n)
+	}
+}
+
+// TestExtismPluginStatementDenied: an Extism plugin runs under the same
+// authorizer as an ffhost one; the refusal reaches it as a status and
+// fails the tick with the host's message.
+func TestExtismPluginStatementDenied(t *testing.T) {
+	t.Parallel()
+	s := fxOpen(t, sqlite.Options{}, "CREATE TABLE other (now_ms INTEGER)")
+	// Declared ext_ticks does not exist: the statement is refused.
+	r := fxRunner(t, s.DB, "extism_good.wasm", host.Limits{}, host.RunnerOptions{})
+	_, err := r.Tick(context.Background(), 1)
+	fxWantErr(t, err, nil, "ext_ticks")
+}
+
+// TestExtismTimeoutsWhileEveryPSpins is TestTimeoutsWhileEveryPSpins for
+// Extism plugins: more spinning guests than Ps, each stopped at its tick
+// timeout. The hostile Extism modules, each with what must happen to it,
+// are in tests/hostile.
+func TestExtismTimeoutsWhileEveryPSpins(t *testing.T) {
+	// Not parallel: it changes GOMAXPROCS for the whole process.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	n := runtime.GOMAXPROCS(0) + 1
+	wasm := filepath.Join("testdata", "wat", "extism_loop.wasm")
+	hs := make([]*plugintest.Harness, n)
+	for i := range hs {
+		hs[i] = plugintest.New(t, wasm, plugintest.Options{Limits: host.Limits{TickTimeout: 300 * time.Millisecond}})
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, h := range hs {
+		wg.Go(func() { _, errs[i] = h.Tick(1) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		fxWantErr(t, err, []error{host.ErrTimeout}, "300ms")
+	}
+	if d := time.Since(start); d > fxSlowBound {
+		t.Errorf("%d spinning Extism ticks with a 300ms timeout on 2 Ps took %v to stop", n, d)
+	}
+}
+
+// TestExtismTickOutputNotCopied: scan_tick's output, which the profile
+// ignores, is dropped before the SDK would copy it into the host's heap.
+// Not parallel: it counts the process's allocations.
+func TestExtismTickOutputNotCopied(t *testing.T) {
+	s := fxOpen(t, sqlite.Options{})
+	r := fxRunner(t, s.DB, "extism_tick_output.wasm", host.Limits{}, host.RunnerOptions{})
+	ctx := context.Background()
+	if _, err := r.Tick(ctx, 1); err != nil { // the instance's first call
+		t.Fatal(err)
+	}
+	const ticks = 5
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range ticks {
+		if rep, err := r.Tick(ctx, int64(2+i)); err != nil || rep.Processed != 1 {
+			t.Fatalf("tick: %+v %v", rep, err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / ticks; per > 1<<20 {
+		t.Errorf("a tick allocated %d bytes in the host: the 4 MiB output was copied", per)
+	}
+}
