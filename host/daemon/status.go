@@ -51,15 +51,15 @@ type NameConflict struct {
 // PluginStatus is one loaded plugin. Its tick fields come from the tick
 // ledger, in the database: they span versions and restarts of the daemon.
 type PluginStatus struct {
-	Name        string   `json:"name"`
-	File        string   `json:"file"`
-	SHA256      string   `json:"sha256"`
+	Name        string    `json:"name"`
+	File        string    `json:"file"`
+	SHA256      string    `json:"sha256"`
 	Kind        host.Kind `json:"kind"` // "ffhost" or "extism"
-	ABI         string   `json:"abi"`
-	Version     string   `json:"version"`
-	Description string   `json:"description"`
-	Reads       []string `json:"reads"`
-	Writes      []string `json:"writes"`
+	ABI         string    `json:"abi"`
+	Version     string    `json:"version"`
+	Description string    `json:"description"`
+	Reads       []string  `json:"reads"`
+	Writes      []string  `json:"writes"`
 	// Owns are the tables the plugin owns (ABI 1.2), and Migrations the
 	// steps the database has applied for it, by id.
 	Owns       []string                 `json:"owns"`
