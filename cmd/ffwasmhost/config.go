@@ -11,6 +11,7 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/config"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
+	"github.com/ffwasmhost/ffwasmhost/host/store/postgres"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
@@ -84,6 +85,15 @@ func (a *app) daemonConfig(o *runOpts, set map[string]bool, file *config.Config)
 		Drain:        map[string]bool{},
 		LookupEnv:    a.lookupEnv,
 	}
+	c.PGOptions = postgres.Options{RolePrefix: str("role-prefix", envRolePrefix, *o.pg.rolePrefix, file.RolePrefix)}
+	c.LeaseTTL = dur("lease-ttl", *o.leaseTTL, file.LeaseTTL)
+	// Partition counts: the file's, each family a --partitions flag names
+	// overridden.
+	c.Partitions = maps.Clone(file.Partitions)
+	if c.Partitions == nil {
+		c.Partitions = map[string]int{}
+	}
+	maps.Copy(c.Partitions, o.partitions)
 	if !set["stale-after"] && file.StaleAfter != nil {
 		c.StaleAfter = *file.StaleAfter
 	}

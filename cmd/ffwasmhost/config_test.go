@@ -22,6 +22,11 @@ http = "127.0.0.1:1"
 grace = "3s"
 stale-after = 7
 catch-up = "once"
+role-prefix = "file_"
+lease-ttl = "20s"
+[partitions]
+budget = 64
+worker_registry = 128
 [limits]
 memory = "32MiB"
 tick-timeout = "3s"
@@ -47,6 +52,8 @@ enabled = false
 			want(t, "stale-after", c.StaleAfter, daemon.DefaultStaleAfter)
 			want(t, "intervals", len(c.Intervals), 0)
 			want(t, "grants", c.Grants == nil, true)
+			want(t, "role-prefix", c.PGOptions.RolePrefix, "ffwasmhost_plugin_")
+			want(t, "partitions", len(c.Partitions), 0)
 		}},
 		{"file beats default", nil, nil, true, func(t *testing.T, c daemon.Config) {
 			want(t, "db", c.DBPath, "file.db")
@@ -61,7 +68,18 @@ enabled = false
 			want(t, "budget_reset limits", c.PluginLimits["budget_reset"], host.Limits{MaxLogLines: 30})
 			iv, ok := c.Intervals["worker_ttl"]
 			want(t, "worker_ttl disabled", ok && iv == 0, true)
+			want(t, "role-prefix", c.PGOptions.RolePrefix, "file_")
+			want(t, "lease-ttl", c.LeaseTTL, 20*time.Second)
+			want(t, "budget partitions", c.Partitions["budget"], 64)
+			want(t, "worker_registry partitions", c.Partitions["worker_registry"], 128)
 		}},
+		{"flag partitions beat the file's, family by family", []string{"--partitions", "budget=16", "--lease-ttl", "5s"},
+			map[string]string{envRolePrefix: "env_"}, true, func(t *testing.T, c daemon.Config) {
+				want(t, "budget partitions", c.Partitions["budget"], 16)
+				want(t, "worker_registry partitions", c.Partitions["worker_registry"], 128)
+				want(t, "lease-ttl", c.LeaseTTL, 5*time.Second)
+				want(t, "role-prefix", c.PGOptions.RolePrefix, "env_")
+			}},
 		{"env beats file", nil, map[string]string{envDB: "env.db", envHTTPAddr: "127.0.0.1:2",
 			"FF_BUDGET_RESET_INTERVAL_S": "4", "FF_WORKER_REGISTRY_TTL_INTERVAL_S": "5"}, true, func(t *testing.T, c daemon.Config) {
 			want(t, "db", c.DBPath, "env.db")

@@ -110,9 +110,6 @@ func (a *app) cmdRun(args []string) int {
 	}
 	log := a.logger(o, set, file)
 	cfg.Logger = log
-	cfg.PGOptions = o.pg.options()
-	cfg.Partitions = o.partitions
-	cfg.LeaseTTL = *o.leaseTTL
 	d, err := daemon.New(cfg)
 	if err != nil {
 		a.failf("run: %v", err)

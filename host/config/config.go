@@ -56,6 +56,13 @@ type Config struct {
 	LogFormat *string
 	LogLevel  *slog.Level
 
+	// RolePrefix, LeaseTTL and Partitions are PostgreSQL's: the prefix of
+	// the plugins' login roles, the cluster lease TTL, and partition counts
+	// by family (nil when the file sets none).
+	RolePrefix *string
+	LeaseTTL   *time.Duration
+	Partitions map[string]int
+
 	// Limits are every plugin's limits; zero fields are not set.
 	Limits host.Limits
 	// Plugin holds the [plugin.NAME] tables by plugin name.
@@ -172,6 +179,9 @@ type raw struct {
 	PluginSQLiteHeap *string        `toml:"plugin-sqlite-heap"`
 	LogFormat        *string        `toml:"log-format"`
 	LogLevel         *string        `toml:"log-level"`
+	RolePrefix       *string        `toml:"role-prefix"`
+	LeaseTTL         *string        `toml:"lease-ttl"`
+	Partitions       map[string]any `toml:"partitions"`
 	Limits           map[string]any `toml:"limits"`
 	Plugin           map[string]rawPlugin
 }
@@ -238,6 +248,13 @@ func Parse(path string, data []byte) (*Config, error) {
 			c.LogLevel = &l
 		}
 	}
+	c.RolePrefix = r.RolePrefix
+	if c.RolePrefix != nil && !rolePrefixRE.MatchString(*c.RolePrefix) {
+		p.errorf("role-prefix", "%q: want a lowercase letter, then up to 31 lowercase letters, digits or '_'", *c.RolePrefix)
+		c.RolePrefix = nil
+	}
+	c.LeaseTTL = p.duration("lease-ttl", r.LeaseTTL, true)
+	c.Partitions = p.partitions("partitions", r.Partitions)
 	c.Limits = p.limits("limits", r.Limits)
 	c.Plugin = map[string]Plugin{}
 	for _, name := range slices.Sorted(maps.Keys(r.Plugin)) {
@@ -308,6 +325,41 @@ func (p *parser) oneOf(key string, s *string, allowed ...string) *string {
 		return nil
 	}
 	return s
+}
+
+// rolePrefixRE bounds role-prefix so that prefix plus a plugin name stays
+// a PostgreSQL identifier (63 bytes).
+var rolePrefixRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// MaxPartitions bounds a partition family's count in the file: partition
+// keys are smallint.
+const MaxPartitions = 32767
+
+// partitions checks a partitions table: each key a family name, each
+// value a whole number of partitions.
+func (p *parser) partitions(key string, m map[string]any) map[string]int {
+	if len(m) == 0 {
+		return nil
+	}
+	out := map[string]int{}
+	for _, fam := range slices.Sorted(maps.Keys(m)) {
+		k := key + "." + fam
+		if !describe.ValidName(fam) {
+			p.errorf(k, "%q is not a partition family name (lowercase letters, digits, '_')", fam)
+			continue
+		}
+		n, ok := m[fam].(int64)
+		if !ok {
+			p.errorf(k, "want a whole number of partitions, not %s", typeName(m[fam]))
+			continue
+		}
+		if n < 1 || n > MaxPartitions {
+			p.errorf(k, "%d partitions: want 1 to %d", n, MaxPartitions)
+			continue
+		}
+		out[fam] = int(n)
+	}
+	return out
 }
 
 // limits checks a limits table: each key a limit field, each value a size

@@ -102,6 +102,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{`c.toml:2: plugin.x.config.token: a table value must be a secret`}},
 		{"array value", "[plugin.x.config]\n\nlist = [1, 2]\n",
 			[]string{`c.toml:3: plugin.x.config.list: want a string, whole number, bool, float or a secret, not an array`}},
+		{"bad partitions", "[partitions]\nbudget = 0\nworker_registry = \"256\"\n",
+			[]string{"c.toml:2: partitions.budget: 0 partitions: want 1 to 32767",
+				"c.toml:3: partitions.worker_registry: want a whole number of partitions, not a string"}},
+		{"bad role prefix", "role-prefix = \"Bad-Prefix\"\n",
+			[]string{`c.toml:1: role-prefix: "Bad-Prefix": want a lowercase letter`}},
+		{"zero lease-ttl", "lease-ttl = \"0s\"\n", []string{`c.toml:1: lease-ttl: duration "0s": want a positive duration`}},
 		{"several at once", "grace = \"x\"\nstale-after = 0\n[plugin.x]\ninterval = \"y\"\n",
 			[]string{"c.toml:1: grace:", "c.toml:2: stale-after:", "c.toml:4: plugin.x.interval:"}},
 	}
