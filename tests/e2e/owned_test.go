@@ -85,7 +85,7 @@ func TestOwnedTablesCLI(t *testing.T) {
 		t.Fatalf("migrate without plugins: exit %d\n%s", res.code, res.stderr)
 	}
 	res := ffwasmhost(t, nil, "validate", "--db", path, "--cache-dir", cacheDir, staleLeasesWasm)
-	want := "ok stale_leases " + staleLeasesWasm + "\npending stale_leases 1 create leases\npending stale_leases 2 index leases by worker\n"
+	want := "ok stale_leases ffhost " + staleLeasesWasm + "\npending stale_leases 1 create leases\npending stale_leases 2 index leases by worker\n"
 	if res.code != 0 || res.stdout != want {
 		t.Errorf("validate --db: exit %d, stdout\n%s\nwant\n%s%s", res.code, res.stdout, want, res.stderr)
 	}
