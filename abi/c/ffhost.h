@@ -101,6 +101,15 @@ void ffhost_tick_error(const char *msg, uint32_t msg_len);
 /* ffhost_tick_more says the running tick stopped with work left (ABI 1.1). */
 FFHOST_IMPORT("tick_more")
 void ffhost_tick_more(void);
+/* ffhost_tick_partition is the partition the running tick is for, -1
+ * outside scan_tick (ABI 1.4; import it only in a plugin whose descriptor
+ * says abi_version 1.4 and declares a partition_family). */
+FFHOST_IMPORT("tick_partition")
+int32_t ffhost_tick_partition(void);
+/* ffhost_sql_dialect is the running tick's SQL dialect: 0 SQLite, 1
+ * PostgreSQL, -1 outside scan_tick (ABI 1.4). */
+FFHOST_IMPORT("sql_dialect")
+int32_t ffhost_sql_dialect(void);
 
 /* ---- Status and errors ---------------------------------------------- */
 
