@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 /* FFHOST_ABI_VERSION is the ABI version this SDK speaks, as describe reports it. */
-#define FFHOST_ABI_VERSION "1.1"
+#define FFHOST_ABI_VERSION "1.4"
 
 /*
  * Raw imports (ABI.md, section 4). The functions below wrap them; a plugin
@@ -102,8 +102,8 @@ void ffhost_tick_error(const char *msg, uint32_t msg_len);
 FFHOST_IMPORT("tick_more")
 void ffhost_tick_more(void);
 /* ffhost_tick_partition is the partition the running tick is for, -1
- * outside scan_tick (ABI 1.4; import it only in a plugin whose descriptor
- * says abi_version 1.4 and declares a partition_family). */
+ * outside scan_tick (ABI 1.4). A plugin's descriptor lists no dialects:
+ * it runs on SQLite only, where the partition is always 0. */
 FFHOST_IMPORT("tick_partition")
 int32_t ffhost_tick_partition(void);
 /* ffhost_sql_dialect is the running tick's SQL dialect: 0 SQLite, 1

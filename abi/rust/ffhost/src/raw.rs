@@ -29,6 +29,10 @@ extern "C" {
     pub fn tick_error(msg: *const u8, msg_len: u32);
     /// Says the running tick stopped with work left (ABI 1.1).
     pub fn tick_more();
+    /// The partition the running tick is for, -1 outside one (ABI 1.4).
+    pub fn tick_partition() -> i32;
+    /// The running tick's SQL dialect: 0 SQLite, 1 PostgreSQL, -1 outside a tick (ABI 1.4).
+    pub fn sql_dialect() -> i32;
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -98,6 +102,20 @@ mod stand_in {
     /// # Safety
     /// None needed.
     pub unsafe fn tick_more() {}
+    /// Stand-in for the `tick_partition` import: outside a host, no tick.
+    ///
+    /// # Safety
+    /// None needed.
+    pub unsafe fn tick_partition() -> i32 {
+        -1
+    }
+    /// Stand-in for the `sql_dialect` import: outside a host, no tick.
+    ///
+    /// # Safety
+    /// None needed.
+    pub unsafe fn sql_dialect() -> i32 {
+        -1
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
