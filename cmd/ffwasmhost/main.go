@@ -60,7 +60,7 @@ func commands() []command {
 		{name: "status", summary: "print each plugin's last tick from the database's tick ledger; exit 1 if a plugin is stale", run: (*app).cmdStatus, flags: func(a *app) *flag.FlagSet { fs, _ := a.statusFlags(); return fs }},
 		{name: "replay", args: "FIXTURE", summary: "run a failed tick again from its fixture (run --fixtures) on a scratch database; exit 1 if it fails again", run: (*app).cmdReplay, flags: func(a *app) *flag.FlagSet { fs, _ := a.replayFlags(); return fs }},
 		{name: "migrate", summary: "create or upgrade the database schema (idempotent)", run: (*app).cmdMigrate, flags: func(a *app) *flag.FlagSet { fs, _ := a.migrateFlags(); return fs }},
-		{name: "plugins", summary: "list the plugins in a directory: name, file, sha256, ABI, version, interval, tables", run: (*app).cmdPlugins, flags: func(a *app) *flag.FlagSet { fs, _ := a.pluginsFlags(); return fs }},
+		{name: "plugins", summary: "list the plugins in a directory: name, file, sha256, ABI, version, interval, tables, dialects, partitions", run: (*app).cmdPlugins, flags: func(a *app) *flag.FlagSet { fs, _ := a.pluginsFlags(); return fs }},
 		{name: "validate", args: "FILE.wasm...", summary: "load and check plugin files without a database", run: (*app).cmdValidate, flags: func(a *app) *flag.FlagSet { fs, _ := a.validateFlags(); return fs }},
 		{name: "demo-seed", summary: "insert demo rows into an empty database (used by make run)", hidden: true, run: (*app).cmdDemoSeed, flags: func(a *app) *flag.FlagSet { fs, _ := a.seedFlags(); return fs }},
 	}

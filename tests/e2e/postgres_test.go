@@ -45,6 +45,11 @@ func TestPostgresMigrateAndStatus(t *testing.T) {
 		t.Errorf("status of a fresh database: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 
+	r = ffwasmhost(t, nil, "plugins", "--plugins", plugins, "--cache-dir", cacheDir, "--db", dsn, "--role-prefix", prefix)
+	if r.code != 0 || !strings.Contains(r.stdout, "ON POSTGRES") || !strings.Contains(r.stdout, "ok, role "+prefix+"worker_ttl") {
+		t.Errorf("plugins --db: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+
 	// tick --partition: one partition's expired workers, recorded under it.
 	for _, w := range []struct {
 		part int
