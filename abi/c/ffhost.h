@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 /* FFHOST_ABI_VERSION is the ABI version this SDK speaks, as describe reports it. */
-#define FFHOST_ABI_VERSION "1.3"
+#define FFHOST_ABI_VERSION "1.4"
 
 /*
  * Raw imports (ABI.md, section 4). The functions below wrap them; a plugin
@@ -104,6 +104,15 @@ void ffhost_tick_more(void);
 /* ffhost_config_get reads the value of one of the plugin's config keys (ABI 1.3). */
 FFHOST_IMPORT("config_get")
 uint64_t ffhost_config_get(const char *key, uint32_t key_len, uint8_t *out, uint32_t out_cap);
+/* ffhost_tick_partition is the partition the running tick is for, -1
+ * outside scan_tick (ABI 1.4). A plugin's descriptor lists no dialects:
+ * it runs on SQLite only, where the partition is always 0. */
+FFHOST_IMPORT("tick_partition")
+int32_t ffhost_tick_partition(void);
+/* ffhost_sql_dialect is the running tick's SQL dialect: 0 SQLite, 1
+ * PostgreSQL, -1 outside scan_tick (ABI 1.4). */
+FFHOST_IMPORT("sql_dialect")
+int32_t ffhost_sql_dialect(void);
 
 /* ---- Status and errors ---------------------------------------------- */
 

@@ -38,6 +38,19 @@
 // ConfigInt, ConfigBool or ConfigDuration; values come from the daemon's
 // configuration file, else the key's default.
 //
+// A plugin that also runs on FlowFabric's PostgreSQL database (ABI 1.4)
+// lists both dialects and, if it walks partitions, its partition family;
+// its tick asks which it has:
+//
+//	guest.Plugin{..., Dialects: []string{"sqlite", "postgres"}, PartitionFamily: "worker_registry"}
+//
+//	if guest.Dialect() == abi.DialectPostgres {
+//		// $1 parameters; this tick is for partition guest.Partition() only
+//	}
+//
+// On PostgreSQL WithTx's transaction is SERIALIZABLE (busy on a
+// serialization failure, and retried), and the host fences its commit.
+//
 // The package links no fmt, reflect, encoding/json or database/sql: each
 // would add to every plugin's size, and so to its load time, its memory in
 // the host and its instance start. A plugin that wants database/sql or

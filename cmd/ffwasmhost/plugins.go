@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ffwasmhost/ffwasmhost/abi/describe"
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/config"
 	"github.com/ffwasmhost/ffwasmhost/host/daemon"
@@ -17,19 +18,26 @@ import (
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
 )
 
-func (a *app) pluginsFlags() (*flag.FlagSet, [4]*string) {
+type pluginsOpts struct {
+	dir, cache, db, conf *string
+	pg                   *pgFlags
+}
+
+func (a *app) pluginsFlags() (*flag.FlagSet, *pluginsOpts) {
 	fs := newFlagSet("plugins")
-	dir := fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory (env "+envPluginsDir+")")
-	cache := fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
-	db := fs.String("db", "", "also show each plugin's migrations in this SQLite database `FILE`: applied/declared, and what is pending")
-	conf := fs.String("config", a.envOr(envConfig, ""), "configuration `FILE` whose [plugin.NAME.config] values to show beside each plugin's config keys (env "+envConfig+")")
-	return fs, [4]*string{dir, cache, db, conf}
+	o := &pluginsOpts{}
+	o.dir = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory (env "+envPluginsDir+")")
+	o.cache = fs.String("cache-dir", "", "wazero compilation cache `DIR` (default "+cacheDirDefault()+")")
+	o.db = fs.String("db", "", "also show, for this database (a SQLite file or a postgres:// URL), each plugin's migrations (applied/declared, what is pending) and whether it can run there (on PostgreSQL: whether its role is ready)")
+	o.conf = fs.String("config", a.envOr(envConfig, ""), "configuration `FILE` whose [plugin.NAME.config] values to show beside each plugin's config keys (env "+envConfig+")")
+	o.pg = addPGFlags(a, fs)
+	return fs, o
 }
 
 // cmdPlugins prints a table of the valid plugins in a directory; invalid
 // files go to stderr, one line each, and make the exit status 1.
 func (a *app) cmdPlugins(args []string) int {
-	fs, f := a.pluginsFlags()
+	fs, o := a.pluginsFlags()
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -38,11 +46,11 @@ func (a *app) cmdPlugins(args []string) int {
 		a.failf("plugins: unexpected argument %q (see 'ffwasmhost help plugins')", pos[0])
 		return exitUsage
 	}
-	dir := *f[0]
+	dir := *o.dir
 	var file *config.Config
-	if *f[3] != "" {
+	if *o.conf != "" {
 		var err error
-		if file, err = config.Load(*f[3]); err != nil {
+		if file, err = config.Load(*o.conf); err != nil {
 			a.failf("plugins: %v", err)
 			return exitUsage
 		}
@@ -53,7 +61,7 @@ func (a *app) cmdPlugins(args []string) int {
 	}
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
-	eng, err := newEngine(*f[1], nil, quiet)
+	eng, err := newEngine(*o.cache, nil, quiet)
 	if err != nil {
 		a.failf("plugins: %v", err)
 		return exitFail
@@ -65,27 +73,31 @@ func (a *app) cmdPlugins(args []string) int {
 		return exitFail
 	}
 	var db store.Store
-	if *f[2] != "" {
-		if db, err = openExisting(ctx, *f[2], sqlite.Options{}, postgres.Options{}); err != nil {
+	if *o.db != "" {
+		if db, err = openExisting(ctx, *o.db, sqlite.Options{}, o.pg.options()); err != nil {
 			a.failf("plugins: %v", err)
 			return exitFail
 		}
 		defer db.Close()
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	head := "NAME\tKIND\tFILE\tSHA256\tABI\tVERSION\tINTERVAL\tREADS\tWRITES\tOWNS"
+	header := "NAME\tKIND\tFILE\tSHA256\tABI\tVERSION\tINTERVAL\tREADS\tWRITES\tOWNS\tDIALECTS\tPARTITIONS"
 	if db != nil {
-		head += "\tMIGRATIONS"
+		header += "\tMIGRATIONS\tON " + strings.ToUpper(string(db.Dialect()))
 	}
-	fmt.Fprintln(tw, head)
+	fmt.Fprintln(tw, header)
 	for _, p := range plugins {
 		d := p.Desc
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", d.Name, p.Kind, p.File, p.SHA256[:12], d.ABIVersion, d.Version,
-			intervalString(d.DefaultIntervalMS), tables(d.Reads), tables(d.Writes), tables(d.Owns))
-		if db != nil {
-			fmt.Fprintf(tw, "\t%s", migrationState(ctx, db, p))
+		fam := d.PartitionFamily
+		if fam == "" {
+			fam = "-"
 		}
-		fmt.Fprintln(tw)
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", d.Name, p.Kind, p.File, p.SHA256[:12], d.ABIVersion, d.Version,
+			intervalString(d.DefaultIntervalMS), tables(d.Reads), tables(d.Writes), tables(d.Owns), strings.ReplaceAll(d.DialectList(), " ", ""), fam)
+		if db != nil {
+			line += "\t" + migrationState(ctx, db, p) + "\t" + runsOn(ctx, db, d)
+		}
+		fmt.Fprintln(tw, line)
 		p.Close(ctx)
 	}
 	tw.Flush()
@@ -138,6 +150,30 @@ func migrationState(ctx context.Context, db store.Store, p *host.Plugin) string 
 		s += fmt.Sprintf(" (pending from %d %s)", pending[0].ID, pending[0].Name)
 	}
 	return s
+}
+
+// runsOn says whether a plugin described by d can run on db: "ok", or why
+// not; on PostgreSQL, whether its role is ready.
+func runsOn(ctx context.Context, db store.Store, d describe.Descriptor) string {
+	if !d.Supports(string(db.Dialect())) {
+		return "refused: speaks " + d.DialectList() + " only"
+	}
+	pg, ok := db.(*postgres.Store)
+	if !ok {
+		return "ok"
+	}
+	role, err := pg.RoleName(d.Name)
+	if err != nil {
+		return "refused: " + err.Error()
+	}
+	ready, err := pg.RoleReady(ctx, d.Name, d.Reads, d.Writes)
+	switch {
+	case err != nil:
+		return "unknown: " + err.Error()
+	case !ready:
+		return "role " + role + " missing or short of grants (run ffwasmhost migrate)"
+	}
+	return "ok, role " + role
 }
 
 func intervalString(ms int64) string {

@@ -18,17 +18,17 @@ import (
 )
 
 type tickOpts struct {
-	pg                    *pgFlags
-	config                *string
-	db, plugins, cacheDir *string
-	now                   nowFlag
-	untilIdle, dryRun     *bool
-	force                 *bool
-	diff                  diffFlag
-	maxDiffRows           *int
-	pluginHeap            *int64
-	log                   *logFlags
-	limits                *limitFlag
+	pg                     *pgFlags
+	config                 *string
+	db, plugins, cacheDir  *string
+	now                    nowFlag
+	untilIdle, dryRun      *bool
+	force                  *bool
+	diff                   diffFlag
+	maxDiffRows, partition *int
+	pluginHeap             *int64
+	log                    *logFlags
+	limits                 *limitFlag
 }
 
 func (a *app) tickFlags() (*flag.FlagSet, *tickOpts) {
@@ -39,6 +39,7 @@ func (a *app) tickFlags() (*flag.FlagSet, *tickOpts) {
 	o.pg = addPGFlags(a, fs)
 	o.plugins = fs.String("plugins", a.envOr(envPluginsDir, "./"+daemon.DefaultPluginDir), "plugin directory (env "+envPluginsDir+")")
 	fs.Var(&o.now, "now", "now_ms handed to the plugin, in `MS` since the Unix epoch (default: the wall clock, read once)")
+	o.partition = fs.Int("partition", 0, "the partition the ticks are for (tick_partition): on PostgreSQL a partition-scoped plugin handles that one")
 	o.untilIdle = fs.Bool("until-idle", false, "repeat the tick until one processes nothing, then print the totals")
 	o.force = fs.Bool("force", false, "tick even while a daemon is active on the database (its ticks of the plugin may then overlap this one)")
 	o.dryRun = fs.Bool("dry-run", false, "run inside a transaction that is rolled back: report what would happen, change nothing")
@@ -107,6 +108,7 @@ func (a *app) cmdTick(args []string) int {
 		PluginDir:   *o.plugins,
 		Plugin:      pos[0],
 		NowMS:       now,
+		Partition:   *o.partition,
 		UntilIdle:   *o.untilIdle,
 		DryRun:      *o.dryRun,
 		Force:       *o.force,

@@ -143,7 +143,8 @@ type Config struct {
 	// statements (leases, fences). Tests only.
 	ClusterClock cluster.Clock
 	// PGOptions configure a PostgreSQL store (DBPath a postgres:// URL):
-	// the plugins' role prefix and lock timeouts.
+	// the plugins' role prefix and lock timeouts. An
+	// IdleInTransactionTimeout of 0 becomes LeaseTTL/2.
 	PGOptions postgres.Options
 	// Limits are every plugin's resource limits; zero fields take
 	// host.DefaultLimits.

@@ -239,7 +239,14 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 // postgres:// URL, else a SQLite file.
 func (d *Daemon) openStore(ctx context.Context) (store.Store, error) {
 	if postgres.IsURL(d.cfg.DBPath) {
-		db, err := postgres.Open(ctx, d.cfg.DBPath, d.cfg.PGOptions)
+		opts := d.cfg.PGOptions
+		if opts.IdleInTransactionTimeout == 0 {
+			// A daemon stopped inside a plugin transaction must not hold
+			// its row locks, and the lease row its fence locked, past the
+			// point where another daemon takes its partitions over.
+			opts.IdleInTransactionTimeout = d.cfg.LeaseTTL / 2
+		}
+		db, err := postgres.Open(ctx, d.cfg.DBPath, opts)
 		if err != nil {
 			return nil, err // not a typed nil: undo closes a non-nil store
 		}

@@ -56,6 +56,18 @@
 // keeps running every plugin it has loaded, and picks the directory up
 // again when it comes back.
 //
+// # PostgreSQL and partitions
+//
+// With a postgres:// Config.DBPath the daemon runs on FlowFabric's
+// PostgreSQL database, and any number of daemons may run on it. Each joins
+// the cluster (host/cluster) and ticks only the (plugin, partition) pairs
+// whose lease it holds; every write of such a tick is fenced by the
+// lease's epoch, so a daemon that lost its lease (paused, cut off) commits
+// nothing. A plugin that declares a partition family (ABI 1.4) ticks once
+// per partition of it each interval (Config.Partitions), each partition
+// recorded in the tick ledger; on SQLite it ticks partition 0 only, and a
+// daemon holds the file's active lock instead.
+//
 // The daemon composes the other packages (the runtime, the scheduler, a
-// store); none of them may import it.
+// store, the cluster); none of them may import it.
 package daemon

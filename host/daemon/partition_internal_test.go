@@ -114,3 +114,23 @@ func TestUnknownPartitionFamilyRefusedOnPostgres(t *testing.T) {
 		t.Errorf("invalid files: %+v", st.Invalid)
 	}
 }
+
+// TestPostgresOnlyPluginRefusedOnSQLite: a plugin that speaks only
+// postgres is refused on SQLite, in one line naming both dialects.
+func TestPostgresOnlyPluginRefusedOnSQLite(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{})
+	d := f.open()
+	desc, err := json.Marshal(map[string]any{"name": "pgonly", "abi_version": "1.4", "version": "1",
+		"default_interval_ms": 1000, "dialects": []string{"postgres"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write("pgonly.wasm", wasmenc.Plugin{Desc: string(desc)}.Encode())
+	f.scan()
+	st := d.Status(context.Background())
+	if len(st.Invalid) != 1 || !strings.Contains(st.Invalid[0].Error, "plugin pgonly speaks postgres only, database ") ||
+		!strings.Contains(st.Invalid[0].Error, " is sqlite") || strings.Contains(st.Invalid[0].Error, "\n") {
+		t.Errorf("invalid files: %+v", st.Invalid)
+	}
+}

@@ -34,6 +34,9 @@ func startCluster(t *testing.T, n int, dsn string, cfg Config, plugins map[strin
 		c := cfg
 		c.DBPath, c.DaemonID = dsn, fmt.Sprintf("d%d", i)
 		c.PGOptions = postgres.Options{RolePrefix: prefix}
+		// One compilation cache for all: a plugin compiles once, not once
+		// per daemon (under -race, each compile takes seconds).
+		c.CacheDir = plugintest.CacheDir()
 		f := newFixture(t, c)
 		for name, wasm := range plugins {
 			f.write(name, wasm)

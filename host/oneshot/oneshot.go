@@ -40,6 +40,9 @@ type Options struct {
 	Plugin string
 	// NowMS is the now_ms every tick is given.
 	NowMS int64
+	// Partition is the partition every tick is for (tick_partition, ABI
+	// 1.4): on PostgreSQL a partition-scoped plugin handles that one.
+	Partition int
 	// UntilIdle repeats the tick until one processes nothing.
 	UntilIdle bool
 	// MaxTicks bounds UntilIdle. Default DefaultMaxTicks.
@@ -163,6 +166,9 @@ func Tick(ctx context.Context, st store.Store, eng *host.Engine, opts Options) (
 		opts.Logger = slog.Default()
 	}
 	sum.Plugin = opts.Plugin
+	if opts.Partition < 0 {
+		return sum, fmt.Errorf("partition %d is negative", opts.Partition)
+	}
 	if !describe.ValidName(opts.Plugin) {
 		return sum, fmt.Errorf("%w %q: a plugin name is a lowercase letter, then lowercase letters, digits or '_'", ErrUnknownPlugin, opts.Plugin)
 	}
@@ -242,7 +248,7 @@ func Tick(ctx context.Context, st store.Store, eng *host.Engine, opts Options) (
 	for {
 		start := time.Now()
 		last = store.Changes{}
-		rep, terr := r.Tick(ctx, opts.NowMS)
+		rep, terr := r.TickPartition(ctx, opts.NowMS, opts.Partition, nil)
 		sum.Ticks++
 		sum.Processed += rep.Processed
 		sum.Errors += rep.Errors
@@ -251,7 +257,7 @@ func Tick(ctx context.Context, st store.Store, eng *host.Engine, opts Options) (
 			sum.Diff.add(ctx, st, sum.Ticks, last, opts.MaxDiffRows)
 		}
 		if !opts.DryRun { // a dry run changed nothing, its tick included
-			t := store.Tick{Plugin: p.Desc.Name, Start: start, End: time.Now(), Processed: rep.Processed, Errors: rep.Errors,
+			t := store.Tick{Plugin: p.Desc.Name, Partition: opts.Partition, Start: start, End: time.Now(), Processed: rep.Processed, Errors: rep.Errors,
 				Version: p.Desc.Version, SHA256: p.SHA256, Daemon: by, Changes: last.Tables,
 				Interval: time.Duration(p.Desc.DefaultIntervalMS) * time.Millisecond}
 			if terr != nil {

@@ -44,7 +44,7 @@ var (
 	flagRoundTrips = flag.Int("roundtrips", 100_000, "statements per run of the round-trip scenario")
 	flagQuick      = flag.Bool("quick", false, "a tenth of the data and fewer ticks: for trying the tool, not for figures")
 	flagCPUProfile = flag.String("cpuprofile", "", "write a CPU profile of scenarios 1-4 here; wasm runs carry the label side=wasm (go tool pprof -tagfocus=side=wasm FILE)")
-	flagOnly       = flag.String("only", "", "comma-separated scenarios to run (drain,sweep,idle,roundtrip,load,instance,rss,perplugin,idlescale,backlog); default all")
+	flagOnly       = flag.String("only", "", "comma-separated scenarios to run (drain,sweep,idle,roundtrip,load,instance,rss,perplugin,idlescale,backlog,pg); default all")
 	flagRender     = flag.String("render", "", "re-render the table, results.md and the chart from this results.json instead of measuring")
 	flagChildRSS   = flag.Bool("child-rss", false, "internal: run as the resident-memory child")
 	flagChildArgs  = flag.String("child-args", "", "internal: JSON arguments of the resident-memory child")
@@ -236,6 +236,11 @@ func run() error {
 	if b.want("backlog") {
 		if err := b.drainBacklog(); err != nil {
 			return fmt.Errorf("backlog drain: %w", err)
+		}
+	}
+	if b.want("pg") {
+		if err := b.pgBench(); err != nil {
+			return fmt.Errorf("postgres: %w", err)
 		}
 	}
 

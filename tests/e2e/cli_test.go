@@ -261,12 +261,12 @@ func TestValidateAndPlugins(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") {
 		t.Fatalf("plugins table:\n%s", res.stdout)
 	}
-	for _, h := range []string{"KIND", "FILE", "SHA256", "ABI", "VERSION", "INTERVAL", "READS", "WRITES"} {
+	for _, h := range []string{"KIND", "FILE", "SHA256", "ABI", "VERSION", "INTERVAL", "READS", "WRITES", "OWNS", "DIALECTS", "PARTITIONS"} {
 		if !strings.Contains(lines[0], h) {
 			t.Errorf("header lacks %s: %q", h, lines[0])
 		}
 	}
-	row := regexp.MustCompile(`^budget_reset\s+ffhost\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+` + regexp.QuoteMeta(abi.Version) + `\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage$`)
+	row := regexp.MustCompile(`^budget_reset\s+ffhost\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+` + regexp.QuoteMeta(abi.Version) + `\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage\s+-\s+sqlite,postgres\s+budget$`)
 	if !row.MatchString(lines[1]) {
 		t.Errorf("budget_reset row = %q", lines[1])
 	}

@@ -44,6 +44,34 @@ func TestPostgresMigrateAndStatus(t *testing.T) {
 	if r.code != 0 || r.stdout != "" {
 		t.Errorf("status of a fresh database: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+
+	r = ffwasmhost(t, nil, "plugins", "--plugins", plugins, "--cache-dir", cacheDir, "--db", dsn, "--role-prefix", prefix)
+	if r.code != 0 || !strings.Contains(r.stdout, "ON POSTGRES") || !strings.Contains(r.stdout, "ok, role "+prefix+"worker_ttl") {
+		t.Errorf("plugins --db: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+
+	// tick --partition: one partition's expired workers, recorded under it.
+	for _, w := range []struct {
+		part int
+		id   string
+	}{{7, "a"}, {7, "b"}, {9, "c"}} {
+		if _, err := conn.Exec(context.Background(), `INSERT INTO ff_worker_registry VALUES ($1, 'ns', $2, $2, '{a}', '', 1, 1, 1)`,
+			w.part, w.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = ffwasmhost(t, nil, "tick", "--db", dsn, "--plugins", plugins, "--role-prefix", prefix, "--partition", "7", "worker_ttl")
+	if r.code != 0 || !strings.Contains(r.stdout, `"processed":2`) {
+		t.Fatalf("tick --partition 7: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	var left int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM ff_worker_registry WHERE partition_key = 9`).Scan(&left); err != nil || left != 1 {
+		t.Errorf("partition 9 has %d workers (%v), want its 1 untouched", left, err)
+	}
+	r = ffwasmhost(t, nil, "status", "--db", dsn, "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"plugin":"worker_ttl","partition":7,`) || !strings.Contains(r.stdout, `"processed":2`) {
+		t.Errorf("status after tick: exit %d, stdout %s, stderr %s", r.code, r.stdout, r.stderr)
+	}
 }
 
 // TestPostgresMigrateWithoutCreateRole: a role that owns the database but

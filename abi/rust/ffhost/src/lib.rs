@@ -77,7 +77,22 @@ pub use plugin::{debug, error, info, log, tick_error, tick_report, warn, ConfigK
 pub use wire::{FromValue, Row, Rows, Value};
 
 /// The ABI version this SDK speaks, as `describe` reports it.
-pub const ABI_VERSION: &str = "1.3";
+pub const ABI_VERSION: &str = "1.4";
+
+/// The partition the running tick is for (ABI 1.4); -1 outside a tick. A
+/// plugin of this SDK declares no partition family, so it is 0 in a tick.
+pub fn tick_partition() -> i32 {
+    // SAFETY: the host's tick_partition takes nothing and returns an i32.
+    unsafe { raw::tick_partition() }
+}
+
+/// The running tick's SQL dialect (ABI 1.4): 0 SQLite, 1 PostgreSQL; -1
+/// outside a tick. A plugin of this SDK declares no dialects, so it runs
+/// on SQLite only.
+pub fn sql_dialect() -> i32 {
+    // SAFETY: the host's sql_dialect takes nothing and returns an i32.
+    unsafe { raw::sql_dialect() }
+}
 
 /// Builds the argument slice of [`Conn::exec`] and [`Conn::query`]:
 /// `args![now_ms, id]` is `&[Value::from(now_ms), Value::from(id)]`.

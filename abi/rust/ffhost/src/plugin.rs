@@ -280,7 +280,7 @@ mod tests {
         };
         assert_eq!(
             d.to_json(),
-            "{\"name\":\"x\",\"abi_version\":\"1.3\",\"version\":\"1.0 \\\"beta\\\"\",\"default_interval_ms\":-15,\
+            "{\"name\":\"x\",\"abi_version\":\"1.4\",\"version\":\"1.0 \\\"beta\\\"\",\"default_interval_ms\":-15,\
              \"reads\":[],\"writes\":[\"t1\",\"t2\"],\
              \"description\":\"a\\\\b\\u0007\\u0009\\u007f\\u2028\\u2029é😀\u{85}\"}"
         );

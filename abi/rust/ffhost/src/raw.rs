@@ -31,6 +31,10 @@ extern "C" {
     pub fn tick_more();
     /// Reads the value of one of the plugin's config keys (ABI 1.3).
     pub fn config_get(key: *const u8, key_len: u32, out: *mut u8, out_cap: u32) -> u64;
+    /// The partition the running tick is for, -1 outside one (ABI 1.4).
+    pub fn tick_partition() -> i32;
+    /// The running tick's SQL dialect: 0 SQLite, 1 PostgreSQL, -1 outside a tick (ABI 1.4).
+    pub fn sql_dialect() -> i32;
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -106,6 +110,20 @@ mod stand_in {
     /// None needed; it reads and writes nothing.
     pub unsafe fn config_get(_: *const u8, _: u32, _: *mut u8, _: u32) -> u64 {
         INVALID
+    }
+    /// Stand-in for the `tick_partition` import: outside a host, no tick.
+    ///
+    /// # Safety
+    /// None needed.
+    pub unsafe fn tick_partition() -> i32 {
+        -1
+    }
+    /// Stand-in for the `sql_dialect` import: outside a host, no tick.
+    ///
+    /// # Safety
+    /// None needed.
+    pub unsafe fn sql_dialect() -> i32 {
+        -1
     }
 }
 
