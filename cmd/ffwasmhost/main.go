@@ -6,6 +6,7 @@
 //	ffwasmhost migrate   create or upgrade the database schema and the plugins' tables
 //	ffwasmhost plugins   list the plugins in a directory
 //	ffwasmhost validate  check plugin files (and, with --db, their pending migrations)
+//	ffwasmhost new       write a new plugin project (Go, C or Rust)
 //	ffwasmhost status    print each plugin's last tick; exit 1 if one is stale
 //
 // Run `ffwasmhost help COMMAND` for a command's flags. Exit status: 0 on
@@ -62,6 +63,7 @@ func commands() []command {
 		{name: "migrate", summary: "create or upgrade the database schema, then apply the pending migrations of every plugin in the plugin directory (idempotent)", run: (*app).cmdMigrate, flags: func(a *app) *flag.FlagSet { fs, _ := a.migrateFlags(); return fs }},
 		{name: "plugins", summary: "list the plugins in a directory: name, file, sha256, ABI, version, interval, tables", run: (*app).cmdPlugins, flags: func(a *app) *flag.FlagSet { fs, _ := a.pluginsFlags(); return fs }},
 		{name: "validate", args: "FILE.wasm...", summary: "load and check plugin files; with --db, also check their migrations and list the pending ones without applying them", run: (*app).cmdValidate, flags: func(a *app) *flag.FlagSet { fs, _ := a.validateFlags(); return fs }},
+		{name: "new", args: "NAME [DIR]", summary: "write a new plugin project in DIR (default ./NAME), outside this repository: source, a test, a Makefile, a README", run: (*app).cmdNew, flags: func(a *app) *flag.FlagSet { fs, _ := a.newFlags(); return fs }},
 		{name: "demo-seed", summary: "insert demo rows into an empty database (used by make run)", hidden: true, run: (*app).cmdDemoSeed, flags: func(a *app) *flag.FlagSet { fs, _ := a.seedFlags(); return fs }},
 	}
 }

@@ -213,6 +213,13 @@ func TestBadInputFailsWithOneLine(t *testing.T) {
 		{"unknown flag", nil, []string{"run", "--bogus"}, `flag provided but not defined: -bogus`},
 		{"validate: no files", nil, []string{"validate"}, `want one or more FILE\.wasm`},
 		{"extra argument", nil, []string{"migrate", "--db", good, "extra"}, `unexpected argument "extra"`},
+		{"migrate: plugin dir missing", nil, []string{"migrate", "--db", good, "--plugins", missingDir}, `plugin directory .*no-plugins`},
+		{"validate --db missing", nil, []string{"validate", "--db", filepath.Join(tmp, "missing.db"), "x.wasm"}, `database \S+missing\.db does not exist`},
+		{"new: no name", nil, []string{"new"}, `want NAME and optionally DIR`},
+		{"new: bad name", nil, []string{"new", "--sdk", "../..", "Bad-Name", filepath.Join(tmp, "bad")}, `plugin name "Bad-Name"`},
+		{"new: bad language", nil, []string{"new", "--sdk", "../..", "--lang", "zig", "x", filepath.Join(tmp, "zig")}, `language "zig": want one of go, c, rust`},
+		{"new: not a checkout", nil, []string{"new", "--sdk", tmp, "x", filepath.Join(tmp, "x")}, `not a checkout of github.com/ffwasmhost/ffwasmhost`},
+		{"new: directory not empty", nil, []string{"new", "--sdk", "../..", "x", pluginDir}, `exists and is not empty; nothing was written`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res := ffwasmhost(t, c.env, c.args...)
@@ -260,12 +267,12 @@ func TestValidateAndPlugins(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") {
 		t.Fatalf("plugins table:\n%s", res.stdout)
 	}
-	for _, h := range []string{"FILE", "SHA256", "ABI", "VERSION", "INTERVAL", "READS", "WRITES"} {
+	for _, h := range []string{"FILE", "SHA256", "ABI", "VERSION", "INTERVAL", "READS", "WRITES", "OWNS"} {
 		if !strings.Contains(lines[0], h) {
 			t.Errorf("header lacks %s: %q", h, lines[0])
 		}
 	}
-	row := regexp.MustCompile(`^budget_reset\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+1\.1\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage$`)
+	row := regexp.MustCompile(`^budget_reset\s+\S+budget_reset\.wasm\s+[0-9a-f]{12}\s+1\.2\s+1\.0\.0\s+15s\s+-\s+ff_budget_policy,ff_budget_usage\s+-$`)
 	if !row.MatchString(lines[1]) {
 		t.Errorf("budget_reset row = %q", lines[1])
 	}
