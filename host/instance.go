@@ -155,6 +155,9 @@ func (i *instance) describe(ctx context.Context, maxBytes uint32) (describe.Desc
 		return describe.Descriptor{}, fmt.Errorf("describe: %w", err)
 	}
 	ptr, n := abi.UnpackPtr(res[0])
+	if n == 0 {
+		return describe.Descriptor{}, ErrNoDescriptor
+	}
 	if n > maxBytes || n > describe.MaxSize {
 		return describe.Descriptor{}, fmt.Errorf("describe: %d bytes, limit %d", n, min(maxBytes, describe.MaxSize))
 	}
@@ -176,6 +179,10 @@ func (i *instance) call(ctx context.Context, nowMS int64) (int32, error) {
 
 // ErrTimeout is wrapped by a tick that ran past its plugin's TickTimeout.
 var ErrTimeout = errors.New("tick timeout")
+
+// ErrNoDescriptor is returned when describe returns an empty descriptor:
+// with the Go SDK, a plugin that never called guest.Register.
+var ErrNoDescriptor = errors.New("describe returned nothing: does the plugin call guest.Register in an init function?")
 
 // ErrTrap is wrapped by a tick whose instance trapped or exited.
 var ErrTrap = errors.New("plugin trapped")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
@@ -37,6 +38,9 @@ func cacheDirDefault() string {
 // schema this binary knows; every error names the file.
 func openExisting(ctx context.Context, path string, opts sqlite.Options) (*sqlite.Store, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if dir := filepath.Dir(path); !exists(dir) {
+			return nil, fmt.Errorf("database %s: directory %s does not exist", path, dir)
+		}
 		return nil, fmt.Errorf("database %s does not exist (create it with: ffwasmhost migrate --db %s)", path, path)
 	}
 	db, err := sqlite.Open(ctx, path, opts)
@@ -53,4 +57,9 @@ func openExisting(ctx context.Context, path string, opts sqlite.Options) (*sqlit
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
