@@ -45,7 +45,21 @@ var fnLog = hostFunc{
 			st.log.Warn(msg)
 			return
 		}
-		st.log.Log(ctx, level, msg, "source", "plugin")
+		text, attrs := abi.ParseLog(msg)
+		if attrs == nil {
+			st.log.Log(ctx, level, text, "source", "plugin")
+			return
+		}
+		// A structured message (ABI 1.2): its attributes go in a group of
+		// their own, so a plugin cannot pose as the host's keys.
+		group := make([]any, len(attrs))
+		for i, a := range attrs {
+			if a[0] == "" {
+				a[0] = "!BADKEY"
+			}
+			group[i] = slog.String(a[0], a[1])
+		}
+		st.log.Log(ctx, level, text, "source", "plugin", slog.Group("attrs", group...))
 	},
 }
 
