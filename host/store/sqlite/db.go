@@ -42,7 +42,14 @@ type Options struct {
 	// which never spill to temporary files. A statement that needs more
 	// fails with "out of memory". Default DefaultPluginHeapBytes.
 	PluginHeapBytes int64
+	// MigrationTimeout bounds each step of a plugin's migrations
+	// (ApplyMigrations); a step that runs longer is rolled back. Default
+	// DefaultMigrationTimeout.
+	MigrationTimeout time.Duration
 }
+
+// DefaultMigrationTimeout is Options.MigrationTimeout's default.
+const DefaultMigrationTimeout = sqlsandbox.DefaultMigrationTimeout
 
 // DefaultBusyTimeout is Options.BusyTimeout's default.
 const DefaultBusyTimeout = 5 * time.Second
