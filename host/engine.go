@@ -377,18 +377,8 @@ var requiredExports = map[string][2][]api.ValueType{
 	abi.ExportScanTick: {{api.ValueTypeI64}, {api.ValueTypeI32}},
 }
 
-// ErrCommandModule is wrapped by the load error of a WASI command: a
-// module built as a program (it exports _start) rather than as a reactor.
-var ErrCommandModule = errors.New("a WASI command, not a reactor")
-
 func checkExports(mod wazero.CompiledModule) error {
 	exports := mod.ExportedFunctions()
-	if _, ok := exports["_start"]; ok {
-		if _, ok := exports[abi.ExportInitialize]; !ok {
-			return fmt.Errorf("the module is %w (it exports _start): build Go plugins with -buildmode=c-shared "+
-				"(GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared), C ones with -mexec-model=reactor", ErrCommandModule)
-		}
-	}
 	for _, name := range slices.Sorted(maps.Keys(requiredExports)) {
 		sig := requiredExports[name]
 		f, ok := exports[name]

@@ -152,6 +152,9 @@ func (i *instance) describe(ctx context.Context, maxBytes uint32) (describe.Desc
 		return err
 	})
 	if err != nil {
+		if strings.Contains(err.Error(), goCommandTrap) {
+			return describe.Descriptor{}, fmt.Errorf("describe: %w: build it with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared (%w)", ErrGoCommand, err)
+		}
 		return describe.Descriptor{}, fmt.Errorf("describe: %w", err)
 	}
 	ptr, n := abi.UnpackPtr(res[0])
@@ -179,6 +182,15 @@ func (i *instance) call(ctx context.Context, nowMS int64) (int32, error) {
 
 // ErrTimeout is wrapped by a tick that ran past its plugin's TickTimeout.
 var ErrTimeout = errors.New("tick timeout")
+
+// ErrGoCommand is wrapped by the load error of a Go plugin built as a
+// program, without -buildmode=c-shared: its runtime was never started, and
+// its exports trap.
+var ErrGoCommand = errors.New("the module is a Go program built without -buildmode=c-shared")
+
+// goCommandTrap is what the Go runtime writes when an export of a Go
+// program that was never started is called.
+const goCommandTrap = "wasmexport function called before runtime initialization"
 
 // ErrNoDescriptor is returned when describe returns an empty descriptor:
 // with the Go SDK, a plugin that never called guest.Register.

@@ -123,15 +123,6 @@ func TestLoadErrors(t *testing.T) {
 			is:   host.ErrTrap,
 		},
 		{
-			// What a Go plugin built without -buildmode=c-shared looks like.
-			name: "a WASI command",
-			file: func(t *testing.T, dir string) string {
-				return fxWrite(t, dir, "command.wasm", wasmenc.Plugin{Desc: fxTinyDesc("command"), Start: true}.Encode())
-			},
-			want: []string{"a WASI command, not a reactor (it exports _start)", "-buildmode=c-shared"},
-			is:   host.ErrCommandModule,
-		},
-		{
 			// What a Go plugin that never calls guest.Register returns.
 			name: "describe returns nothing",
 			file: func(t *testing.T, dir string) string {

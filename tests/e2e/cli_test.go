@@ -207,7 +207,7 @@ func TestBadInputFailsWithOneLine(t *testing.T) {
 		{"migrate: unreadable db", nil, []string{"migrate", "--db", unreadable}, `/nonexistent-dir/ff.db: directory /nonexistent-dir does not exist`},
 		{"tick: unreadable db", nil, tickArgs("--db", unreadable, "budget_reset"), `/nonexistent-dir/ff.db: directory /nonexistent-dir does not exist`},
 		{"validate: no register", nil, []string{"validate", "--cache-dir", cacheDir, noRegister}, `describe returned nothing: does the plugin call guest.Register in an init function\?`},
-		{"validate: not c-shared", nil, []string{"validate", "--cache-dir", cacheDir, command}, `a WASI command, not a reactor .*-buildmode=c-shared`},
+		{"validate: not c-shared", nil, []string{"validate", "--cache-dir", cacheDir, command}, `a Go program built without -buildmode=c-shared: build it with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared`},
 		{"run: not sqlite", nil, run("--db", notDB, "--plugins", pluginDir), `not\.db: not a SQLite database`},
 		{"migrate: not sqlite", nil, []string{"migrate", "--db", notDB}, `not\.db: not a SQLite database`},
 		{"tick: not sqlite", nil, tickArgs("--db", notDB, "budget_reset"), `not\.db: not a SQLite database`},

@@ -15,7 +15,6 @@ type Plugin struct {
 	NoTick    bool        // leave scan_tick out
 	TickParam byte        // scan_tick's parameter type; 0 means i64
 	InitTrap  bool        // export an _initialize that traps
-	Start     bool        // export an empty _start: a WASI command
 }
 
 // DescAt is where Plugin places its descriptor.
@@ -69,11 +68,6 @@ func (p Plugin) Encode() []byte {
 		m.Funcs = append(m.Funcs, Func{Code: Code(Op(OpUnreachable), Op(OpEnd))})
 		m.TypeOf = append(m.TypeOf, 0)
 		m.Exports = append(m.Exports, Export{Name: "_initialize", Kind: KindFunc, Index: next})
-	}
-	if p.Start {
-		m.Funcs = append(m.Funcs, Func{Code: Code(Op(OpEnd))})
-		m.TypeOf = append(m.TypeOf, 0)
-		m.Exports = append(m.Exports, Export{Name: "_start", Kind: KindFunc, Index: next})
 	}
 	// One active data segment in memory 0 at DescAt: the descriptor.
 	data := AppendU32(nil, 1)
