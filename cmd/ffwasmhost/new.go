@@ -21,7 +21,7 @@ func (a *app) newFlags() (*flag.FlagSet, newOpts) {
 	fs := newFlagSet("new")
 	var o newOpts
 	o.lang = fs.String("lang", "go", "the plugin's `LANGUAGE`: "+strings.Join(scaffold.Langs, ", "))
-	o.sdk = fs.String("sdk", a.envOr(envSDK, ""), "a checkout of github.com/ffwasmhost/ffwasmhost (`DIR`) to build against: the Go module's replace, the C and Rust SDKs (env "+envSDK+"; default: the checkout this binary was built from, or the one around the working directory)")
+	o.sdk = fs.String("sdk", a.envOr(envSDK, ""), "the `DIR` of a checkout of github.com/ffwasmhost/ffwasmhost to build against: the Go module's replace, the C and Rust SDKs (env "+envSDK+"; default: the checkout this binary was built from, or the one around the working directory)")
 	o.module = fs.String("module", "", "the Go module `PATH` (default example.com/NAME)")
 	return fs, o
 }
