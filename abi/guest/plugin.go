@@ -3,7 +3,6 @@ package guest
 import (
 	"context"
 	"errors"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -141,13 +140,18 @@ func appendJSONStrings(b []byte, list []string) []byte {
 }
 
 // sortedKeys returns m's keys in order, so that describe's JSON does not
-// depend on map order.
+// depend on map order. An insertion sort: there are a few dialects, and
+// slices.Sort would link a generic sort into every plugin.
 func sortedKeys(m map[string][]Migration) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
 	return keys
 }
 
