@@ -44,10 +44,10 @@ type Descriptor struct {
 	// write them, and its migrations may create and alter them. An owned
 	// table is in neither Reads nor Writes, and its name starts with
 	// neither "ff_" nor "ffwasmhost_".
-	Owns []string `json:"owns,omitempty"`
+	Owns []string `json:"owns"`
 	// Migrations are the plugin's schema steps for its owned tables, by
 	// dialect ("sqlite", "postgres"), each list ordered by ID (ABI 1.2).
-	Migrations map[string][]Migration `json:"migrations,omitempty"`
+	Migrations map[string][]Migration `json:"migrations"`
 }
 
 // Migration is one numbered schema step of a plugin's owned tables. A
@@ -85,8 +85,9 @@ const MaxSize = 64 << 10
 // it keeps every interval well inside a time.Duration.
 const MaxIntervalMS = 365 * 24 * 3600 * 1000
 
-// Field bounds. They keep the JSON encoding of any valid Descriptor, even
-// with every character escaped, well under MaxSize.
+// Field bounds. They keep the JSON encoding of any valid Descriptor
+// without migrations, even with every character escaped, well under
+// MaxSize; migrations count against MaxSize as they come.
 const (
 	maxVersionLen     = 128  // bytes of Version
 	maxDescriptionLen = 1024 // bytes of Description
