@@ -2,6 +2,7 @@ package abi_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ffwasmhost/ffwasmhost/abi"
@@ -34,4 +35,19 @@ func TestLogEncoding(t *testing.T) {
 	if msg, attrs := abi.ParseLog("n=1 plain"); msg != "n=1 plain" || attrs != nil {
 		t.Errorf("plain message parsed as %q, %q", msg, attrs)
 	}
+}
+
+// FuzzParseLog: any message parses, and what AppendLog writes parses back
+// to its text and pairs, separators replaced.
+func FuzzParseLog(f *testing.F) {
+	f.Add("msg", "k", "v")
+	f.Add("\x1e\x1f\x1d", "\x1d", "")
+	f.Fuzz(func(t *testing.T, msg, k, v string) {
+		abi.ParseLog(msg)
+		got, attrs := abi.ParseLog(string(abi.AppendLog(nil, msg, k, v)))
+		clean := func(s string) string { return strings.NewReplacer("\x1e", " ", "\x1f", " ", "\x1d", " ").Replace(s) }
+		if got != clean(msg) || len(attrs) != 1 || attrs[0] != [2]string{clean(k), clean(v)} {
+			t.Fatalf("ParseLog(AppendLog(%q, %q, %q)) = %q, %q", msg, k, v, got, attrs)
+		}
+	})
 }
