@@ -8,6 +8,9 @@
 //     Engine.LoadDir), rewrites them so a running guest can be stopped
 //     (host/internal/loopcheck), and checks them against the ABI in
 //     abi/ABI.md. A Plugin is a file that passed.
+//   - ApplyMigrations applies the migrations of the tables a Plugin owns
+//     (ABI 1.2) through the store's store.PluginMigrator, before its
+//     runner; PendingMigrations lists them without applying them.
 //   - NewRunner binds a Plugin to a store.Store; Runner.Tick runs scan_tick
 //     once, with the host functions (fn_*.go) serving SQL, transactions,
 //     logs and reports, reusing one wasm instance across ticks.

@@ -105,7 +105,21 @@ func (st *callState) emit(ctx context.Context, level int32, msg string, ok bool)
 		st.log.Warn(msg)
 		return
 	}
-	st.log.Log(ctx, lvl, msg, "source", "plugin")
+	text, attrs := abi.ParseLog(msg)
+	if attrs == nil {
+		st.log.Log(ctx, lvl, text, "source", "plugin")
+		return
+	}
+	// A structured message (ABI 1.2): its attributes go in a group of
+	// their own, so a plugin cannot pose as the host's keys.
+	group := make([]any, len(attrs))
+	for i, a := range attrs {
+		if a[0] == "" {
+			a[0] = "!BADKEY"
+		}
+		group[i] = slog.String(a[0], a[1])
+	}
+	st.log.Log(ctx, lvl, text, "source", "plugin", slog.Group("attrs", group...))
 }
 
 // tickReportCore serves tick_report: the last call wins; negative counts

@@ -177,9 +177,15 @@ func (i *instance) describe(ctx context.Context, maxBytes uint32) (describe.Desc
 		return err
 	})
 	if err != nil {
+		if strings.Contains(err.Error(), goCommandTrap) {
+			return describe.Descriptor{}, fmt.Errorf("describe: %w: build it with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared (%w)", ErrGoCommand, err)
+		}
 		return describe.Descriptor{}, fmt.Errorf("describe: %w", err)
 	}
 	ptr, n := abi.UnpackPtr(res[0])
+	if n == 0 {
+		return describe.Descriptor{}, ErrNoDescriptor
+	}
 	if n > maxBytes || n > describe.MaxSize {
 		return describe.Descriptor{}, fmt.Errorf("describe: %d bytes, limit %d", n, min(maxBytes, describe.MaxSize))
 	}
@@ -201,6 +207,19 @@ func (i *instance) call(ctx context.Context, nowMS int64) (int32, error) {
 
 // ErrTimeout is wrapped by a tick that ran past its plugin's TickTimeout.
 var ErrTimeout = errors.New("tick timeout")
+
+// ErrGoCommand is wrapped by the load error of a Go plugin built as a
+// program, without -buildmode=c-shared: its runtime was never started, and
+// its exports trap.
+var ErrGoCommand = errors.New("the module is a Go program built without -buildmode=c-shared")
+
+// goCommandTrap is what the Go runtime writes when an export of a Go
+// program that was never started is called.
+const goCommandTrap = "wasmexport function called before runtime initialization"
+
+// ErrNoDescriptor is returned when describe returns an empty descriptor:
+// with the Go SDK, a plugin that never called guest.Register.
+var ErrNoDescriptor = errors.New("describe returned nothing: does the plugin call guest.Register in an init function?")
 
 // ErrTrap is wrapped by a tick whose instance trapped or exited.
 var ErrTrap = errors.New("plugin trapped")

@@ -123,6 +123,15 @@ func TestLoadErrors(t *testing.T) {
 			is:   host.ErrTrap,
 		},
 		{
+			// What a Go plugin that never calls guest.Register returns.
+			name: "describe returns nothing",
+			file: func(t *testing.T, dir string) string {
+				return fxWrite(t, dir, "no_register.wasm", wasmenc.Plugin{}.Encode())
+			},
+			want: []string{"describe returned nothing: does the plugin call guest.Register in an init function?"},
+			is:   host.ErrNoDescriptor,
+		},
+		{
 			name: "invalid descriptor name",
 			file: func(t *testing.T, dir string) string {
 				return fxWrite(t, dir, "bad_name.wasm", wasmenc.Plugin{Desc: fxTinyDesc("Bad Name")}.Encode())

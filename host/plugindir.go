@@ -127,3 +127,24 @@ func (e *Engine) LoadDir(ctx context.Context, dir string) (plugins []*Plugin, er
 	}
 	return plugins, errs, nil
 }
+
+// ErrTableConflict is wrapped by a TableConflictError.
+var ErrTableConflict = errors.New("table claimed by two plugins")
+
+// TableConflictError refuses a plugin file because a plugin of another
+// name, loading at the same time, claims a table it owns, and the
+// database records no owner yet: as with names, no file takes a table by
+// merely sorting first.
+type TableConflictError struct {
+	File   string   // the refused file
+	Table  string   // the table both claim
+	Others []string // the other files claiming it
+}
+
+func (e *TableConflictError) Error() string {
+	return fmt.Sprintf("load plugin %s: %s: %s, also owned by %s; none of them runs until one gives it up",
+		filepath.Base(e.File), ErrTableConflict, e.Table, strings.Join(baseNames(e.Others), ", "))
+}
+
+// Unwrap returns ErrTableConflict.
+func (e *TableConflictError) Unwrap() error { return ErrTableConflict }

@@ -45,10 +45,10 @@ type Descriptor struct {
 	// write them, and its migrations may create and alter them. An owned
 	// table is in neither Reads nor Writes, and its name starts with
 	// neither "ff_" nor "ffwasmhost_".
-	Owns []string `json:"owns,omitempty"`
+	Owns []string `json:"owns"`
 	// Migrations are the plugin's schema steps for its owned tables, by
 	// dialect ("sqlite", "postgres"), each list ordered by ID (ABI 1.2).
-	Migrations map[string][]Migration `json:"migrations,omitempty"`
+	Migrations map[string][]Migration `json:"migrations"`
 	// Config lists the configuration keys the plugin reads with config_get
 	// (ABI 1.3), at most MaxConfigKeys, with distinct names.
 	Config []ConfigKey `json:"config,omitempty"`
@@ -222,9 +222,10 @@ const MaxSize = 64 << 10
 // it keeps every interval well inside a time.Duration.
 const MaxIntervalMS = 365 * 24 * 3600 * 1000
 
-// Field bounds. They keep the JSON encoding of any valid Descriptor, even
-// with every character escaped, under MaxSize: under half of it without
-// config keys, whose names, defaults and docs hold 4 KiB together.
+// Field bounds. They keep the JSON encoding of any valid Descriptor
+// without migrations, even with every character escaped, under MaxSize:
+// under half of it without config keys, whose names, defaults and docs
+// hold 4 KiB together; migrations count against MaxSize as they come.
 const (
 	maxVersionLen     = 128  // bytes of Version
 	maxDescriptionLen = 1024 // bytes of Description

@@ -10,7 +10,9 @@ import (
 )
 
 // FuzzParseDescriptor: Parse never panics, and a descriptor that
-// validates survives json.Marshal and Parse unchanged.
+// validates survives json.Marshal and Parse unchanged, when its encoding
+// fits MaxSize: json.Marshal escapes <, > and & in migrations' SQL as six
+// bytes each, so what fits as written may not fit re-encoded.
 func FuzzParseDescriptor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := describe.Parse(b)
@@ -23,6 +25,9 @@ func FuzzParseDescriptor(f *testing.F) {
 		out, err := json.Marshal(d)
 		if err != nil {
 			t.Fatalf("json.Marshal(%#v): %v", d, err)
+		}
+		if len(out) > describe.MaxSize && len(d.Migrations) > 0 {
+			return
 		}
 		got, err := describe.Parse(out)
 		if err != nil {

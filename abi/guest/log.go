@@ -8,11 +8,12 @@ import (
 )
 
 // Logger writes to the host's log, one line per call, tagged by the host
-// with the plugin's name: msg, then each key=value pair of kv. Values
-// render as fmt's %v would for strings, errors, integers, floats, bools,
-// time.Duration and Stringers, without linking fmt. (The abi/guest/stdlib
-// package has a log/slog Logger for plugins that link log/slog anyway.)
-// The zero value is ready to use; Log is one.
+// with the plugin's name: msg, and each key/value pair of kv as an
+// attribute of the host's log record (ABI 1.2's structured messages, under
+// the group "attrs"). Values render as fmt's %v would for strings, errors,
+// integers, floats, bools, time.Duration and Stringers, without linking
+// fmt. (The abi/guest/stdlib package has a log/slog Logger for plugins that
+// link log/slog anyway.) The zero value is ready to use; Log is one.
 type Logger struct{}
 
 // Log is the plugin's Logger.
@@ -31,22 +32,29 @@ func (l Logger) Warn(msg string, kv ...any) { l.Log(abi.LevelWarn, msg, kv...) }
 func (l Logger) Error(msg string, kv ...any) { l.Log(abi.LevelError, msg, kv...) }
 
 // Log logs at level, a log/slog level number (-4 debug, 0 info, 4 warn,
-// 8 error). A key without a value is written as !BADKEY=key, as log/slog
-// does.
+// 8 error). A key without a value is logged as the attribute
+// !BADKEY=key, as log/slog does. Without kv, the message is plain text, as
+// in ABI 1.0.
 func (Logger) Log(level int32, msg string, kv ...any) {
-	b := append(make([]byte, 0, 64+len(msg)), msg...)
+	b := encodeLog(msg, kv)
+	hostLog(level, bytesPtr(b), uint32(len(b)))
+}
+
+// encodeLog is Log's message: msg alone, or with kv the structured
+// encoding (abi.AppendLog).
+func encodeLog(msg string, kv []any) []byte {
+	if len(kv) == 0 {
+		return []byte(msg)
+	}
+	strs := make([]string, 0, len(kv)+1)
 	for i := 0; i < len(kv); i += 2 {
-		b = append(b, ' ')
 		if i+1 == len(kv) {
-			b = append(b, "!BADKEY="...)
-			b = appendText(b, kv[i])
+			strs = append(strs, "!BADKEY", string(appendText(nil, kv[i])))
 			break
 		}
-		b = appendText(b, kv[i])
-		b = append(b, '=')
-		b = appendText(b, kv[i+1])
+		strs = append(strs, string(appendText(nil, kv[i])), string(appendText(nil, kv[i+1])))
 	}
-	hostLog(level, bytesPtr(b), uint32(len(b)))
+	return abi.AppendLog(make([]byte, 0, 64+len(msg)), msg, strs...)
 }
 
 // appendText appends v as text, as fmt's %v would for the usual types.

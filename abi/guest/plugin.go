@@ -3,8 +3,6 @@ package guest
 import (
 	"context"
 	"errors"
-	"maps"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -138,7 +136,7 @@ func descriptorJSON(p Plugin) []byte {
 	}
 	if len(p.Migrations) > 0 {
 		b = append(b, `,"migrations":{`...)
-		for i, dialect := range slices.Sorted(maps.Keys(p.Migrations)) {
+		for i, dialect := range sortedKeys(p.Migrations) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -198,6 +196,22 @@ func appendJSONStrings(b []byte, list []string) []byte {
 		b = appendJSONString(b, s)
 	}
 	return append(b, ']')
+}
+
+// sortedKeys returns m's keys in order, so that describe's JSON does not
+// depend on map order. An insertion sort: there are a few dialects, and
+// slices.Sort would link a generic sort into every plugin.
+func sortedKeys(m map[string][]Migration) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
 }
 
 // Dialect is the SQL dialect of the running tick's connection:

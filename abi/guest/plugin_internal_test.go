@@ -130,3 +130,16 @@ func TestRunTick(t *testing.T) {
 		t.Errorf("panic: %v", err)
 	}
 }
+
+// TestEncodeLog: key/value pairs travel as attributes (ABI 1.2), a message
+// without them as plain text.
+func TestEncodeLog(t *testing.T) {
+	if got := string(encodeLog("plain n=1", nil)); got != "plain n=1" {
+		t.Errorf("plain message encoded as %q", got)
+	}
+	msg, attrs := abi.ParseLog(string(encodeLog("budget reset failed", []any{"budget_id", "b1", "n", 3, "err", errors.New("busy"), "lonely"})))
+	want := [][2]string{{"budget_id", "b1"}, {"n", "3"}, {"err", "busy"}, {"!BADKEY", "lonely"}}
+	if msg != "budget reset failed" || fmt.Sprint(attrs) != fmt.Sprint(want) {
+		t.Errorf("ParseLog(encodeLog(...)) = %q, %q; want the message and %q", msg, attrs, want)
+	}
+}

@@ -6,6 +6,7 @@
 //	ffwasmhost migrate   create or upgrade the database schema and the plugins' tables
 //	ffwasmhost plugins   list the plugins in a directory
 //	ffwasmhost validate  check plugin files (and, with --db, their pending migrations)
+//	ffwasmhost new       write a new plugin project (Go, C or Rust)
 //	ffwasmhost status    print each plugin's last tick; exit 1 if one is stale
 //	ffwasmhost config    check a configuration file against a plugin directory
 //
@@ -64,6 +65,7 @@ func commands() []command {
 		{name: "plugins", summary: "list the plugins in a directory: name, kind, file, sha256, ABI, version, interval, tables, dialects, partitions, config keys (with --config, their values)", run: (*app).cmdPlugins, flags: func(a *app) *flag.FlagSet { fs, _ := a.pluginsFlags(); return fs }},
 		{name: "config", args: "check FILE", summary: "check a configuration file, and its grants and config values against the plugins in a directory; exit 1 on an error", run: (*app).cmdConfig, flags: func(a *app) *flag.FlagSet { fs, _ := a.configFlags(); return fs }},
 		{name: "validate", args: "FILE.wasm...", summary: "load and check plugin files, printing each one's name and kind; with --db, also check their migrations and list the pending ones without applying them", run: (*app).cmdValidate, flags: func(a *app) *flag.FlagSet { fs, _ := a.validateFlags(); return fs }},
+		{name: "new", args: "NAME [DIR]", summary: "write a new plugin project in DIR (default ./NAME), outside this repository: source, a test, a Makefile, a README", run: (*app).cmdNew, flags: func(a *app) *flag.FlagSet { fs, _ := a.newFlags(); return fs }},
 		{name: "demo-seed", summary: "insert demo rows into an empty database (used by make run)", hidden: true, run: (*app).cmdDemoSeed, flags: func(a *app) *flag.FlagSet { fs, _ := a.seedFlags(); return fs }},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/store"
@@ -44,6 +45,9 @@ func openExisting(ctx context.Context, path string, opts sqlite.Options, pg post
 		return openPostgres(ctx, path, pg)
 	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if dir := filepath.Dir(path); !exists(dir) {
+			return nil, fmt.Errorf("database %s: directory %s does not exist", path, dir)
+		}
 		return nil, fmt.Errorf("database %s does not exist (create it with: ffwasmhost migrate --db %s)", path, path)
 	}
 	db, err := sqlite.Open(ctx, path, opts)
@@ -83,4 +87,9 @@ func openPostgres(ctx context.Context, url string, pg postgres.Options) (store.S
 		return nil, fmt.Errorf("database %s: %w", db.Location(), err)
 	}
 	return db, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -185,6 +185,15 @@ func (a *app) cmdMigrate(args []string) int {
 	}
 	_, explicit := a.lookupEnv(envPluginsDir)
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "plugins" })
+	// The plugin directory first: a bad one changes nothing.
+	withPlugins := true
+	if err := host.CheckPluginDir(*o.plugins); err != nil {
+		if explicit || !errors.Is(err, host.ErrNoPluginDir) {
+			a.failf("migrate: %v", err)
+			return exitFail
+		}
+		withPlugins = false // no plugins here: the host's schema only
+	}
 	ctx := context.Background()
 	if postgres.IsURL(*o.db) {
 		return a.migratePostgres(ctx, o)
@@ -204,12 +213,8 @@ func (a *app) cmdMigrate(args []string) int {
 		return exitFail
 	}
 	fmt.Fprintf(a.stdout, "ok %s\n", *o.db)
-	if err := host.CheckPluginDir(*o.plugins); err != nil {
-		if !explicit && errors.Is(err, host.ErrNoPluginDir) {
-			return exitOK // no plugins here: the host's schema only
-		}
-		a.failf("migrate: %v", err)
-		return exitFail
+	if !withPlugins {
+		return exitOK
 	}
 	eng, err := newEngine(*o.cacheDir, nil, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -59,3 +59,26 @@ func TestFixtureOfAFailedTick(t *testing.T) {
 		t.Errorf("ffwasmhost_fixtures_written_total{alpha} = %v, want 1", v)
 	}
 }
+
+// TestFixtureCapturesOwnedTables: a failed tick's fixture holds the rows
+// of the tables the plugin owns too.
+func TestFixtureCapturesOwnedTables(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fixtures")
+	f := newFixture(t, Config{FixtureDir: dir})
+	failing := tinyWasm(t, tinySpec{Name: "owner", Version: "1", IntervalMS: 20, Status: 1, Owns: []string{"notes"},
+		Migrations: []string{`CREATE TABLE notes (x INTEGER); INSERT INTO notes VALUES (7)`}})
+	f.write("owner.wasm", failing)
+	f.open()
+	f.waitTicks("owner", sha(failing), 2)
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("fixtures = %v, %v; want one", ents, err)
+	}
+	fx, err := replay.Read(filepath.Join(dir, ents[0].Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fx.Tables) != 1 || fx.Tables[0].Name != "notes" || len(fx.Tables[0].Rows) != 1 {
+		t.Fatalf("fixture tables = %+v, want notes and its row", fx.Tables)
+	}
+}

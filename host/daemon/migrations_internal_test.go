@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -75,5 +77,39 @@ func TestMigrationsAppliedOnLoad(t *testing.T) {
 	st = d.Status(ctx)
 	if len(st.Invalid) != 1 || !strings.Contains(st.Invalid[0].Error, "table LEASES is owned by plugin stale_leases") {
 		t.Errorf("invalid = %+v, want thief refused for the owned table", st.Invalid)
+	}
+}
+
+// TestTableClaimedByTwoNewPlugins: two plugins that appear together and
+// claim the same table, which no plugin owns yet, are both refused, as two
+// files claiming one name are; once one gives it up, the other loads.
+func TestTableClaimedByTwoNewPlugins(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, Config{})
+	a := tinyWasm(t, tinySpec{Name: "alpha", Version: "1", IntervalMS: 20, Owns: []string{"shared"}, Migrations: []string{`CREATE TABLE shared (x)`}})
+	b := tinyWasm(t, tinySpec{Name: "beta", Version: "1", IntervalMS: 20, Owns: []string{"SHARED"}})
+	f.write("alpha.wasm", a)
+	f.write("beta.wasm", b)
+	d := f.open()
+	st := d.Status(ctx)
+	if len(st.Plugins) != 0 || len(st.Invalid) != 2 {
+		t.Fatalf("plugins %+v, invalid %+v; want both refused", st.Plugins, st.Invalid)
+	}
+	for _, inv := range st.Invalid {
+		if !strings.Contains(inv.Error, "table claimed by two plugins: shared, also owned by") {
+			t.Errorf("%s: %s", inv.File, inv.Error)
+		}
+	}
+	if err := os.Remove(filepath.Join(f.dir, "beta.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	d.Rescan(ctx)
+	f.waitTicks("alpha", sha(a), 1)
+	// beta, back, finds the table owned.
+	f.write("beta.wasm", withCustomSection(b, "again"))
+	f.scan()
+	st = d.Status(ctx)
+	if len(st.Invalid) != 1 || !strings.Contains(st.Invalid[0].Error, "table SHARED is owned by plugin alpha") {
+		t.Errorf("invalid = %+v, want beta refused for alpha's table", st.Invalid)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -276,6 +277,7 @@ func (d *Daemon) consider(ctx context.Context, file string, now time.Time) (*can
 // take a name. Files refused for a name stay refused until the files
 // claiming it change; updateConflicts reports the conflict meanwhile.
 func (d *Daemon) admit(ctx context.Context, cands []*candidate) []<-chan struct{} {
+	cands = d.tableConflicts(ctx, cands)
 	byName := map[string][]*candidate{}
 	for _, c := range cands {
 		byName[c.p.Desc.Name] = append(byName[c.p.Desc.Name], c)
@@ -314,6 +316,64 @@ func (d *Daemon) admit(ctx context.Context, cands []*candidate) []<-chan struct{
 		}
 	}
 	return changes
+}
+
+// tableConflicts refuses the candidates of different names that claim
+// the same owned table while the database records no owner for it, and
+// returns the others. A candidate the database records as the owner keeps
+// its table; the others then fail on their own when their migrations are
+// checked (store.OwnerError).
+func (d *Daemon) tableConflicts(ctx context.Context, cands []*candidate) []*candidate {
+	claims := map[string][]*candidate{} // lowercased table -> candidates
+	for _, c := range cands {
+		for _, t := range c.p.Desc.Owns {
+			claims[strings.ToLower(t)] = append(claims[strings.ToLower(t)], c)
+		}
+	}
+	refused := map[*candidate]*host.TableConflictError{}
+	for _, t := range slices.Sorted(maps.Keys(claims)) {
+		group := claims[t]
+		names := map[string]bool{}
+		for _, c := range group {
+			names[c.p.Desc.Name] = true
+		}
+		if len(names) < 2 {
+			continue
+		}
+		owned := false // the database records an owner of t
+		for _, c := range group {
+			_, err := host.PendingMigrations(ctx, d.st, c.p.Desc)
+			var oe *store.OwnerError
+			if errors.As(err, &oe) && strings.EqualFold(oe.Table, t) {
+				owned = true
+			}
+		}
+		if owned {
+			continue // the recorded owner goes on; the others fail on their own
+		}
+		for _, c := range group {
+			if refused[c] != nil {
+				continue
+			}
+			var others []string
+			for _, o := range group {
+				if o.p.Desc.Name != c.p.Desc.Name {
+					others = append(others, o.file)
+				}
+			}
+			refused[c] = &host.TableConflictError{File: c.file, Table: t, Others: others}
+		}
+	}
+	var out []*candidate
+	for _, c := range cands {
+		if err := refused[c]; err != nil {
+			c.p.Close(ctx)
+			d.fail(c.file, c.info, c.sha, err, c.cur, "")
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // refusedClaimants returns the files, other than the candidates', that

@@ -171,6 +171,20 @@ func TestBadInputFailsWithOneLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	unreadable := "/nonexistent-dir/ff.db"
+	// A Go plugin that never calls guest.Register, and one built without
+	// -buildmode=c-shared: the two common mistakes of a new author.
+	noRegister, command := filepath.Join(tmp, "no_register.wasm"), filepath.Join(tmp, "command.wasm")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasmEnv := []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0"}
+	if err := goBuild(root, wasmEnv, "-buildmode=c-shared", "-o", noRegister, "./tests/e2e/testdata/noregister"); err != nil {
+		t.Fatal(err)
+	}
+	if err := goBuild(root, wasmEnv, "-o", command, "./plugins/worker_ttl"); err != nil {
+		t.Fatal(err)
+	}
 	missingDir := filepath.Join(tmp, "no-plugins")
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -190,9 +204,11 @@ func TestBadInputFailsWithOneLine(t *testing.T) {
 		want string // a regexp the one line must match
 	}{
 		{"unknown plugin", nil, tickArgs("--db", good, "nope"), `unknown plugin "nope" .*known: budget_reset, worker_ttl`},
-		{"run: unreadable db", nil, run("--db", unreadable, "--plugins", pluginDir), `open database /nonexistent-dir/ff.db: unable to open`},
-		{"migrate: unreadable db", nil, []string{"migrate", "--db", unreadable}, `/nonexistent-dir/ff.db`},
-		{"tick: unreadable db", nil, tickArgs("--db", unreadable, "budget_reset"), `/nonexistent-dir/ff.db`},
+		{"run: unreadable db", nil, run("--db", unreadable, "--plugins", pluginDir), `open database /nonexistent-dir/ff.db: directory /nonexistent-dir does not exist`},
+		{"migrate: unreadable db", nil, []string{"migrate", "--db", unreadable}, `/nonexistent-dir/ff.db: directory /nonexistent-dir does not exist`},
+		{"tick: unreadable db", nil, tickArgs("--db", unreadable, "budget_reset"), `/nonexistent-dir/ff.db: directory /nonexistent-dir does not exist`},
+		{"validate: no register", nil, []string{"validate", "--cache-dir", cacheDir, noRegister}, `describe returned nothing: does the plugin call guest.Register in an init function\?`},
+		{"validate: not c-shared", nil, []string{"validate", "--cache-dir", cacheDir, command}, `a Go program built without -buildmode=c-shared: build it with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared`},
 		{"run: not sqlite", nil, run("--db", notDB, "--plugins", pluginDir), `not\.db: not a SQLite database`},
 		{"migrate: not sqlite", nil, []string{"migrate", "--db", notDB}, `not\.db: not a SQLite database`},
 		{"tick: not sqlite", nil, tickArgs("--db", notDB, "budget_reset"), `not\.db: not a SQLite database`},
@@ -214,6 +230,13 @@ func TestBadInputFailsWithOneLine(t *testing.T) {
 		{"unknown flag", nil, []string{"run", "--bogus"}, `flag provided but not defined: -bogus`},
 		{"validate: no files", nil, []string{"validate"}, `want one or more FILE\.wasm`},
 		{"extra argument", nil, []string{"migrate", "--db", good, "extra"}, `unexpected argument "extra"`},
+		{"migrate: plugin dir missing", nil, []string{"migrate", "--db", good, "--plugins", missingDir}, `plugin directory .*no-plugins`},
+		{"validate --db missing", nil, []string{"validate", "--db", filepath.Join(tmp, "missing.db"), "x.wasm"}, `database \S+missing\.db does not exist`},
+		{"new: no name", nil, []string{"new"}, `want NAME and optionally DIR`},
+		{"new: bad name", nil, []string{"new", "--sdk", "../..", "Bad-Name", filepath.Join(tmp, "bad")}, `plugin name "Bad-Name"`},
+		{"new: bad language", nil, []string{"new", "--sdk", "../..", "--lang", "zig", "x", filepath.Join(tmp, "zig")}, `language "zig": want one of go, c, rust`},
+		{"new: not a checkout", nil, []string{"new", "--sdk", tmp, "x", filepath.Join(tmp, "x")}, `not a checkout of github.com/ffwasmhost/ffwasmhost`},
+		{"new: directory not empty", nil, []string{"new", "--sdk", "../..", "x", pluginDir}, `exists and is not empty; nothing was written`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res := ffwasmhost(t, c.env, c.args...)

@@ -108,3 +108,25 @@ func TestOwnedTablesCLI(t *testing.T) {
 		t.Errorf("tick after migrate: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
+
+// TestReplayRestoresOwnedTables: replay applies the plugin's migrations to
+// its scratch database before it restores the fixture's rows, so a
+// fixture of a plugin's own table replays.
+func TestReplayRestoresOwnedTables(t *testing.T) {
+	fixture := filepath.Join(t.TempDir(), "stale_leases.json")
+	const fx = `{"format": 1, "plugin": "stale_leases", "version": "1.0.0", "sha256": "00", "file": "stale_leases.wasm",
+ "now_ms": 5000, "partition": 0, "dialect": "sqlite", "error": "by hand", "at": "2026-11-30T00:00:00Z",
+ "tables": [
+  {"name": "ff_worker_registry", "columns": ["namespace", "worker_instance_id", "worker_id", "lanes", "capabilities_csv", "last_heartbeat_ms", "liveness_ttl_ms", "registered_at_ms"],
+   "rows": [["ns", "alive", "w", "lane", "", 1000, 500000, 0]]},
+  {"name": "leases", "columns": ["lease_id", "namespace", "worker_instance_id", "acquired_ms"],
+   "rows": [["l1", "ns", "alive", 1], ["l2", "ns", "gone", 1], ["l3", "ns", "gone", 2]]}
+ ]}`
+	if err := os.WriteFile(fixture, []byte(fx), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := ffwasmhost(t, nil, "replay", "--plugin", staleLeasesWasm, "--cache-dir", cacheDir, fixture)
+	if res.code != 0 || !strings.Contains(res.stdout, `"processed":2`) || !strings.Contains(res.stdout, `{"table":"leases","inserted":0,"updated":0,"deleted":2}`) {
+		t.Errorf("replay: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}

@@ -384,6 +384,8 @@ var corpus = []module{
 		outcome: refused, reasons: []string{"read ff_budget_policy: table not declared"}, daemon: "refused"},
 	{file: "migrate_load_extension", category: "migrations", attack: "a migration that calls load_extension",
 		outcome: refused, reasons: []string{"function load_extension"}, daemon: "refused"},
+	{file: "migrate_fk_ff", category: "migrations", attack: "an owned table with a foreign key to ff_budget_policy, ON DELETE RESTRICT",
+		outcome: refused, reasons: []string{"references ff_budget_policy, which the plugin does not own"}, daemon: "refused"},
 	{file: "migrate_second_step", category: "migrations", attack: "a good first step, then one that drops ff_budget_usage",
 		outcome: refused, reasons: []string{"migration 2 (step 2)", "migrations may not drop"}, daemon: "refused"},
 	{file: "owns_sqlite_master", category: "migrations", attack: "owns sqlite_master, so that a migration may rewrite the schema",

@@ -24,16 +24,28 @@ func newPluginLines() pluginLines { return pluginLines{mu: &sync.Mutex{}, lines:
 
 func (pluginLines) Enabled(context.Context, slog.Level) bool { return true }
 
+// Handle keeps a plugin's record as "LEVEL message key=value...": the Go
+// SDK sends its key/value pairs as attributes (ABI 1.2, under "attrs"),
+// the C and Rust plugins write them into the message, and the lines must
+// compare equal.
 func (p pluginLines) Handle(_ context.Context, r slog.Record) error {
+	plugin, line := false, r.Level.String()+" "+r.Message
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "source" && a.Value.String() == "plugin" {
-			p.mu.Lock()
-			*p.lines = append(*p.lines, r.Level.String()+" "+r.Message)
-			p.mu.Unlock()
-			return false
+		switch {
+		case a.Key == "source" && a.Value.String() == "plugin":
+			plugin = true
+		case a.Key == "attrs" && a.Value.Kind() == slog.KindGroup:
+			for _, g := range a.Value.Group() {
+				line += " " + g.Key + "=" + g.Value.String()
+			}
 		}
 		return true
 	})
+	if plugin {
+		p.mu.Lock()
+		*p.lines = append(*p.lines, line)
+		p.mu.Unlock()
+	}
 	return nil
 }
 

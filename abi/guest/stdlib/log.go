@@ -3,7 +3,6 @@ package stdlib
 import (
 	"context"
 	"log/slog"
-	"strings"
 
 	"github.com/ffwasmhost/ffwasmhost/abi/guest"
 )
@@ -21,24 +20,20 @@ type hostHandler struct {
 func (hostHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h hostHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
+	var kv []any
 	write := func(a slog.Attr) bool {
-		b.WriteByte(' ')
+		key := a.Key
 		if h.group != "" {
-			b.WriteString(h.group)
-			b.WriteByte('.')
+			key = h.group + "." + key
 		}
-		b.WriteString(a.Key)
-		b.WriteByte('=')
-		b.WriteString(a.Value.String())
+		kv = append(kv, key, a.Value.String())
 		return true
 	}
 	for _, a := range h.attrs {
 		write(a)
 	}
 	r.Attrs(write)
-	guest.Log.Log(int32(r.Level), b.String())
+	guest.Log.Log(int32(r.Level), r.Message, kv...)
 	return nil
 }
 

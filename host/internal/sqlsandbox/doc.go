@@ -5,7 +5,9 @@
 // temporary file, a heap cap of its own, statements interrupted at the
 // tick's deadline, and the plugin's transaction tracked from SQLite's own
 // state. Session implements store.Conn; the SQLite store opens one per
-// plugin.
+// plugin. Migrator is the connection that applies a plugin's migrations
+// to the tables it owns, under an authorizer of its own that allows DDL on
+// those tables only.
 //
 // Every use of unsafe and modernc.org/libc in the host (SQLite's C API
 // through modernc.org/sqlite/lib) is in this package: interrupt.go,

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -23,9 +25,11 @@ import (
 // what it was: an object added, changed or removed must be a table or an
 // index of an owned table, and none may be removed.
 type Migrator struct {
-	db   *sql.DB
-	conn *sql.Conn
-	auth *ddlAuthorizer
+	db      *sql.DB
+	conn    *sql.Conn
+	auth    *ddlAuthorizer
+	heap    *heapBudget // nil without a cap
+	timeout time.Duration
 }
 
 // MigratorSpec is what OpenMigrator needs: the plugin, the tables it owns,
@@ -34,11 +38,18 @@ type MigratorSpec struct {
 	Plugin   string
 	Owns     []string
 	Declared []string
+	// Timeout bounds each step; 0 means DefaultMigrationTimeout. A step
+	// that runs longer is interrupted and rolled back.
+	Timeout time.Duration
 }
 
+// DefaultMigrationTimeout is MigratorSpec.Timeout's default.
+const DefaultMigrationTimeout = 30 * time.Second
+
 // OpenMigrator opens a connection to f for spec's migrations: defensive
-// mode, trusted_schema off, temporary storage in memory, ATTACH disabled,
-// and the DDL authorizer installed before any step runs.
+// mode, trusted_schema off, temporary storage in memory under the heap cap
+// of a plugin's connection (f.PluginHeapBytes), ATTACH disabled, and the
+// DDL authorizer installed before any step runs.
 func OpenMigrator(ctx context.Context, f File, spec MigratorSpec) (_ *Migrator, err error) {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", f.BusyTimeout.Milliseconds()))
@@ -56,15 +67,31 @@ func OpenMigrator(ctx context.Context, f File, spec MigratorSpec) (_ *Migrator, 
 		return nil, fmt.Errorf("open migration connection for plugin %s: %w", spec.Plugin, err)
 	}
 	db.SetMaxOpenConns(1)
-	m := &Migrator{db: db, auth: newDDLAuthorizer(spec)}
+	m := &Migrator{db: db, auth: newDDLAuthorizer(spec), timeout: spec.Timeout}
+	if m.timeout <= 0 {
+		m.timeout = DefaultMigrationTimeout
+	}
 	defer func() {
 		if err != nil {
 			m.Close()
 			err = fmt.Errorf("open migration connection for plugin %s: %w", spec.Plugin, err)
 		}
 	}()
+	// Before the connection opens, so that it gets connIDFunc.
+	if err := installConnIDs(); err != nil {
+		return nil, fmt.Errorf("find connection handle: %w", err)
+	}
 	if m.conn, err = db.Conn(ctx); err != nil {
 		return nil, err
+	}
+	h, err := findHandle(ctx, m.conn)
+	if err != nil {
+		return nil, fmt.Errorf("find connection handle: %w", err)
+	}
+	if f.PluginHeapBytes > 0 {
+		if m.heap, err = newHeapBudget(h.tlsID, h.db, f.PluginHeapBytes); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := sqlite.Limit(m.conn, sqlite3.SQLITE_LIMIT_ATTACHED, 0); err != nil {
 		return nil, fmt.Errorf("set sqlite limit: %w", err)
@@ -87,7 +114,11 @@ func (m *Migrator) Close() error {
 	if m.conn != nil {
 		m.conn.Close()
 	}
-	return m.db.Close()
+	err := m.db.Close()
+	if m.heap != nil {
+		m.heap.close()
+	}
+	return err
 }
 
 // HostTx is the host's own statements inside a migration step's
@@ -107,6 +138,20 @@ var ErrSkip = errors.New("step already applied")
 // authorizer; then the schema check; then after, the host's (recording the
 // step); then COMMIT. Any error rolls the whole step back.
 func (m *Migrator) Step(ctx context.Context, stepSQL string, before, after func(ctx context.Context, tx HostTx) error) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	defer func() {
+		switch {
+		case err == nil:
+		case m.heap != nil && m.heap.tripped.Load():
+			err = fmt.Errorf("out of memory: the step needs more than the %d-byte SQLite heap of a plugin's connection", m.heap.limit)
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			err = fmt.Errorf("interrupted after %v (%w)", m.timeout, err)
+		}
+	}()
+	if m.heap != nil {
+		m.heap.reset()
+	}
 	m.auth.host = true
 	defer func() { m.auth.host = true }()
 	tx, err := m.conn.BeginTx(ctx, nil)
@@ -134,7 +179,7 @@ func (m *Migrator) Step(ctx context.Context, stepSQL string, before, after func(
 		if err := checkStatementKind(toks[i]); err != nil {
 			return fmt.Errorf("refused: statement %d: %w", i+1, err)
 		}
-		m.auth.host, m.auth.ddl, m.auth.last = false, false, store.Denial{}
+		m.auth.host, m.auth.create, m.auth.alter, m.auth.last = false, false, false, store.Denial{}
 		_, err = tx.ExecContext(ctx, stmt)
 		m.auth.host = true
 		if err != nil {
@@ -149,6 +194,9 @@ func (m *Migrator) Step(ctx context.Context, stepSQL string, before, after func(
 		return err
 	}
 	if err := m.auth.checkSchema(was, now); err != nil {
+		return err
+	}
+	if err := m.auth.checkForeignKeys(ctx, tx); err != nil {
 		return err
 	}
 	if err := after(ctx, tx); err != nil {
@@ -190,12 +238,14 @@ type ddlAuthorizer struct {
 	owns     map[string]bool // lowercased
 	declared map[string]bool // lowercased: owned and declared tables, readable
 	indexes  map[string]bool // indexes the step created, lowercased: SQLite reindexes them
-	// ddl is set by an allowed CREATE or ALTER and cleared before each
-	// statement and by a SELECT: the reads of sqlite_master that SQLite
-	// makes for the DDL come after it, a plugin's own SELECT after a clear.
-	ddl  bool
-	host bool
-	last store.Denial
+	// create and alter are set by an allowed CREATE and ALTER TABLE, and
+	// cleared before each statement: they let through the reads of
+	// sqlite_master SQLite makes for them, which come after, and no other.
+	// CREATE reads only the rowid of the row it wrote; ALTER TABLE ... ADD
+	// COLUMN rewrites the table's row, and takes no subquery of the plugin.
+	create, alter bool
+	host          bool
+	last          store.Denial
 }
 
 func newDDLAuthorizer(spec MigratorSpec) *ddlAuthorizer {
@@ -235,21 +285,19 @@ func (a *ddlAuthorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, db
 	if a.host {
 		return "", ""
 	}
+	// inside names the trigger, view or CTE an action comes from; SQLite
+	// reports a CTE body as it reports a view, so each action is judged by
+	// its own table alone, wherever it appears: a write only of an owned
+	// table, even from a trigger.
 	table := strings.ToLower(arg1)
-	if inside != "" {
-		return "not allowed inside a trigger or view during a migration", arg1
-	}
 	switch action {
-	case sqlite.AuthSelect:
-		a.ddl = false
-		return "", ""
-	case sqlite.AuthRecursive:
+	case sqlite.AuthSelect, sqlite.AuthRecursive:
 		return "", ""
 	case sqlite.AuthCreateTable:
 		if dbName != "main" || !a.owns[table] {
 			return "not a table the plugin owns", arg1
 		}
-		a.ddl = true
+		a.create = true
 		return "", ""
 	case sqlite.AuthCreateIndex:
 		switch {
@@ -259,7 +307,7 @@ func (a *ddlAuthorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, db
 			return "index name is reserved", arg1
 		}
 		a.indexes[table] = true
-		a.ddl = true
+		a.create = true
 		return "", ""
 	case sqlite.AuthReindex:
 		if a.indexes[table] {
@@ -276,7 +324,7 @@ func (a *ddlAuthorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, db
 		case dbName != "":
 			return "only ALTER TABLE ... ADD COLUMN is allowed", arg2 + "." + dbName
 		}
-		a.ddl = true
+		a.alter = true
 		return "", ""
 	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
 		switch {
@@ -292,8 +340,10 @@ func (a *ddlAuthorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, db
 		return "not a table the plugin owns", arg1
 	case sqlite.AuthRead:
 		switch {
-		case dbName == "main" && (a.declared[table] || (a.ddl && table == "sqlite_master")):
+		case dbName == "main" && a.declared[table]:
 			return "", ""
+		case dbName == "main" && table == "sqlite_master" && (a.alter || (a.create && strings.EqualFold(arg2, "rowid"))):
+			return "", "" // SQLite's own reads for the DDL; see the type's fields
 		case dbName == "" && !strings.HasPrefix(table, "sqlite_") && !strings.HasPrefix(table, "pragma_"):
 			return "", "" // the statement's own CTE or subquery
 		}
@@ -344,6 +394,37 @@ func (a *ddlAuthorizer) checkSchema(was, now map[string]schemaObject) error {
 			return fmt.Errorf("refused: the step changed %s %s of table %s, which the plugin does not own", n.typ, n.name, n.table)
 		case o.name != "" && o.table != n.table:
 			return fmt.Errorf("refused: the step moved %s %s from table %s", o.typ, o.name, o.table)
+		}
+	}
+	return nil
+}
+
+// checkForeignKeys refuses a foreign key from an owned table to one the
+// plugin does not own: with foreign keys on, it could block or cascade
+// into the writes of FlowFabric or another plugin.
+func (a *ddlAuthorizer) checkForeignKeys(ctx context.Context, tx HostTx) error {
+	for _, t := range slices.Sorted(maps.Keys(a.owns)) {
+		rows, err := tx.QueryContext(ctx, `SELECT "table" FROM pragma_foreign_key_list(?)`, t)
+		if err != nil {
+			return fmt.Errorf("read foreign keys of %s: %w", t, err)
+		}
+		var refs []string
+		for rows.Next() {
+			var r string
+			if err := rows.Scan(&r); err != nil {
+				rows.Close()
+				return fmt.Errorf("read foreign keys of %s: %w", t, err)
+			}
+			refs = append(refs, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read foreign keys of %s: %w", t, err)
+		}
+		for _, r := range refs {
+			if !a.owns[strings.ToLower(r)] {
+				return fmt.Errorf("refused: table %s references %s, which the plugin does not own; an owned table may reference only owned tables", t, r)
+			}
 		}
 	}
 	return nil

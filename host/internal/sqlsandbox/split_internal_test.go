@@ -51,3 +51,29 @@ func TestCheckStatementKind(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitStatements: splitting never panics, every statement is a piece
+// of the step in order, and checkStatementKind takes any token list.
+func FuzzSplitStatements(f *testing.F) {
+	for _, s := range []string{"CREATE TABLE a (x); ALTER TABLE a ADD y", "SELECT ';' -- ;\n; /* ; */", `ALTER TABLE "a""b" RENAME TO c`, "[", "'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		stmts, toks, err := splitStatements(src)
+		if err != nil {
+			return
+		}
+		if len(stmts) != len(toks) {
+			t.Fatalf("%d statements, %d token lists", len(stmts), len(toks))
+		}
+		at := 0
+		for i, s := range stmts {
+			j := strings.Index(src[at:], s)
+			if j < 0 {
+				t.Fatalf("statement %q is not in %q after byte %d", s, src, at)
+			}
+			at += j + len(s)
+			_ = checkStatementKind(toks[i])
+		}
+	})
+}

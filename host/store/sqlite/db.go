@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,7 +42,14 @@ type Options struct {
 	// which never spill to temporary files. A statement that needs more
 	// fails with "out of memory". Default DefaultPluginHeapBytes.
 	PluginHeapBytes int64
+	// MigrationTimeout bounds each step of a plugin's migrations
+	// (ApplyMigrations); a step that runs longer is rolled back. Default
+	// DefaultMigrationTimeout.
+	MigrationTimeout time.Duration
 }
+
+// DefaultMigrationTimeout is Options.MigrationTimeout's default.
+const DefaultMigrationTimeout = sqlsandbox.DefaultMigrationTimeout
 
 // DefaultBusyTimeout is Options.BusyTimeout's default.
 const DefaultBusyTimeout = 5 * time.Second
@@ -124,6 +132,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("open database %s: is a directory", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if fi, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("open database %s: directory %s does not exist (create it first)", path, dir)
+		} else if err == nil && !fi.IsDir() {
+			return nil, fmt.Errorf("open database %s: %s is not a directory", path, dir)
+		}
 	}
 	db := &Store{path: path, opts: opts, file: sqlsandbox.File{Path: path, Synchronous: opts.Synchronous,
 		BusyTimeout: opts.BusyTimeout, PluginHeapBytes: opts.PluginHeapBytes}}

@@ -82,3 +82,22 @@ func mustOpenMigrated(tb testing.TB, path string, opts sqlite.Options) *sqlite.S
 	}
 	return db
 }
+
+// TestOpenNamesAMissingDirectory: a database whose directory does not
+// exist is refused with the directory named.
+func TestOpenNamesAMissingDirectory(t *testing.T) {
+	root := t.TempDir()
+	notDir := filepath.Join(root, "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		filepath.Join(root, "missing", "ff.db"): "directory " + filepath.Join(root, "missing") + " does not exist",
+		filepath.Join(notDir, "ff.db"):          notDir + " is not a directory",
+	} {
+		_, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Open(%s) = %v, want %q", path, err, want)
+		}
+	}
+}

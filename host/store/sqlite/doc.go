@@ -1,6 +1,7 @@
 // Package sqlite is the SQLite store: one database file in WAL mode, with
 // FlowFabric's SQLite schema for the reconcilers, the host's numbered
-// migrations, the flock that lets one daemon be active at a time, and a
+// migrations, plugins' migrations of the tables they own with their ledger
+// (store.PluginMigrator), the flock that lets one daemon be active at a time, and a
 // connection per plugin sandboxed by SQLite's authorizer
 // (host/internal/sqlsandbox).
 //

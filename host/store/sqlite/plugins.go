@@ -52,7 +52,8 @@ func (db *Store) ApplyMigrations(ctx context.Context, s store.PluginSchema) ([]s
 	if len(todo) == 0 {
 		return nil, db.claim(ctx, s)
 	}
-	m, err := sqlsandbox.OpenMigrator(ctx, db.file, sqlsandbox.MigratorSpec{Plugin: s.Plugin, Owns: s.Owns, Declared: s.Declared})
+	m, err := sqlsandbox.OpenMigrator(ctx, db.file, sqlsandbox.MigratorSpec{Plugin: s.Plugin, Owns: s.Owns, Declared: s.Declared,
+		Timeout: db.opts.MigrationTimeout})
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,10 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host/store"
 	"github.com/ffwasmhost/ffwasmhost/host/store/sqlite"
@@ -161,6 +163,8 @@ func TestApplyMigrationsRefused(t *testing.T) {
 		{"read the schema table in a subquery", createLeases + `; UPDATE leases SET worker = (SELECT sql FROM sqlite_master)`, "sqlite_master"},
 		{"copy the schema table", `CREATE TABLE leases AS SELECT * FROM sqlite_master`, "read sqlite_master"},
 		{"index drop", createLeases + `; CREATE INDEX i ON leases (worker); DROP INDEX i`, "migrations may not drop"},
+		{"foreign key to an ff table", `CREATE TABLE leases (budget_id TEXT REFERENCES ff_budget_policy (budget_id) ON DELETE RESTRICT)`, "table leases references ff_budget_policy, which the plugin does not own"},
+		{"foreign key added later", createLeases + `; ALTER TABLE leases ADD COLUMN w TEXT REFERENCES ff_worker_registry`, "references ff_worker_registry"},
 		{"function not allowed", `CREATE TABLE leases AS SELECT load_extension('x') AS y`, "function load_extension: function not allowed"},
 		{"reindex", `REINDEX`, "reindex"},
 		{"analyze", `ANALYZE`, "analyze"},
@@ -212,6 +216,39 @@ func TestOwnersWithoutMigrations(t *testing.T) {
 		var oe *store.OwnerError
 		if err := call(); !errors.As(err, &oe) || oe.Owner != "first" {
 			t.Errorf("%s by a second plugin: %v, want an OwnerError naming first", name, err)
+		}
+	}
+}
+
+// TestApplyMigrationsBounded: a step that runs away is interrupted at the
+// migration timeout, one that needs too much memory at the plugin heap
+// cap; both roll back and say why.
+func TestApplyMigrationsBounded(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		timeout time.Duration
+		sql     string
+		want    string
+	}{
+		{300 * time.Millisecond, `CREATE TABLE leases AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c`, "interrupted after 300ms"},
+		{time.Minute, `CREATE TABLE leases AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000) SELECT x, randomblob(64) AS b FROM c ORDER BY b`, "out of memory"},
+	} {
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "x.db"), sqlite.Options{MigrationTimeout: tc.timeout, PluginHeapBytes: 8 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = db.ApplyMigrations(ctx, leasesSchema(tc.sql))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("step %.60q: %v, want %q", tc.sql, err, tc.want)
+		}
+		t.Logf("%s after %v", tc.want, time.Since(start).Round(time.Millisecond))
+		if n := testutil.Count(t, db.SQL, `SELECT count(*) FROM sqlite_schema WHERE name = 'leases'`); n != 0 {
+			t.Errorf("step %.60q left the table behind", tc.sql)
 		}
 	}
 }
