@@ -70,10 +70,16 @@ func tickSQLite(ctx context.Context, db *guest.Conn, now int64) (guest.Report, e
 }
 
 func dueBudgets(ctx context.Context, db *guest.Conn, now int64) ([]string, error) {
+	return queryIDs(ctx, db, selectDue, now, batchSize)
+}
+
+// queryIDs runs query, which selects one text column, and returns its
+// values, retrying the whole read while the database is busy.
+func queryIDs(ctx context.Context, db *guest.Conn, query string, args ...any) ([]string, error) {
 	var ids []string
 	err := guest.Retry(ctx, func() error {
 		ids = ids[:0]
-		rows, err := db.Query(selectDue, now, batchSize)
+		rows, err := db.Query(query, args...)
 		if err != nil {
 			return err
 		}

@@ -17,23 +17,7 @@ import (
 // due, instead of saturating as on SQLite.
 func tickPostgres(ctx context.Context, db *guest.Conn, partition, now int64) (guest.Report, error) {
 	var rep guest.Report
-	var ids []string
-	err := guest.Retry(ctx, func() error {
-		ids = ids[:0]
-		rows, err := db.Query(sql.BudgetSelectDue, partition, now, int64(sql.BatchSize))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
-	})
+	ids, err := queryIDs(ctx, db, sql.BudgetSelectDue, partition, now, int64(sql.BatchSize))
 	if err != nil {
 		return rep, guest.Wrap("select due budgets", err)
 	}

@@ -56,7 +56,7 @@ func TestNewScaffoldBuildsTestsValidates(t *testing.T) {
 				if err != nil {
 					t.Fatalf("make %s: %v\n%s", target, err, out)
 				}
-				if target == "validate" && !strings.Contains(string(out), "ok tidy_"+lang+" tidy_"+lang+".wasm") {
+				if target == "validate" && !strings.Contains(string(out), "ok tidy_"+lang+" ffhost tidy_"+lang+".wasm") {
 					t.Errorf("make validate:\n%s", out)
 				}
 			}

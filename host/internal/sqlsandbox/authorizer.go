@@ -131,13 +131,19 @@ func (a *authorizer) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, d
 	if reason == "" {
 		return sqlite.AuthorizerOK
 	}
-	// Keep the first denial of a statement, unless it was on SQLite's own
-	// schema table and this one names what the statement is about (DROP
-	// TABLE is refused as a delete from sqlite_master first).
-	if a.last.Action == "" || (strings.HasPrefix(strings.ToLower(a.last.Object), "sqlite_") && !strings.HasPrefix(strings.ToLower(object), "sqlite_")) {
-		a.last = store.Denial{Plugin: a.plugin, Action: actionName(action), Object: object, Reason: reason}
-	}
+	a.last = keepDenial(a.last, store.Denial{Plugin: a.plugin, Action: actionName(action), Object: object, Reason: reason})
 	return sqlite.AuthorizerDeny
+}
+
+// keepDenial returns the denial to report for a statement: the first,
+// unless it was on SQLite's own schema table and next names what the
+// statement is about (DROP TABLE is refused as a delete from sqlite_master
+// first).
+func keepDenial(last, next store.Denial) store.Denial {
+	if last.Action == "" || (strings.HasPrefix(strings.ToLower(last.Object), "sqlite_") && !strings.HasPrefix(strings.ToLower(next.Object), "sqlite_")) {
+		return next
+	}
+	return last
 }
 
 // check returns "" to allow, or the reason and the object denied.

@@ -265,11 +265,7 @@ func (a *ddlAuthorizer) authorize(action sqlite.AuthorizerActionCode, arg1, arg2
 	if reason == "" {
 		return sqlite.AuthorizerOK
 	}
-	// Keep the first denial of a step, unless it was on SQLite's own schema
-	// table and this one names what the statement is about.
-	if a.last.Action == "" || (strings.HasPrefix(strings.ToLower(a.last.Object), "sqlite_") && !strings.HasPrefix(strings.ToLower(object), "sqlite_")) {
-		a.last = store.Denial{Plugin: a.plugin, Action: actionName(action), Object: object, Reason: reason}
-	}
+	a.last = keepDenial(a.last, store.Denial{Plugin: a.plugin, Action: actionName(action), Object: object, Reason: reason})
 	return sqlite.AuthorizerDeny
 }
 
