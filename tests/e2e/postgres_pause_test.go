@@ -93,8 +93,11 @@ func startAppWriters(t *testing.T, dsn string) *appWriters {
 				}
 				start := time.Now()
 				rows, err := step(i)
-				if d := int64(time.Since(start)); d > w.maxWait.Load() {
-					w.maxWait.Store(d)
+				for d := int64(time.Since(start)); ; {
+					m := w.maxWait.Load()
+					if d <= m || w.maxWait.CompareAndSwap(m, d) {
+						break
+					}
 				}
 				if err == nil && rows != 1 {
 					err = fmt.Errorf("changed %d rows, want 1", rows)
