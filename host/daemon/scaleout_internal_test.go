@@ -402,7 +402,7 @@ func TestStaleHeldPartitions(t *testing.T) {
 	const (
 		interval   = 100 * time.Millisecond
 		ttl        = 900 * time.Millisecond
-		staleAfter = 10
+		staleAfter = 20
 	)
 	wasm := readFile(t, plugintest.Build(t, "../../plugins/worker_ttl"))
 	dsn := pgtest.NewDatabase(t)
