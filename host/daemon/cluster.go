@@ -112,9 +112,23 @@ func (d *Daemon) leaveCluster(ctx context.Context) error {
 	return nil
 }
 
-// leaseEvent counts and logs one change of a lease.
+// leaseEvent counts and logs one change of a lease, and notes when this
+// daemon acquired the leases it holds.
 func (d *Daemon) leaseEvent(e cluster.Event) {
 	d.clusterMetrics.leases.WithLabelValues(e.Plugin, e.Kind.String()).Inc()
+	d.heldSinceMu.Lock()
+	if e.Kind == cluster.Acquired {
+		if d.heldSince == nil {
+			d.heldSince = map[string]map[int]time.Time{}
+		}
+		if d.heldSince[e.Plugin] == nil {
+			d.heldSince[e.Plugin] = map[int]time.Time{}
+		}
+		d.heldSince[e.Plugin][e.Partition] = d.cfg.Clock.Now()
+	} else {
+		delete(d.heldSince[e.Plugin], e.Partition)
+	}
+	d.heldSinceMu.Unlock()
 	if e.Kind == cluster.Lost {
 		d.log.Warn("lease lost", "plugin", e.Plugin, "partition", e.Partition, "epoch", e.Epoch)
 		return
@@ -292,4 +306,12 @@ func (d *Daemon) heldPartitions(plugin string) []int {
 		return []int{}
 	}
 	return slices.Clone(held)
+}
+
+// acquiredAt returns when this daemon acquired its lease of plugin's
+// partition; zero if it does not know.
+func (d *Daemon) acquiredAt(plugin string, partition int) time.Time {
+	d.heldSinceMu.Lock()
+	defer d.heldSinceMu.Unlock()
+	return d.heldSince[plugin][partition]
 }

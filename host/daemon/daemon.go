@@ -82,6 +82,11 @@ type Daemon struct {
 	memberDone     chan struct{}
 	kickMember     chan struct{}
 	clusterMetrics *clusterMetrics
+	// heldSince is when this daemon acquired each lease it holds, by
+	// plugin and partition: a partition's staleness counts from then at
+	// the earliest. Guarded by heldSinceMu.
+	heldSinceMu sync.Mutex
+	heldSince   map[string]map[int]time.Time
 
 	// tickHook, if set (by tests), runs at the start of every tick with
 	// the tick's context.

@@ -68,6 +68,12 @@
 // recorded in the tick ledger; on SQLite it ticks partition 0 only, and a
 // daemon holds the file's active lock instead.
 //
+// Staleness (/readyz, ffwasmhost_plugin_stale) is judged per partition on
+// PostgreSQL, over the partitions this daemon holds only, each counted
+// from when this daemon acquired its lease at the earliest: a daemon
+// reports its own work, so a load balancer takes out only the one at
+// fault; partitions no daemon holds show in /v1/cluster.
+//
 // The daemon composes the other packages (the runtime, the scheduler, a
 // store, the cluster); none of them may import it.
 package daemon

@@ -208,7 +208,7 @@ func newHealthCollector(d *Daemon) healthCollector {
 	return healthCollector{
 		d: d,
 		stale: prometheus.NewDesc("ffwasmhost_plugin_stale",
-			"1 while an enabled plugin has not succeeded for StaleAfter (--stale-after) of its intervals.", []string{"plugin"}, nil),
+			"1 while an enabled plugin has not succeeded for StaleAfter (--stale-after) of its intervals; on PostgreSQL, in any partition this daemon holds.", []string{"plugin"}, nil),
 		lastSuccess: prometheus.NewDesc("ffwasmhost_last_success_timestamp_seconds",
 			"When the plugin's last successful tick ended, from the tick ledger (Unix seconds).", []string{"plugin"}, nil),
 	}

@@ -640,7 +640,7 @@ func (d *Daemon) overdue(ne *entry) bool {
 		d.log.Warn("tick ledger unreadable; no catch-up tick", "plugin", ne.name(), "err", err)
 		return false
 	}
-	rec, ok := ledger[ne.name()]
+	rec, ok := ledger[ne.name()][0]
 	if !ok || d.cfg.Clock.Now().Sub(rec.Start) <= ne.interval {
 		return false
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,7 +34,7 @@ func startCluster(t *testing.T, n int, dsn string, cfg Config, plugins map[strin
 	for i := range nodes {
 		c := cfg
 		c.DBPath, c.DaemonID = dsn, fmt.Sprintf("d%d", i)
-		c.PGOptions = postgres.Options{RolePrefix: prefix}
+		c.PGOptions.RolePrefix = prefix
 		// One compilation cache for all: a plugin compiles once, not once
 		// per daemon (under -race, each compile takes seconds).
 		c.CacheDir = plugintest.CacheDir()
@@ -388,6 +389,99 @@ func TestPausedDaemonCommitsNothing(t *testing.T) {
 	}
 	if n := count(`SELECT count(*) FROM ff_worker_registry WHERE namespace = 'app'`); n != int(written.Load()) || n == 0 {
 		t.Errorf("the application wrote %d live workers, %d remain", written.Load(), n)
+	}
+}
+
+// TestStaleHeldPartitions: on PostgreSQL a daemon judges staleness over
+// the partitions it holds, each on its own ledger row: a partition of its
+// that keeps failing makes it stale (status, /readyz, metric) while the
+// other daemon, whose partitions succeed, is not; a daemon that takes the
+// partition over counts from when it acquired it, and a success clears it.
+func TestStaleHeldPartitions(t *testing.T) {
+	t.Parallel()
+	const (
+		interval   = 100 * time.Millisecond
+		ttl        = 900 * time.Millisecond
+		staleAfter = 20
+	)
+	wasm := readFile(t, plugintest.Build(t, "../../plugins/worker_ttl"))
+	dsn := pgtest.NewDatabase(t)
+	cfg := Config{LeaseTTL: ttl, StaleAfter: staleAfter, Intervals: map[string]time.Duration{"worker_ttl": interval},
+		// The failing partition backs the plugin's ticks off no further
+		// than an interval, so the others keep succeeding.
+		MaxBackoff: interval,
+		Partitions: map[string]int{"worker_registry": 4}, PGOptions: postgres.Options{LockTimeout: 50 * time.Millisecond}}
+	nodes := startCluster(t, 2, dsn, cfg, map[string][]byte{"worker_ttl.wasm": wasm}, nil)
+	d0, d1 := nodes[0], nodes[1]
+	d0.f.waitFor("two partitions each", func() bool {
+		return len(d0.d.member.Held()["worker_ttl"]) == 2 && len(d1.d.member.Held()["worker_ttl"]) == 2
+	})
+	// p: a partition of d0 other than 0, which the ledger judged alone.
+	p := slices.Max(d0.d.member.Held()["worker_ttl"])
+	stalePartitions := func(n *node) []int {
+		ps, _ := n.f.plugin("worker_ttl")
+		return ps.StalePartitions
+	}
+
+	// An expired worker of p whose row the application keeps locked: every
+	// sweep of p waits past the lock timeout and fails.
+	ctx := context.Background()
+	admin := pgtest.Connect(t, dsn)
+	if _, err := admin.Exec(ctx, `INSERT INTO ff_worker_registry VALUES ($1, 'ns', 'stuck', 'stuck', '{a}', '', 1, 1, 1)`, p); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM ff_worker_registry WHERE partition_key = $1 AND worker_instance_id = 'stuck' FOR UPDATE`, p); err != nil {
+		t.Fatal(err)
+	}
+	d0.f.waitFor("d0 stale in the partition it cannot sweep", func() bool {
+		return slices.Equal(stalePartitions(d0), []int{p})
+	})
+	err = d0.d.Ready(ctx)
+	if want := fmt.Sprintf("worker_ttl (partitions %d of the 2 this daemon holds; interval 100ms)", p); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("d0's Ready = %v, want %q in it", err, want)
+	}
+	if v, _ := d0.f.metric("ffwasmhost_plugin_stale", "plugin", "worker_ttl"); v != 1 {
+		t.Errorf("d0's ffwasmhost_plugin_stale = %v, want 1", v)
+	}
+	if ps, _ := d1.f.plugin("worker_ttl"); ps.Stale || len(ps.StalePartitions) > 0 {
+		t.Errorf("d1, whose partitions succeed, is stale: %v", ps.StalePartitions)
+	}
+	if err := d1.d.Ready(ctx); err != nil {
+		t.Errorf("d1's Ready = %v", err)
+	}
+	if v, _ := d1.f.metric("ffwasmhost_plugin_stale", "plugin", "worker_ttl"); v != 0 {
+		t.Errorf("d1's ffwasmhost_plugin_stale = %v, want 0", v)
+	}
+
+	// d0 dies: d1 takes p over, not stale for it until it has failed it
+	// for StaleAfter intervals of its own.
+	d0.crash()
+	split(t, []*node{d1}, map[string]int{"worker_ttl": 4}, 4*ttl)
+	took := time.Now()
+	if got := stalePartitions(d1); len(got) > 0 && time.Since(took) < staleAfter*interval {
+		t.Errorf("d1 stale in %v just after taking it over", got)
+	}
+	d1.f.waitFor("d1 stale in the partition it cannot sweep", func() bool {
+		return slices.Equal(stalePartitions(d1), []int{p})
+	})
+	if since := time.Since(took); since < staleAfter*interval/2 {
+		t.Errorf("d1 stale %v after taking the partition over, before %d intervals", since, staleAfter)
+	}
+
+	// The lock goes: the next sweep succeeds and clears it.
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d1.f.waitFor("d1 no longer stale", func() bool {
+		ps, _ := d1.f.plugin("worker_ttl")
+		return !ps.Stale
+	})
+	if err := d1.d.Ready(ctx); err != nil {
+		t.Errorf("d1's Ready after the sweep = %v", err)
 	}
 }
 

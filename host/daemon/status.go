@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,9 +92,13 @@ type PluginStatus struct {
 	Failing bool `json:"failing"`
 	// Stale is true when an enabled plugin has not succeeded for
 	// Config.StaleAfter intervals (counted from its first tick, or its
-	// load, if it never has).
-	Stale    bool       `json:"stale"`
-	NextTick *time.Time `json:"next_tick"` // null when disabled
+	// load, if it never has). On PostgreSQL it is judged per partition,
+	// over the partitions this daemon holds only, each counted from when
+	// this daemon acquired it at the earliest; StalePartitions lists
+	// those that are stale.
+	Stale           bool       `json:"stale"`
+	StalePartitions []int      `json:"stale_partitions,omitempty"`
+	NextTick        *time.Time `json:"next_tick"` // null when disabled
 	// Partitions are, on PostgreSQL, the partitions of the plugin whose
 	// lease this daemon holds, so it ticks them; absent on SQLite.
 	Partitions []int `json:"partitions,omitempty"`
@@ -147,10 +152,10 @@ func (d *Daemon) Status(ctx context.Context) Status {
 	for _, e := range entries {
 		ps := pluginStatus(e, jobs)
 		ps.Partitions = d.heldPartitions(e.name())
-		if rec, ok := ledger[e.name()]; ok {
+		if rec, ok := ledger[e.name()][0]; ok {
 			fromLedger(&ps, rec)
 		}
-		ps.Stale = d.stale(e, ledger[e.name()], now)
+		ps.Stale, ps.StalePartitions = d.stale(e, ledger[e.name()], ps.Partitions, now)
 		if m := migrations[e.name()]; m != nil {
 			ps.Migrations = m
 		}
@@ -233,9 +238,9 @@ func (d *Daemon) migrations(ctx context.Context) (map[string][]store.AppliedMigr
 	return out, nil
 }
 
-// ledger reads the tick ledger, by plugin (partition 0: the daemon does not
-// partition plugins on SQLite).
-func (d *Daemon) ledger(ctx context.Context) (map[string]store.TickRecord, error) {
+// ledger reads the tick ledger, by plugin and partition (on SQLite,
+// partition 0 only).
+func (d *Daemon) ledger(ctx context.Context) (map[string]map[int]store.TickRecord, error) {
 	if d.st == nil || d.schemaVersion.Load() == 0 {
 		return nil, nil // not migrated yet
 	}
@@ -245,23 +250,52 @@ func (d *Daemon) ledger(ctx context.Context) (map[string]store.TickRecord, error
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]store.TickRecord, len(recs))
+	out := map[string]map[int]store.TickRecord{}
 	for _, r := range recs {
-		if r.Partition == 0 {
-			out[r.Plugin] = r
+		if out[r.Plugin] == nil {
+			out[r.Plugin] = map[int]store.TickRecord{}
 		}
+		out[r.Plugin][r.Partition] = r
 	}
 	return out, nil
 }
 
 // stale reports whether e, enabled, has not succeeded for StaleAfter of its
-// intervals: counted from its last success, else from its first ledger
-// record, else from when it was loaded.
-func (d *Daemon) stale(e *entry, rec store.TickRecord, now time.Time) bool {
-	if rec.Since.IsZero() { // never ticked: count from the load
-		rec.Since = e.loadedAt
+// intervals, and which partitions have not. Without a cluster (SQLite) it
+// judges partition 0, the only one the daemon ticks; in a cluster
+// (PostgreSQL) it judges each partition in held, the partitions this
+// daemon holds, and lists those that are stale: the others' are theirs to
+// report, and a partition no daemon holds shows in /v1/cluster.
+func (d *Daemon) stale(e *entry, recs map[int]store.TickRecord, held []int, now time.Time) (bool, []int) {
+	if d.member == nil {
+		return d.stalePartition(e, recs[0], time.Time{}, now), nil
 	}
-	return rec.Stale(now, e.interval, d.cfg.StaleAfter)
+	var out []int
+	for _, p := range held {
+		if d.stalePartition(e, recs[p], d.acquiredAt(e.name(), p), now) {
+			out = append(out, p)
+		}
+	}
+	return len(out) > 0, out
+}
+
+// stalePartition reports whether a partition of e whose ledger row is rec
+// has not succeeded for StaleAfter of e's intervals: counted from its last
+// success, else from its first ledger record, else from when e was loaded,
+// and from heldSince at the earliest (when this daemon took the partition
+// over: its earlier failures were another daemon's).
+func (d *Daemon) stalePartition(e *entry, rec store.TickRecord, heldSince, now time.Time) bool {
+	since := rec.Since
+	if since.IsZero() { // never ticked: count from the load
+		since = e.loadedAt
+	}
+	if !rec.LastSuccess.IsZero() {
+		since = rec.LastSuccess
+	}
+	if heldSince.After(since) {
+		since = heldSince
+	}
+	return store.TickRecord{Since: since}.Stale(now, e.interval, d.cfg.StaleAfter)
 }
 
 // conflictList returns the name conflicts, sorted by name. The caller
@@ -305,7 +339,12 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	}
 	var stale []string
 	for _, p := range d.Status(ctx).Plugins {
-		if p.Stale {
+		switch {
+		case !p.Stale:
+		case len(p.StalePartitions) > 0:
+			stale = append(stale, fmt.Sprintf("%s (partitions %s of the %d this daemon holds; interval %v)", p.Name,
+				partitionList(p.StalePartitions), len(p.Partitions), time.Duration(p.IntervalMS)*time.Millisecond))
+		default:
 			since := "it was loaded"
 			if p.LastSuccess != nil {
 				since = "its last success at " + p.LastSuccess.Format(time.RFC3339)
@@ -317,4 +356,22 @@ func (d *Daemon) Ready(ctx context.Context) error {
 		return fmt.Errorf("stale plugins, %d intervals without a success: %s", d.cfg.StaleAfter, strings.Join(stale, ", "))
 	}
 	return nil
+}
+
+// partitionList writes partitions as "3, 7, 9", the first ten and then
+// how many more.
+func partitionList(parts []int) string {
+	const shown = 10
+	var b strings.Builder
+	for i, p := range parts {
+		if i == shown {
+			fmt.Fprintf(&b, " and %d more", len(parts)-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(p))
+	}
+	return b.String()
 }

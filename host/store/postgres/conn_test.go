@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // migrated opens a store on a fresh, migrated database whose plugin roles
 // are unique to the test.
-func migrated(t *testing.T) *Store {
+func migrated(t testing.TB) *Store {
 	t.Helper()
 	tmpl := pgtest.Template(t, "migrated", func(ctx context.Context, dsn string) error {
 		s, err := Open(ctx, dsn, Options{})
@@ -36,7 +36,7 @@ func migrated(t *testing.T) *Store {
 	return s
 }
 
-func args(t *testing.T, vals ...any) []byte {
+func args(t testing.TB, vals ...any) []byte {
 	t.Helper()
 	b, err := abi.AppendArgs(nil, vals)
 	if err != nil {
