@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -152,15 +153,15 @@ func (m *Migrator) Step(ctx context.Context, stepSQL string, before, after func(
 	if m.heap != nil {
 		m.heap.reset()
 	}
-	m.auth.host = true
-	defer func() { m.auth.host = true }()
+	m.auth.host.Store(true)
+	defer func() { m.auth.host.Store(true) }()
 	tx, err := m.conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			m.auth.host = true
+			m.auth.host.Store(true)
 			tx.Rollback()
 		}
 	}()
@@ -179,9 +180,10 @@ func (m *Migrator) Step(ctx context.Context, stepSQL string, before, after func(
 		if err := checkStatementKind(toks[i]); err != nil {
 			return fmt.Errorf("refused: statement %d: %w", i+1, err)
 		}
-		m.auth.host, m.auth.create, m.auth.alter, m.auth.last = false, false, false, store.Denial{}
+		m.auth.create, m.auth.alter, m.auth.last = false, false, store.Denial{}
+		m.auth.host.Store(false)
 		_, err = tx.ExecContext(ctx, stmt)
-		m.auth.host = true
+		m.auth.host.Store(true)
 		if err != nil {
 			if d, ok := m.auth.take(); ok {
 				return fmt.Errorf("refused: statement %d: %s", i+1, d)
@@ -244,12 +246,16 @@ type ddlAuthorizer struct {
 	// CREATE reads only the rowid of the row it wrote; ALTER TABLE ... ADD
 	// COLUMN rewrites the table's row, and takes no subquery of the plugin.
 	create, alter bool
-	host          bool
-	last          store.Denial
+	// host is true while the host runs its own statements: the ledger,
+	// the schema reads, and the ROLLBACK database/sql may run from its own
+	// goroutine when the step's context ends, hence atomic.
+	host atomic.Bool
+	last store.Denial
 }
 
 func newDDLAuthorizer(spec MigratorSpec) *ddlAuthorizer {
-	a := &ddlAuthorizer{plugin: spec.Plugin, owns: map[string]bool{}, declared: map[string]bool{}, indexes: map[string]bool{}, host: true}
+	a := &ddlAuthorizer{plugin: spec.Plugin, owns: map[string]bool{}, declared: map[string]bool{}, indexes: map[string]bool{}}
+	a.host.Store(true)
 	for _, t := range spec.Owns {
 		a.owns[strings.ToLower(t)] = true
 		a.declared[strings.ToLower(t)] = true
@@ -278,7 +284,7 @@ func reservedPrefix(name string) bool {
 }
 
 func (a *ddlAuthorizer) check(action sqlite.AuthorizerActionCode, arg1, arg2, dbName, inside string) (reason, object string) {
-	if a.host {
+	if a.host.Load() {
 		return "", ""
 	}
 	// inside names the trigger, view or CTE an action comes from; SQLite
