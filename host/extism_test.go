@@ -1,9 +1,13 @@
 package host_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -111,5 +115,44 @@ func TestExtismTickOutputNotCopied(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if per := (after.TotalAlloc - before.TotalAlloc) / ticks; per > 1<<20 {
 		t.Errorf("a tick allocated %d bytes in the host: the 4 MiB output was copied", per)
+	}
+}
+
+// TestExtismTwins: ff_config_get, ff_tick_partition and ff_sql_dialect
+// answer as config_get, tick_partition and sql_dialect do. The plugin's
+// describe fails unless, there, the first two say -1 and ff_config_get
+// answers invalid; its tick logs what they say during scan_tick on SQLite.
+func TestExtismTwins(t *testing.T) {
+	t.Parallel()
+	var log bytes.Buffer
+	h := plugintest.New(t, filepath.Join("testdata", "wat", "extism_twins.wasm"), plugintest.Options{
+		Logger: slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Config: map[string]host.ConfigValue{"greeting": {Literal: "salut"}},
+	})
+	if k := h.Plugin.Kind; k != host.KindExtism {
+		t.Fatalf("kind %q, want %q", k, host.KindExtism)
+	}
+	if rep := h.MustTick(1); rep.Processed != 1 {
+		t.Fatalf("report %+v, want 1 processed", rep)
+	}
+	var got []string
+	dec := json.NewDecoder(&log)
+	for {
+		var line struct{ Plugin, Msg string }
+		if err := dec.Decode(&line); err != nil {
+			break
+		}
+		if line.Plugin == "extism_twins" {
+			got = append(got, line.Msg)
+		}
+	}
+	want := []string{
+		"partition=0 dialect=0",
+		"0salut", // the operator's value
+		"010",    // the default
+		`5config key "nope" is not declared by the plugin`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the plugin logged\n%q\nwant\n%q", got, want)
 	}
 }
