@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"runtime"
@@ -154,5 +155,33 @@ func TestExtismTwins(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("the plugin logged\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestExtismPDKConfig: a plugin on go-pdk (plugins/extism/pdkhost) reads
+// its config keys of every type through ff_config_get: an operator's
+// value longer than the SDK's out buffer (so it is fetched), an
+// operator's int, the defaults of a bool and a duration; a key it does not
+// declare fails as invalid; the tick is partition 0 on SQLite.
+func TestExtismPDKConfig(t *testing.T) {
+	t.Parallel()
+	wasm := plugintest.BuildWith(t, filepath.Join("..", "plugins", "extism", "pdkhost", "testdata", "pdk_config"),
+		plugintest.BuildOptions{Tags: []string{"ffextism"}})
+	var log bytes.Buffer
+	greeting := strings.Repeat("x", 40<<10) + "salut!"
+	h := plugintest.New(t, wasm, plugintest.Options{
+		Logger: slog.New(slog.NewTextHandler(&log, nil)),
+		Config: map[string]host.ConfigValue{"greeting": {Literal: greeting}, "batch": {Literal: int64(7)}},
+	})
+	if k := h.Plugin.Kind; k != host.KindExtism {
+		t.Fatalf("kind %q, want %q", k, host.KindExtism)
+	}
+	if rep := h.MustTick(1); rep.Processed != 1 {
+		t.Fatalf("report %+v, want 1 processed", rep)
+	}
+	want := fmt.Sprintf(`msg="config greeting_bytes=%d greeting_tail=salut! batch=7 on=true every=1m30s `+
+		`nope=ffhost invalid: config key \"nope\" is not declared by the plugin partition=0 dialect=0"`, len(greeting))
+	if !strings.Contains(log.String(), want) {
+		t.Errorf("the plugin logged\n%s\nwant a line with\n%s", log.String(), want)
 	}
 }
