@@ -2,10 +2,12 @@
 // ABI.md section 13 alone, without a PDK and without this repository's
 // code. The test puts the Rust import block of section 13.7 in front of
 // this file. It speaks SQLite only, and so checks ff_sql_dialect and
-// ff_tick_partition (ABI 1.4): -1 in describe, 0 and 0 in scan_tick.
+// ff_tick_partition (ABI 1.4): -1 in describe, 0 and 0 in scan_tick; and
+// it reads its one config key, mode, with ff_config_get (ABI 1.3).
 
 static DESCRIPTOR: &[u8] = b"{\"name\":\"worker_ttl_raw_extism\",\"abi_version\":\"1.4\",\"version\":\"1.0.0\",\
 \"default_interval_ms\":0,\"reads\":[],\"writes\":[\"ff_worker_registry\",\"ff_worker_registry_event\"],\
+\"config\":[{\"name\":\"mode\",\"type\":\"string\",\"default\":\"sweep\",\"doc\":\"only sweep\"}],\
 \"description\":\"worker_ttl from ABI.md's Extism profile\"}";
 
 const COUNT_EXPIRED: &str = "SELECT count(*) FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ?";
@@ -74,6 +76,12 @@ pub extern "C" fn scan_tick() -> i32 {
         }
         if ff_tick_partition() != 0 {
             return fail(b"tick_partition is not 0 on SQLite", false);
+        }
+        let key = block(b"mode");
+        let (st, mode) = result(ff_config_get(key));
+        extism_free(key);
+        if st != 0 || mode != b"sweep" {
+            return fail(b"config key mode is not its default, sweep", false);
         }
     }
     let mut args = Vec::new(); // u32 count, then (tag 1, i64) twice
