@@ -410,11 +410,15 @@ var extismHostFuncs = []extism.HostFunction{
 	extismFunc(abi.ExtismFnConfigGet, func(ctx context.Context, cp *extism.CurrentPlugin, stack []uint64) {
 		st := stateFrom(ctx)
 		ptr, n, ok := extismBlock(ctx, cp, stack[0])
-		s, payload := configCore(st, n, func() ([]byte, bool) {
+		s, payload := configCore(st, n, func() ([]byte, string) {
 			if !ok {
-				return nil, false
+				return nil, fmt.Sprintf("key offset %d is not an Extism memory block", stack[0])
 			}
-			return cp.Memory().Read(ptr, n)
+			key, ok := cp.Memory().Read(ptr, n)
+			if !ok {
+				return nil, "key block is outside Extism memory"
+			}
+			return key, ""
 		})
 		stack[0] = extismReply(ctx, cp, s, payload)
 	}, []api.ValueType{i64}, []api.ValueType{i64}),

@@ -1,9 +1,14 @@
 package host_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -111,5 +116,72 @@ func TestExtismTickOutputNotCopied(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if per := (after.TotalAlloc - before.TotalAlloc) / ticks; per > 1<<20 {
 		t.Errorf("a tick allocated %d bytes in the host: the 4 MiB output was copied", per)
+	}
+}
+
+// TestExtismTwins: ff_config_get, ff_tick_partition and ff_sql_dialect
+// answer as config_get, tick_partition and sql_dialect do. The plugin's
+// describe fails unless, there, the first two say -1 and ff_config_get
+// answers invalid; its tick logs what they say during scan_tick on SQLite.
+func TestExtismTwins(t *testing.T) {
+	t.Parallel()
+	var log bytes.Buffer
+	h := plugintest.New(t, filepath.Join("testdata", "wat", "extism_twins.wasm"), plugintest.Options{
+		Logger: slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Config: map[string]host.ConfigValue{"greeting": {Literal: "salut"}},
+	})
+	if k := h.Plugin.Kind; k != host.KindExtism {
+		t.Fatalf("kind %q, want %q", k, host.KindExtism)
+	}
+	if rep := h.MustTick(1); rep.Processed != 1 {
+		t.Fatalf("report %+v, want 1 processed", rep)
+	}
+	var got []string
+	dec := json.NewDecoder(&log)
+	for {
+		var line struct{ Plugin, Msg string }
+		if err := dec.Decode(&line); err != nil {
+			break
+		}
+		if line.Plugin == "extism_twins" {
+			got = append(got, line.Msg)
+		}
+	}
+	want := []string{
+		"partition=0 dialect=0",
+		"0salut", // the operator's value
+		"010",    // the default
+		`5config key "nope" is not declared by the plugin`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the plugin logged\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestExtismPDKConfig: a plugin on go-pdk (plugins/extism/pdkhost) reads
+// its config keys of every type through ff_config_get: an operator's
+// value longer than the SDK's out buffer (so it is fetched), an
+// operator's int, the defaults of a bool and a duration; a key it does not
+// declare fails as invalid; the tick is partition 0 on SQLite.
+func TestExtismPDKConfig(t *testing.T) {
+	t.Parallel()
+	wasm := plugintest.BuildWith(t, filepath.Join("..", "plugins", "extism", "pdkhost", "testdata", "pdk_config"),
+		plugintest.BuildOptions{Tags: []string{"ffextism"}})
+	var log bytes.Buffer
+	greeting := strings.Repeat("x", 40<<10) + "salut!"
+	h := plugintest.New(t, wasm, plugintest.Options{
+		Logger: slog.New(slog.NewTextHandler(&log, nil)),
+		Config: map[string]host.ConfigValue{"greeting": {Literal: greeting}, "batch": {Literal: int64(7)}},
+	})
+	if k := h.Plugin.Kind; k != host.KindExtism {
+		t.Fatalf("kind %q, want %q", k, host.KindExtism)
+	}
+	if rep := h.MustTick(1); rep.Processed != 1 {
+		t.Fatalf("report %+v, want 1 processed", rep)
+	}
+	want := fmt.Sprintf(`msg="config greeting_bytes=%d greeting_tail=salut! batch=7 on=true every=1m30s `+
+		`nope=ffhost invalid: config key \"nope\" is not declared by the plugin partition=0 dialect=0"`, len(greeting))
+	if !strings.Contains(log.String(), want) {
+		t.Errorf("the plugin logged\n%s\nwant a line with\n%s", log.String(), want)
 	}
 }

@@ -31,23 +31,29 @@ var fnConfigGet = hostFunc{
 		keyPtr, keyLen := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 		outPtr, outCap := api.DecodeU32(stack[2]), api.DecodeU32(stack[3])
 		st := stateFrom(ctx)
-		s, payload := configCore(st, keyLen, func() ([]byte, bool) { return mem.Read(keyPtr, keyLen) })
+		s, payload := configCore(st, keyLen, func() ([]byte, string) {
+			key, ok := mem.Read(keyPtr, keyLen)
+			if !ok {
+				return nil, "config key pointer and length are outside guest memory"
+			}
+			return key, ""
+		})
 		stack[0] = replyTo(st, mem, outPtr, outCap, s, payload)
 	},
 }
 
 // configCore is config_get for both plugin kinds: read returns the key
-// from the guest's memory, false if it lies outside.
-func configCore(st *callState, keyLen uint32, read func() ([]byte, bool)) (abi.Status, []byte) {
+// from the guest's memory, or the message of why it cannot.
+func configCore(st *callState, keyLen uint32, read func() (key []byte, bad string)) (abi.Status, []byte) {
 	if st == nil || st.conn == nil {
 		return abi.StatusInvalid, []byte(errNoConfig.Error())
 	}
 	if keyLen > maxConfigKeyBytes {
 		return abi.StatusInvalid, []byte("config key over 64 bytes")
 	}
-	key, ok := read()
-	if !ok {
-		return abi.StatusInvalid, []byte("config key pointer and length are outside guest memory")
+	key, bad := read()
+	if bad != "" {
+		return abi.StatusInvalid, []byte(bad)
 	}
 	v, ok := st.config[string(key)]
 	if !ok {

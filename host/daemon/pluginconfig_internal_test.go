@@ -151,3 +151,36 @@ func TestReconfigureRereadsSecrets(t *testing.T) {
 	}
 	f.waitTicks("config_echo", "", ps.Ticks+1)
 }
+
+// TestPluginConfigExtism: the daemon binds an Extism plugin's config keys
+// as an ffhost plugin's: extism_twins reads the secret from the file's
+// environment variable and the other key's default through ff_config_get,
+// and its ticks are partition 0 on SQLite.
+func TestPluginConfigExtism(t *testing.T) {
+	const secret = "s3cr3t-extism"
+	f := newFixture(t, Config{
+		PluginConfig: map[string]map[string]host.ConfigValue{"extism_twins": {"greeting": {Env: "TWINS_GREETING"}}},
+		LookupEnv: func(k string) (string, bool) {
+			if k == "TWINS_GREETING" {
+				return secret, true
+			}
+			return "", false
+		},
+	})
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "wat", "extism_twins.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write("extism_twins.wasm", b)
+	f.open()
+	f.waitTicks("extism_twins", "", 2)
+	if got, want := f.configOf("extism_twins"), "greeting=(secret from env TWINS_GREETING)(file) batch=10(default)"; got != want {
+		t.Errorf("config = %q, want %q", got, want)
+	}
+	// extism_twins logs each answer with its status as a digit first.
+	for _, want := range []string{"msg=0" + secret, "msg=010", `msg="partition=0 dialect=0"`} {
+		if !strings.Contains(f.log.String(), want) {
+			t.Errorf("no line with %s:\n%s", want, f.log)
+		}
+	}
+}

@@ -44,6 +44,8 @@ var builds struct {
 // Build compiles the plugin package pkg (a path relative to the test's
 // directory, or an import path) to a .wasm file with
 // GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared, and returns its path.
+// A path is built in its own directory, so in the Go module that holds it
+// (plugins/extism is a module of its own).
 // It uses the build tags the test binary was built with (go test -tags).
 // A package is built once per test process.
 func Build(tb testing.TB, pkg string) string {
@@ -76,12 +78,13 @@ func BuildWasm(pkg string) (string, error) { return BuildWasmWith(pkg, BuildOpti
 // set of tags, replaced atomically, so concurrent test processes share it
 // and nothing piles up.
 func BuildWasmWith(pkg string, o BuildOptions) (string, error) {
-	abs := pkg
-	if strings.HasPrefix(pkg, ".") {
+	abs, dir, target := pkg, "", pkg
+	if strings.HasPrefix(pkg, ".") || filepath.IsAbs(pkg) {
 		var err error
 		if abs, err = filepath.Abs(pkg); err != nil {
 			return "", err
 		}
+		dir, target = abs, "."
 	}
 	tags := o.Tags
 	if tags == nil {
@@ -93,18 +96,19 @@ func BuildWasmWith(pkg string, o BuildOptions) (string, error) {
 	if p, ok := builds.paths[key]; ok {
 		return p, nil
 	}
-	dir := filepath.Join(userTempDir(), "plugintest")
-	if err := host.PrivateDir(dir); err != nil {
+	outDir := filepath.Join(userTempDir(), "plugintest")
+	if err := host.PrivateDir(outDir); err != nil {
 		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	sum := sha256.Sum256([]byte(key))
-	out := filepath.Join(dir, filepath.Base(abs)+"-"+hex.EncodeToString(sum[:6])+".wasm")
+	out := filepath.Join(outDir, filepath.Base(abs)+"-"+hex.EncodeToString(sum[:6])+".wasm")
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
 	args := []string{"build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", tmp}
 	if len(tags) > 0 {
 		args = append(args, "-tags="+strings.Join(tags, ","))
 	}
-	cmd := exec.Command("go", append(args, pkg)...)
+	cmd := exec.Command("go", append(args, target)...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp)

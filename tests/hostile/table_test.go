@@ -134,6 +134,14 @@ var corpus = []module{
 		outcome: refused, reasons: []string{"ffhost.sql_exec", "not ffhost"}, daemon: "extism"},
 	{file: "extism_bad_signature", category: "extism", attack: "imports ff_sql_exec with i32 offsets",
 		outcome: refused, reasons: []string{"ff_sql_exec"}, daemon: "extism"},
+	{file: "extism_config_abuse", category: "extism", attack: "ff_config_get from _initialize and describe, with offsets no block has (never allocated, past memory, inside a block, above 2^32, 0), a 65-byte key, an undeclared key, a freed block",
+		outcome: noChange, reasons: []string{"5key offset 4294", "is not an Extism memory block", "5config key over 64 bytes", "0strict"}, never: []string{unexpected, trapped}, daemon: "extism"},
+	{file: "extism_tick_info_abuse", category: "extism", attack: "ff_tick_partition and ff_sql_dialect in _initialize and describe, ten thousand times a tick",
+		outcome: noChange, reasons: []string{"extism tick_info ok"}, never: []string{trapped}, daemon: "extism"},
+	{file: "extism_tick_partition_signature", category: "extism", attack: "imports ff_tick_partition as (i64) -> i64",
+		outcome: refused, reasons: []string{"ff_tick_partition"}, daemon: "extism"},
+	{file: "extism_sql_dialect_signature", category: "extism", attack: "imports ff_sql_dialect as () -> i64",
+		outcome: refused, reasons: []string{"ff_sql_dialect"}, daemon: "extism"},
 
 	// Injected-global tampering: code that is invalid as written and valid
 	// once the host's loop-check rewrite has appended its interrupt flag

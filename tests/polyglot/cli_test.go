@@ -29,8 +29,9 @@ func ffwasmhostBinary(t *testing.T) string {
 	})
 }
 
-// pluginDir copies the ports of both reconcilers in langs, and the Go
-// plugins if withGo, into a new directory, as a deployment would have them.
+// pluginDir copies the ports of both reconcilers in langs ("C", "Rust";
+// "Extism" for the Extism builds), and the Go plugins if withGo, into a new
+// directory, as a deployment would have them.
 func pluginDir(t *testing.T, withGo bool, langs ...string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -39,7 +40,7 @@ func pluginDir(t *testing.T, withGo bool, langs ...string) string {
 		files["budget_reset"] = plugintest.Build(t, "../../plugins/budget_reset")
 		files["worker_ttl"] = plugintest.Build(t, "../../plugins/worker_ttl")
 	}
-	for _, p := range append(budgetResetPorts, workerTTLPorts...) {
+	for _, p := range append(append(budgetResetPorts, workerTTLPorts...), budgetResetExtism, workerTTLExtism) {
 		for _, l := range langs {
 			if p.lang == l {
 				files[p.name] = p.build(t)
@@ -84,9 +85,10 @@ func cleanEnv() []string {
 }
 
 // TestValidate: `ffwasmhost validate` accepts both ports of each
-// language, and `ffwasmhost plugins` lists them as disabled.
+// language, and the Extism builds, and `ffwasmhost plugins` lists them as
+// disabled.
 func TestValidate(t *testing.T) {
-	for _, lang := range []string{"C", "Rust"} {
+	for _, lang := range []string{"C", "Rust", "Extism"} {
 		t.Run(lang, func(t *testing.T) {
 			dir := pluginDir(t, false, lang)
 			files, _ := filepath.Glob(filepath.Join(dir, "*.wasm"))
@@ -117,9 +119,10 @@ func lineOf(s, prefix string) string {
 	return ""
 }
 
-// TestTickCommand: `ffwasmhost tick` runs each port by name.
+// TestTickCommand: `ffwasmhost tick` runs each port, and each Extism
+// build, by name.
 func TestTickCommand(t *testing.T) {
-	for _, lang := range []string{"C", "Rust"} {
+	for _, lang := range []string{"C", "Rust", "Extism"} {
 		t.Run(lang, func(t *testing.T) {
 			dir := pluginDir(t, false, lang)
 			path := filepath.Join(t.TempDir(), "ff.db")
@@ -199,13 +202,14 @@ func checkDone(t *testing.T, db *sqlite.Store, now int64) {
 }
 
 // TestDaemon runs `ffwasmhost run` over a directory holding the Go build
-// and one language's ports of both reconcilers, with intervals set for the
-// ports and the Go plugins disabled: the ports reset every budget and
-// sweep every worker, and the plugins without an interval never tick.
+// and every language's ports of both reconcilers, with intervals set for
+// one language's ports (or the Extism builds) and the others disabled: the
+// ports reset every budget and sweep every worker, and the plugins without
+// an interval never tick.
 func TestDaemon(t *testing.T) {
-	for _, lang := range []string{"C", "Rust"} {
+	for _, lang := range []string{"C", "Rust", "Extism"} {
 		t.Run(lang, func(t *testing.T) {
-			dir := pluginDir(t, true, "C", "Rust")
+			dir := pluginDir(t, true, "C", "Rust", "Extism")
 			path := filepath.Join(t.TempDir(), "ff.db")
 			now := time.Now().UnixMilli()
 			db := seededDB(t, path, now, 45, 10)
@@ -283,8 +287,8 @@ func TestDaemon(t *testing.T) {
 					t.Errorf("%s has no interval, yet is enabled %t and ticked %d times", name, p.Enabled, p.Ticks)
 				}
 			}
-			if len(st) != 6 {
-				t.Errorf("the daemon runs %d plugins, want 6", len(st))
+			if len(st) != 8 {
+				t.Errorf("the daemon runs %d plugins, want 8", len(st))
 			}
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)

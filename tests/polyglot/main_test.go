@@ -5,7 +5,7 @@
 // tables, the SDKs' error, fetch and busy-retry paths against a scripted
 // host, the CLI and a real daemon, and plugins written from ABI.md's raw
 // imports alone. The Extism builds of the reconcilers (plugins/extism) run
-// the shared suite and the random workloads too.
+// the shared suite, the random workloads, the CLI and the daemon too.
 //
 // The tests build what they run with the same commands as `make plugins`
 // (buildC, buildRust, buildExtism), into a directory of their own. A language whose

@@ -97,6 +97,14 @@ func endTick(t *testing.T, s *pgsandbox.Session) {
 	}
 }
 
+// kindWant is the plugin kind of e's wasm build.
+func (e *env) kindWant() host.Kind {
+	if e.impl == extism {
+		return host.KindExtism
+	}
+	return host.KindFFHost
+}
+
 // sortedCopy returns xs sorted by cmp.
 func sortedCopy[T any](xs []T, cmp func(a, b T) int) []T {
 	out := slices.Clone(xs)
@@ -106,19 +114,20 @@ func sortedCopy[T any](xs []T, cmp func(a, b T) int) []T {
 
 // impl is one implementation of the reconcilers that the case tables run:
 // the reference in this package, or the plugins' wasm builds on the host's
-// PostgreSQL store.
+// PostgreSQL store, ffhost (plugins/NAME) or Extism (plugins/extism/NAME).
 type impl string
 
 const (
 	reference impl = "reference"
 	wasm      impl = "wasm"
+	extism    impl = "extism"
 )
 
-// forEachImpl runs fn as a subtest for the reference and for the wasm
-// plugins, each on environments of its own.
+// forEachImpl runs fn as a subtest for the reference and for both wasm
+// builds of the plugins, each on environments of its own.
 func forEachImpl(t *testing.T, fn func(t *testing.T, im impl)) {
 	t.Helper()
-	for _, im := range []impl{reference, wasm} {
+	for _, im := range []impl{reference, wasm, extism} {
 		t.Run(string(im), func(t *testing.T) {
 			t.Parallel()
 			fn(t, im)
@@ -161,8 +170,8 @@ func (r runnerTicker) tick(t *testing.T, part int, now int64) (Report, error) {
 // budgetTicker is budget_reset as e's implementation runs it.
 func (e *env) budgetTicker(t *testing.T) ticker {
 	t.Helper()
-	if e.impl == wasm {
-		return e.runner(t, "../../../plugins/budget_reset")
+	if e.impl != reference {
+		return e.runner(t, "budget_reset")
 	}
 	return sessionTicker{e.budgetSession(t), func(ctx context.Context, c Conn, part int, now int64) (Report, error) {
 		rep, _, err := BudgetReset(ctx, c, part, now)
@@ -173,24 +182,32 @@ func (e *env) budgetTicker(t *testing.T) ticker {
 // workerTicker is worker_ttl as e's implementation runs it.
 func (e *env) workerTicker(t *testing.T) ticker {
 	t.Helper()
-	if e.impl == wasm {
-		return e.runner(t, "../../../plugins/worker_ttl")
+	if e.impl != reference {
+		return e.runner(t, "worker_ttl")
 	}
 	return sessionTicker{e.workerSession(t), WorkerTTL}
 }
 
-// runner loads the plugin package pkg's wasm build on a PostgreSQL store
-// of e's database, with e's role prefix, as the daemon does.
-func (e *env) runner(t *testing.T, pkg string) runnerTicker {
+// runner loads the plugin name's build of e's implementation (plugins/NAME,
+// or plugins/extism/NAME with the tag ffextism) on a PostgreSQL store of e's
+// database, with e's role prefix, as the daemon does.
+func (e *env) runner(t *testing.T, name string) runnerTicker {
 	t.Helper()
 	ctx := context.Background()
 	eng, err := plugintest.Engine()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := eng.Load(ctx, plugintest.Build(t, pkg), host.Limits{})
+	path := plugintest.Build(t, "../../../plugins/"+name)
+	if e.impl == extism {
+		path = plugintest.BuildWith(t, "../../../plugins/extism/"+name, plugintest.BuildOptions{Tags: []string{"ffextism"}})
+	}
+	p, err := eng.Load(ctx, path, host.Limits{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p.Kind != e.kindWant() {
+		t.Fatalf("%s is of kind %q, want %q", path, p.Kind, e.kindWant())
 	}
 	t.Cleanup(func() { p.Close(ctx) })
 	st, err := postgres.Open(ctx, e.dsn, postgres.Options{RolePrefix: e.roles.Prefix})

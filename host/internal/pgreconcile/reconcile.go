@@ -5,9 +5,10 @@
 //
 // The plugins' PostgreSQL paths (plugins/budget_reset, plugins/worker_ttl)
 // send this package's statements (internal/pgreconcilesql) with its control
-// flow. Its tests run every case table twice: through a pgsandbox.Session,
-// as a plugin's calls reach one, and with the plugins' wasm builds on the
-// host's PostgreSQL store, one partition per tick.
+// flow. Its tests run every case table three times: through a
+// pgsandbox.Session, as a plugin's calls reach one, and with the plugins'
+// wasm builds, ffhost and Extism (plugins/extism), on the host's
+// PostgreSQL store, one partition per tick.
 //
 // Differences from the SQLite reconcilers, as FlowFabric's Postgres
 // backend has them:

@@ -1,10 +1,13 @@
 // raw_worker_ttl_extism.rs: worker_ttl as an Extism plugin written from
 // ABI.md section 13 alone, without a PDK and without this repository's
 // code. The test puts the Rust import block of section 13.7 in front of
-// this file.
+// this file. It speaks SQLite only, and so checks ff_sql_dialect and
+// ff_tick_partition (ABI 1.4): -1 in describe, 0 and 0 in scan_tick; and
+// it reads its one config key, mode, with ff_config_get (ABI 1.3).
 
-static DESCRIPTOR: &[u8] = b"{\"name\":\"worker_ttl_raw_extism\",\"abi_version\":\"1.0\",\"version\":\"1.0.0\",\
+static DESCRIPTOR: &[u8] = b"{\"name\":\"worker_ttl_raw_extism\",\"abi_version\":\"1.4\",\"version\":\"1.0.0\",\
 \"default_interval_ms\":0,\"reads\":[],\"writes\":[\"ff_worker_registry\",\"ff_worker_registry_event\"],\
+\"config\":[{\"name\":\"mode\",\"type\":\"string\",\"default\":\"sweep\",\"doc\":\"only sweep\"}],\
 \"description\":\"worker_ttl from ABI.md's Extism profile\"}";
 
 const COUNT_EXPIRED: &str = "SELECT count(*) FROM ff_worker_registry WHERE last_heartbeat_ms + liveness_ttl_ms < ?";
@@ -57,6 +60,9 @@ unsafe fn fail(msg: &[u8], in_tx: bool) -> i32 {
 
 #[no_mangle]
 pub extern "C" fn describe() -> i32 {
+    if unsafe { ff_sql_dialect() != -1 || ff_tick_partition() != -1 } {
+        return 1;
+    }
     unsafe { extism_output_set(block(DESCRIPTOR), DESCRIPTOR.len() as u64) };
     0
 }
@@ -64,6 +70,20 @@ pub extern "C" fn describe() -> i32 {
 #[no_mangle]
 pub extern "C" fn scan_tick() -> i32 {
     let now_ms = unsafe { extism_input_load_u64(0) } as i64;
+    unsafe {
+        if ff_sql_dialect() != 0 {
+            return fail(b"worker_ttl_raw_extism speaks SQLite only", false);
+        }
+        if ff_tick_partition() != 0 {
+            return fail(b"tick_partition is not 0 on SQLite", false);
+        }
+        let key = block(b"mode");
+        let (st, mode) = result(ff_config_get(key));
+        extism_free(key);
+        if st != 0 || mode != b"sweep" {
+            return fail(b"config key mode is not its default, sweep", false);
+        }
+    }
     let mut args = Vec::new(); // u32 count, then (tag 1, i64) twice
     args.extend_from_slice(&2u32.to_le_bytes());
     for _ in 0..2 {
