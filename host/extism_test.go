@@ -179,8 +179,11 @@ func TestExtismPDKConfig(t *testing.T) {
 	if rep := h.MustTick(1); rep.Processed != 1 {
 		t.Fatalf("report %+v, want 1 processed", rep)
 	}
-	want := fmt.Sprintf(`msg="config greeting_bytes=%d greeting_tail=salut! batch=7 on=true every=1m30s `+
-		`nope=ffhost invalid: config key \"nope\" is not declared by the plugin partition=0 dialect=0"`, len(greeting))
+	// The SDK's key/value pairs arrive as attributes (structured logs,
+	// ABI 1.2), through the Extism profile as through ffhost.
+	want := fmt.Sprintf(`msg=config plugin=pdk_config source=plugin attrs.greeting_bytes=%d attrs.greeting_tail=salut! `+
+		`attrs.batch=7 attrs.on=true attrs.every=1m30s attrs.nope="ffhost invalid: config key \"nope\" is not declared by the plugin" `+
+		`attrs.partition=0 attrs.dialect=0`, len(greeting))
 	if !strings.Contains(log.String(), want) {
 		t.Errorf("the plugin logged\n%s\nwant a line with\n%s", log.String(), want)
 	}
