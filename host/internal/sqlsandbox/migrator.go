@@ -155,7 +155,12 @@ func (m *Migrator) Step(ctx context.Context, stepSQL string, before, after func(
 	}
 	m.auth.host.Store(true)
 	defer func() { m.auth.host.Store(true) }()
-	tx, err := m.conn.BeginTx(ctx, nil)
+	// The transaction outlives ctx: database/sql would otherwise roll it
+	// back from a goroutine of its own when the deadline passes, racing
+	// the authorizer's state. Each statement still runs under ctx (a
+	// deadline interrupts it), and the deferred Rollback below ends the
+	// transaction on this goroutine, as the host's statement.
+	tx, err := m.conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
