@@ -10,9 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/ffwasmhost/ffwasmhost/host"
 	"github.com/ffwasmhost/ffwasmhost/host/plugintest"
@@ -74,25 +72,7 @@ func TestExtismPluginStatementDenied(t *testing.T) {
 func TestExtismTimeoutsWhileEveryPSpins(t *testing.T) {
 	// Not parallel: it changes GOMAXPROCS for the whole process.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	n := runtime.GOMAXPROCS(0) + 1
-	wasm := filepath.Join("testdata", "wat", "extism_loop.wasm")
-	hs := make([]*plugintest.Harness, n)
-	for i := range hs {
-		hs[i] = plugintest.New(t, wasm, plugintest.Options{Limits: host.Limits{TickTimeout: 300 * time.Millisecond}})
-	}
-	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i, h := range hs {
-		wg.Go(func() { _, errs[i] = h.Tick(1) })
-	}
-	wg.Wait()
-	for _, err := range errs {
-		fxWantErr(t, err, []error{host.ErrTimeout}, "300ms")
-	}
-	if d := time.Since(start); d > fxSlowBound {
-		t.Errorf("%d spinning Extism ticks with a 300ms timeout on 2 Ps took %v to stop", n, d)
-	}
+	tickAllAtOnce(t, filepath.Join("testdata", "wat", "extism_loop.wasm"), "spinning Extism", nil)
 }
 
 // TestExtismTickOutputNotCopied: scan_tick's output, which the profile

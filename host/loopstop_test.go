@@ -18,8 +18,16 @@ import (
 func TestTimeoutsWhileEveryPSpins(t *testing.T) {
 	// Not parallel: it changes GOMAXPROCS for the whole process.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	tickAllAtOnce(t, fxWasm(t, "loop"), "spinning", nil)
+}
+
+// tickAllAtOnce ticks more harnesses of wasm at once than there are Ps,
+// each with a 300ms tick timeout, runs during (if set) once they started,
+// and checks that every tick failed with that timeout and that all stopped
+// within fxSlowBound; what names the guests in the message.
+func tickAllAtOnce(t *testing.T, wasm, what string, during func()) {
+	t.Helper()
 	n := runtime.GOMAXPROCS(0) + 1
-	wasm := fxWasm(t, "loop")
 	hs := make([]*plugintest.Harness, n)
 	for i := range hs {
 		hs[i] = plugintest.New(t, wasm, plugintest.Options{Limits: host.Limits{TickTimeout: 300 * time.Millisecond}})
@@ -30,12 +38,15 @@ func TestTimeoutsWhileEveryPSpins(t *testing.T) {
 	for i, h := range hs {
 		wg.Go(func() { _, errs[i] = h.Tick(1) })
 	}
+	if during != nil {
+		during()
+	}
 	wg.Wait()
 	for _, err := range errs {
 		fxWantErr(t, err, []error{host.ErrTimeout}, "300ms")
 	}
 	if d := time.Since(start); d > fxSlowBound {
-		t.Errorf("%d spinning ticks with a 300ms timeout on 2 Ps took %v to stop", n, d)
+		t.Errorf("%d %s ticks with a 300ms timeout on 2 Ps took %v to stop", n, what, d)
 	}
 }
 
@@ -56,35 +67,19 @@ func TestTimeoutsWhileEveryPRecursesWithoutLoops(t *testing.T) {
 		{"two calls a level, 62 deep", enc.Code(enc.I32Const(62), enc.Op(enc.OpCall, 4), enc.I32Const(0))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := runtime.GOMAXPROCS(0) + 1
 			wasm := fxWrite(t, t.TempDir(), "recursion.wasm", fxGuardModule{tick: tc.tick}.bytes("recursion"))
-			hs := make([]*plugintest.Harness, n)
-			for i := range hs {
-				hs[i] = plugintest.New(t, wasm, plugintest.Options{Limits: host.Limits{TickTimeout: 300 * time.Millisecond}})
-			}
-			start := time.Now()
-			var wg sync.WaitGroup
-			errs := make([]error, n)
-			for i, h := range hs {
-				wg.Go(func() { _, errs[i] = h.Tick(1) })
-			}
 			gc := make(chan struct{})
-			go func() {
-				time.Sleep(50 * time.Millisecond) // the guests have every P
-				runtime.GC()
-				close(gc)
-			}()
-			wg.Wait()
-			for _, err := range errs {
-				fxWantErr(t, err, []error{host.ErrTimeout}, "300ms")
-			}
+			tickAllAtOnce(t, wasm, "recursing", func() {
+				go func() {
+					time.Sleep(50 * time.Millisecond) // the guests have every P
+					runtime.GC()
+					close(gc)
+				}()
+			})
 			select {
 			case <-gc:
 			case <-time.After(fxSlowBound):
 				t.Fatal("a garbage collection did not complete")
-			}
-			if d := time.Since(start); d > fxSlowBound {
-				t.Errorf("%d recursing ticks with a 300ms timeout on 2 Ps took %v to stop", n, d)
 			}
 		})
 	}
